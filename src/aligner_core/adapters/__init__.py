@@ -1,0 +1,1 @@
+"""Adapters: one module per outside system. Optional drivers are imported only by their module."""

@@ -1,0 +1,451 @@
+"""In-memory adapters: real adapters (a lock, the same errors, versions), for tests and demos.
+
+Committed state is a set of dicts of immutable values guarded by one lock. A
+unit of work buffers its writes and applies them at commit under the lock,
+after checking every version, so a stale writer gets ``ConcurrencyConflictError``
+and nothing of its unit of work is applied. Reads see committed state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+import attrs
+
+from aligner_core.domain.accounts import Account, Network
+from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.queries import (
+    CaseFilter,
+    CaseSummary,
+    Page,
+    Scope,
+    matches,
+    paginate,
+    summarize,
+    visible,
+)
+from aligner_core.errors import (
+    ConcurrencyConflictError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
+from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
+
+__all__ = [
+    "ManualClock",
+    "MemoryNotifier",
+    "MemoryStorage",
+    "MemoryUnitOfWork",
+    "SequentialIds",
+]
+
+
+class ManualClock:
+    """A deterministic clock: starts at ``start`` and moves ``tick`` per reading (or by ``advance``)."""
+
+    def __init__(
+        self,
+        start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        tick: timedelta = timedelta(seconds=1),
+    ) -> None:
+        if start.utcoffset() is None:
+            raise ValidationError.single("the clock needs an aware datetime", "$.start")
+        self._now = start
+        self._tick = tick
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            current = self._now
+            self._now += self._tick
+            return current
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._now += delta
+
+
+class SequentialIds:
+    """Deterministic UUIDs: the same sequence for the same ``seed``."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._counter = itertools.count(1)
+        self._seed = seed
+        self._lock = threading.Lock()
+
+    def new_id(self) -> UUID:
+        with self._lock:
+            n = next(self._counter)
+        return UUID(int=(self._seed << 64) | n, version=4)
+
+
+@attrs.define
+class _State:
+    cases: dict[UUID, Case] = attrs.field(factory=dict)
+    numbers: dict[int, UUID] = attrs.field(factory=dict)
+    accounts: dict[UUID, Account] = attrs.field(factory=dict)
+    usernames: dict[str, UUID] = attrs.field(factory=dict)
+    emails: dict[str, UUID] = attrs.field(factory=dict)
+    networks: dict[UUID, Network] = attrs.field(factory=dict)
+    codes: dict[str, UUID] = attrs.field(factory=dict)
+    outbox: dict[UUID, OutboxEntry] = attrs.field(factory=dict)
+    next_number: int = 100
+
+
+class MemoryStorage:
+    """Storage in a dict; safe for many threads of one process."""
+
+    def __init__(self, *, first_case_number: int = 100) -> None:
+        self._lock = threading.RLock()
+        self._state = _State(next_number=first_case_number)
+        self._secret = os.urandom(32)
+        self._closed = False
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        if self._closed:
+            raise StorageError("storage is closed")
+        return MemoryUnitOfWork(self)
+
+    def link_secret(self) -> bytes:
+        return self._secret
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class _Cases:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.added: dict[UUID, Case] = {}
+        self.updated: dict[UUID, Case] = {}
+
+    def _committed(self) -> _State:
+        return self._uow.storage._state
+
+    def add(self, case: Case) -> None:
+        if case.version != 1:
+            raise ValidationError.single("a new case has version 1", "$.version")
+        self.added[case.case_id] = case
+
+    def get(self, case_id: UUID) -> Case:
+        if case_id in self.updated:
+            return self.updated[case_id]
+        if case_id in self.added:
+            return self.added[case_id]
+        with self._uow.storage._lock:
+            found = self._committed().cases.get(case_id)
+        if found is None:
+            raise NotFoundError("case", case_id)
+        return found
+
+    def get_by_number(self, number: int) -> Case:
+        for case in (*self.updated.values(), *self.added.values()):
+            if case.number == number:
+                return case
+        with self._uow.storage._lock:
+            case_id = self._committed().numbers.get(number)
+            found = self._committed().cases.get(case_id) if case_id else None
+        if found is None or found.status is CaseStatus.DELETED:
+            raise NotFoundError("case number", number)
+        return found
+
+    def update(self, case: Case) -> None:
+        if case.case_id in self.added:
+            base = self.added[case.case_id]
+            if case.version != base.version + 1:
+                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, base.version)
+            self.added[case.case_id] = attrs.evolve(case, version=1)
+            return
+        if case.case_id in self.updated:
+            # a second change in the same unit of work: one version step in all
+            prev = self.updated[case.case_id]
+            if case.version != prev.version + 1:
+                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, prev.version)
+            case = attrs.evolve(case, version=prev.version)
+        self.updated[case.case_id] = case
+
+    def next_number(self) -> int:
+        with self._uow.storage._lock:
+            state = self._committed()
+            number = state.next_number
+            state.next_number += 1
+            return number
+
+    def _snapshot(self) -> list[Case]:
+        with self._uow.storage._lock:
+            return list(self._committed().cases.values())
+
+    def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]:
+        rows = [summarize(c) for c in self._snapshot() if visible(c, scope) and matches(c, query)]
+        return paginate(rows, query)
+
+    def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]:
+        counts: dict[CaseStatus, int] = {}
+        for case in self._snapshot():
+            if visible(case, scope):
+                counts[case.status] = counts.get(case.status, 0) + 1
+        return counts
+
+
+class _Accounts:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.networks: dict[UUID, Network] = {}
+        self.added: dict[UUID, Account] = {}
+        self.updated: dict[UUID, Account] = {}
+
+    def _state(self) -> _State:
+        return self._uow.storage._state
+
+    def add_network(self, network: Network) -> None:
+        self.networks[network.network_id] = network
+
+    def get_network(self, network_id: UUID) -> Network:
+        if network_id in self.networks:
+            return self.networks[network_id]
+        with self._uow.storage._lock:
+            found = self._state().networks.get(network_id)
+        if found is None:
+            raise NotFoundError("network", network_id)
+        return found
+
+    def network_by_code(self, reference_code: str) -> Network:
+        key = reference_code.casefold()
+        for network in self.networks.values():
+            if network.reference_code.casefold() == key:
+                return network
+        with self._uow.storage._lock:
+            network_id = self._state().codes.get(key)
+            found = self._state().networks.get(network_id) if network_id else None
+        if found is None:
+            raise NotFoundError("network with reference code", reference_code)
+        return found
+
+    def add(self, account: Account) -> None:
+        self.added[account.account_id] = account
+
+    def get(self, account_id: UUID) -> Account:
+        for pending in (self.updated, self.added):
+            if account_id in pending:
+                return pending[account_id]
+        with self._uow.storage._lock:
+            found = self._state().accounts.get(account_id)
+        if found is None:
+            raise NotFoundError("account", account_id)
+        return found
+
+    def by_username(self, username: str) -> Account:
+        key = username.casefold()
+        for account in (*self.updated.values(), *self.added.values()):
+            if account.username.casefold() == key:
+                return account
+        with self._uow.storage._lock:
+            account_id = self._state().usernames.get(key)
+        if account_id is None:
+            raise NotFoundError("account", username)
+        return self.get(account_id)
+
+    def update(self, account: Account) -> None:
+        self.updated[account.account_id] = account
+
+    def in_network(self, network_id: UUID) -> Sequence[Account]:
+        with self._uow.storage._lock:
+            found = {a.account_id: a for a in self._state().accounts.values() if a.network_id == network_id}
+        for pending in (self.added, self.updated):
+            found.update({k: a for k, a in pending.items() if a.network_id == network_id})
+        return sorted(found.values(), key=lambda a: a.username.casefold())
+
+
+class _Outbox:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.added: list[OutboxEntry] = []
+
+    def _entries(self) -> dict[UUID, OutboxEntry]:
+        return self._uow.storage._state.outbox
+
+    def add(self, entry: OutboxEntry) -> None:
+        self.added.append(entry)
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]:
+        """Leases are taken at once (not at commit) so that concurrent claims never overlap."""
+        with self._uow.storage._lock:
+            due = sorted(
+                (
+                    e
+                    for e in self._entries().values()
+                    if e.state is DeliveryState.PENDING
+                    and e.next_attempt_at <= now
+                    and (e.lease_until is None or e.lease_until <= now)
+                ),
+                key=lambda e: (e.next_attempt_at, e.created_at, str(e.entry_id)),
+            )[:limit]
+            claimed = [attrs.evolve(e, lease_until=lease_until) for e in due]
+            for entry in claimed:
+                self._entries()[entry.entry_id] = entry
+            return claimed
+
+    def _change(self, entry_id: UUID, **changes: object) -> None:
+        with self._uow.storage._lock:
+            entry = self._entries().get(entry_id)
+            if entry is None:
+                raise NotFoundError("outbox entry", entry_id)
+            self._entries()[entry_id] = attrs.evolve(entry, **changes)  # type: ignore[arg-type]
+
+    def mark_sent(self, entry_id: UUID, at: datetime) -> None:
+        self._uow.after_commit.append(
+            lambda: self._change(entry_id, state=DeliveryState.SENT, sent_at=at, lease_until=None,
+                                 last_error=None)
+        )
+
+    def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None:
+        self._uow.after_commit.append(
+            lambda: self._change(entry_id, attempts=attempts, next_attempt_at=next_at, last_error=error,
+                                 lease_until=None)
+        )
+
+    def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None:
+        self._uow.after_commit.append(
+            lambda: self._change(entry_id, state=DeliveryState.DEAD, attempts=attempts, last_error=reason,
+                                 lease_until=None)
+        )
+
+    def _in_state(self, state: DeliveryState) -> Sequence[OutboxEntry]:
+        with self._uow.storage._lock:
+            found = [e for e in self._entries().values() if e.state is state]
+        return sorted(found, key=lambda e: (e.created_at, str(e.entry_id)))
+
+    def dead(self) -> Sequence[OutboxEntry]:
+        return self._in_state(DeliveryState.DEAD)
+
+    def pending(self) -> Sequence[OutboxEntry]:
+        return self._in_state(DeliveryState.PENDING)
+
+    def sent(self) -> Sequence[OutboxEntry]:
+        return self._in_state(DeliveryState.SENT)
+
+
+class MemoryUnitOfWork:
+    """Buffers writes; ``commit`` checks versions and uniqueness, then applies all at once."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self.storage = storage
+        self.cases = _Cases(self)
+        self.accounts = _Accounts(self)
+        self.outbox = _Outbox(self)
+        self.after_commit: list[object] = []
+        self._done = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._done:
+            self.rollback()
+
+    def rollback(self) -> None:
+        self.cases = _Cases(self)
+        self.accounts = _Accounts(self)
+        self.outbox = _Outbox(self)
+        self.after_commit = []
+        self._done = True
+
+    def commit(self) -> None:
+        if self._done:
+            raise StorageError("this unit of work has already ended")
+        with self.storage._lock:
+            state = self.storage._state
+            self._check(state)
+            self._apply(state)
+            for callback in self.after_commit:
+                callback()  # type: ignore[operator]
+        self._done = True
+
+    def _check(self, state: _State) -> None:
+        for case_id, case in self.cases.updated.items():
+            current = state.cases.get(case_id)
+            if current is None:
+                raise NotFoundError("case", case_id)
+            if current.version != case.version - 1:
+                raise ConcurrencyConflictError("case", case_id, case.version - 1, current.version)
+        for case in self.cases.added.values():
+            if case.case_id in state.cases or case.number in state.numbers:
+                raise ValidationError.single(f"case {case.number} already exists", "$.number")
+        for account_id, account in self.accounts.updated.items():
+            current_account = state.accounts.get(account_id) or self.accounts.added.get(account_id)
+            if current_account is None:
+                raise NotFoundError("account", account_id)
+            if account_id in state.accounts and current_account.version != account.version - 1:
+                raise ConcurrencyConflictError("account", account_id, account.version - 1, current_account.version)
+        seen_users: set[str] = set()
+        seen_mails: set[str] = set()
+        for account in self.accounts.added.values():
+            user, mail = account.username.casefold(), account.email.casefold()
+            if user in state.usernames or user in seen_users:
+                raise ValidationError.single("username is taken", "$.username")
+            if mail in state.emails or mail in seen_mails:
+                raise ValidationError.single("e-mail address is taken", "$.email")
+            seen_users.add(user)
+            seen_mails.add(mail)
+        for account_id, account in self.accounts.updated.items():
+            owner = state.emails.get(account.email.casefold())
+            if owner is not None and owner != account_id:
+                raise ValidationError.single("e-mail address is taken", "$.email")
+        for network in self.accounts.networks.values():
+            if network.reference_code.casefold() in state.codes:
+                raise ValidationError.single("reference code is taken", "$.reference_code")
+
+    def _apply(self, state: _State) -> None:
+        for network in self.accounts.networks.values():
+            state.networks[network.network_id] = network
+            state.codes[network.reference_code.casefold()] = network.network_id
+        for account in (*self.accounts.added.values(), *self.accounts.updated.values()):
+            previous = state.accounts.get(account.account_id)
+            if previous is not None:
+                state.emails.pop(previous.email.casefold(), None)
+            if account.account_id in self.accounts.added and account.account_id in self.accounts.updated:
+                account = attrs.evolve(self.accounts.updated[account.account_id], version=1)
+            state.accounts[account.account_id] = account
+            state.usernames[account.username.casefold()] = account.account_id
+            state.emails[account.email.casefold()] = account.account_id
+        for case in (*self.cases.added.values(), *self.cases.updated.values()):
+            state.cases[case.case_id] = case
+            state.numbers[case.number] = case.case_id
+        for entry in self.outbox.added:
+            state.outbox[entry.entry_id] = entry
+
+
+class MemoryNotifier:
+    """Records every message it is given; portal test suites read ``messages``.
+
+    ``fail_next(error)`` makes the next sends raise, to test retries.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._failures: list[Exception] = []
+        self._lock = threading.Lock()
+
+    def fail_next(self, *errors: Exception) -> None:
+        with self._lock:
+            self._failures.extend(errors)
+
+    def send(self, message: EmailMessage) -> None:
+        with self._lock:
+            if self._failures:
+                raise self._failures.pop(0)
+            self.messages.append(message)

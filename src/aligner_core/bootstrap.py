@@ -1,0 +1,138 @@
+"""The composition root: ``connect(url, **options)`` wires storage and the other ports.
+
+Storage URLs:
+
+- ``memory://`` -- in-memory; deterministic clock and ids by default (for test suites);
+- ``sqlite:///path/cases.db`` -- the embedded default; blobs in ``cases.db.blobs/`` beside it;
+- ``postgresql://...`` -- a shared database; blobs in ``blob_root`` (default ``./aligner-blobs``).
+
+Any port can be replaced with a keyword option: ``clock=``, ids=``, ``blobs=``,
+``scanner=``, ``notifier=``. Adapters are built here, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from email.message import EmailMessage
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+from aligner_core.errors import ValidationError
+from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Notifier, Storage
+from aligner_core.service.core import Service, SpooledFile
+
+__all__ = ["Core", "connect"]
+
+
+class Core(Service):
+    """A wired core: the service plus the adapters it was built with."""
+
+    def __init__(self, storage: Storage, *, notifier: Notifier, **kwargs: Any) -> None:
+        super().__init__(storage, **kwargs)
+        self.notifier = notifier
+
+    def dispatcher(self, **options: Any) -> Any:
+        """The outbox dispatcher for this core's storage and notifier."""
+        from aligner_core.notifications.dispatcher import Dispatcher
+
+        return Dispatcher(self.storage, self.notifier, clock=self.clock, **options)
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Core:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _spooler(directory: str | None) -> Any:
+    from aligner_core.adapters.intake import spool
+
+    def run(source: IO[bytes] | Iterable[bytes], max_bytes: int) -> SpooledFile:
+        return spool(source, max_bytes=max_bytes, directory=directory)  # type: ignore[return-value]
+
+    return run
+
+
+def _default_scanner() -> FileScanner:
+    from aligner_core.adapters.content import ContentScanner
+
+    return ContentScanner()
+
+
+class _NullNotifier:
+    """Drops nothing: messages stay in the outbox until a real notifier is configured."""
+
+    def send(self, message: EmailMessage) -> None:
+        from aligner_core.errors import TemporaryDeliveryError
+
+        raise TemporaryDeliveryError("no notifier configured")
+
+
+def connect(url: str = "memory://", **options: Any) -> Core:
+    """Build a fully wired core from a storage URL (see the module docstring)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    clock: Clock | None = options.pop("clock", None)
+    ids: IdGenerator | None = options.pop("ids", None)
+    blobs: BlobStore | None = options.pop("blobs", None)
+    scanner: FileScanner | None = options.pop("scanner", None)
+    notifier: Notifier | None = options.pop("notifier", None)
+    spool_dir: str | None = options.pop("spool_dir", None)
+    storage: Storage
+    if scheme == "memory":
+        from aligner_core.adapters.blobs import MemoryBlobStore
+        from aligner_core.adapters.memory import ManualClock, MemoryNotifier, MemoryStorage, SequentialIds
+
+        storage = MemoryStorage()
+        clock = clock or ManualClock()
+        ids = ids or SequentialIds()
+        blobs = blobs or MemoryBlobStore()
+        notifier = notifier or MemoryNotifier()
+    elif scheme == "sqlite":
+        from aligner_core.adapters.blobs import FileSystemBlobStore
+        from aligner_core.adapters.sqlite import SqliteStorage
+
+        path = unquote(parts.path)
+        if parts.netloc:
+            path = unquote(parts.netloc + parts.path)
+        if path.startswith("/") and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            path = path[1:]  # sqlite:///relative.db -> relative.db ; sqlite:////abs.db -> /abs.db
+        if not path:
+            raise ValidationError.single("sqlite URL needs a path: sqlite:///cases.db", "$.url")
+        storage = SqliteStorage(path, **_take(options, "synchronous", "busy_timeout"))
+        blobs = blobs or FileSystemBlobStore(options.pop("blob_root", f"{path}.blobs"))
+    elif scheme in ("postgresql", "postgres"):
+        from aligner_core.adapters.blobs import FileSystemBlobStore
+        from aligner_core.adapters.postgres import PostgresStorage
+
+        storage = PostgresStorage(url, **_take(options, "schema", "min_size", "max_size", "timeout"))
+        blobs = blobs or FileSystemBlobStore(options.pop("blob_root", os.path.abspath("aligner-blobs")))
+    else:
+        raise ValidationError.single(
+            f"unknown storage URL scheme {scheme!r} (memory, sqlite, postgresql)", "$.url"
+        )
+    if clock is None or ids is None:
+        from aligner_core.adapters.system import RandomIds, SystemClock
+
+        clock = clock or SystemClock()
+        ids = ids or RandomIds()
+    secret = options.pop("link_secret", None) or storage.link_secret()
+    return Core(
+        storage,
+        notifier=notifier or _NullNotifier(),
+        clock=clock,
+        ids=ids,
+        blobs=blobs,
+        scanner=scanner or _default_scanner(),
+        spooler=_spooler(spool_dir),
+        link_secret=secret,
+        **options,
+    )
+
+
+def _take(options: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {n: options.pop(n) for n in names if n in options}

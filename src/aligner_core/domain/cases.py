@@ -1,0 +1,258 @@
+"""The case aggregate: one order for one patient, from draft to closed.
+
+A case is an immutable value; every change makes a new one with ``attrs.evolve``
+and a version one higher, which is what optimistic concurrency compares. State
+changes go through :mod:`aligner_core.domain.lifecycle`; the application service
+is the only public way to make them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+import attrs
+
+from aligner_core.domain._checks import aware, non_blank, positive, text_limit
+from aligner_core.domain.accounts import CollaboratorGrant, CollaboratorPermission, GrantStatus
+from aligner_core.domain.orders import OrderDetails
+from aligner_core.domain.patients import Patient
+from aligner_core.domain.plans import PlanVersion
+from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.records import Records
+from aligner_core.domain.teeth import ToothChart
+from aligner_core.errors import ValidationError
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Case",
+    "CaseKind",
+    "CaseStatus",
+    "Comment",
+    "Deadline",
+    "HistoryEntry",
+    "Hold",
+    "ShareLink",
+    "Shipment",
+]
+
+
+class CaseKind(StrEnum):
+    """The product ordered."""
+
+    TREATMENT = "clear_aligners"
+    DIRECT_MANUFACTURING = "direct_manufacturing"
+    REFINEMENT = "refinement"
+    RETAINER = "retainer"
+    REPLACEMENT = "replacement"
+    REVISION = "revision"
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self in (CaseKind.REFINEMENT, CaseKind.REPLACEMENT, CaseKind.REVISION)
+
+    @property
+    def is_planned(self) -> bool:
+        """Goes through treatment planning (plan versions and approval)."""
+        return self in (CaseKind.TREATMENT, CaseKind.REFINEMENT, CaseKind.REVISION)
+
+
+class CaseStatus(StrEnum):
+    DRAFT = "draft"
+    LAB_REVIEW = "lab_review"
+    IN_PLANNING = "in_planning"
+    WAITING_FOR_APPROVAL = "waiting_for_approval"
+    PLAN_REJECTED = "plan_rejected"
+    IN_PRODUCTION = "in_production"
+    SHIPPED = "shipped"
+    ON_HOLD = "on_hold"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+    DELETED = "deleted"
+
+
+ACTIVE_STATUSES = frozenset(
+    {
+        CaseStatus.LAB_REVIEW,
+        CaseStatus.IN_PLANNING,
+        CaseStatus.WAITING_FOR_APPROVAL,
+        CaseStatus.PLAN_REJECTED,
+        CaseStatus.IN_PRODUCTION,
+    }
+)
+
+
+def _details(value: Mapping[str, object] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One line of a case's timeline: who did what, when, and the status before and after."""
+
+    at: datetime = attrs.field(validator=aware)
+    actor_id: UUID
+    action: str
+    from_status: CaseStatus | None
+    to_status: CaseStatus
+    details: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_details)
+
+    def detail(self, key: str, default: str | None = None) -> str | None:
+        return dict(self.details).get(key, default)
+
+
+@attrs.frozen
+class Comment:
+    comment_id: UUID
+    author_id: UUID
+    at: datetime = attrs.field(validator=aware)
+    text: str = attrs.field(validator=[non_blank, text_limit(10_000)])
+    from_lab: bool = False
+
+
+@attrs.frozen
+class Shipment:
+    """A parcel: phase N of the aligners, the carrier and its tracking number."""
+
+    shipment_id: UUID
+    carrier: str = attrs.field(validator=[non_blank, text_limit(80)])
+    tracking_number: str = attrs.field(validator=[non_blank, text_limit(80)])
+    phase: int = attrs.field(validator=positive)
+    final: bool
+    shipped_at: datetime = attrs.field(validator=aware)
+    delivered_at: datetime | None = attrs.field(default=None, validator=aware)
+
+
+@attrs.frozen
+class ShareLink:
+    """A plan version shared with someone without portal access (signed, expiring, revocable)."""
+
+    share_id: UUID
+    plan_version: int = attrs.field(validator=positive)
+    created_by: UUID
+    created_at: datetime = attrs.field(validator=aware)
+    expires_at: datetime = attrs.field(validator=aware)
+    revoked_at: datetime | None = attrs.field(default=None, validator=aware)
+
+    def is_valid(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@attrs.frozen
+class Hold:
+    """Why a case is on hold and the status it returns to on release."""
+
+    reason: str = attrs.field(validator=[non_blank, text_limit(2000)])
+    left_status: CaseStatus
+    since: datetime = attrs.field(validator=aware)
+
+
+@attrs.frozen
+class Deadline:
+    """The lab's due date for the current stage, in business days; paused while waiting."""
+
+    stage: str
+    due: date
+    paused_since: date | None = None
+
+
+@attrs.frozen
+class Case:
+    """A case and everything recorded on it. ``number`` identifies it outside the system."""
+
+    case_id: UUID
+    number: int = attrs.field(validator=positive)
+    kind: CaseKind
+    network_id: UUID
+    owner_id: UUID
+    patient: Patient
+    created_at: datetime = attrs.field(validator=aware)
+    updated_at: datetime = attrs.field(validator=aware)
+    status: CaseStatus = CaseStatus.DRAFT
+    request: TreatmentRequest | None = None
+    chart: ToothChart = attrs.field(factory=ToothChart)
+    records: Records = attrs.field(factory=Records)
+    order: OrderDetails | None = None
+    parent_id: UUID | None = None
+    plans: tuple[PlanVersion, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    collaborators: tuple[CollaboratorGrant, ...] = ()
+    shares: tuple[ShareLink, ...] = ()
+    history: tuple[HistoryEntry, ...] = ()
+    hold: Hold | None = None
+    deadline: Deadline | None = None
+    assigned_planner_id: UUID | None = None
+    submitted_at: datetime | None = attrs.field(default=None, validator=aware)
+    accepted_at: datetime | None = attrs.field(default=None, validator=aware)
+    version: int = attrs.field(default=1, validator=positive)
+
+    def __attrs_post_init__(self) -> None:
+        numbers = [p.number for p in self.plans]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValidationError.single("plan versions are numbered 1..N", "$.plans")
+        if (self.status is CaseStatus.ON_HOLD) != (self.hold is not None):
+            raise ValidationError.single("a hold is recorded exactly while on hold", "$.hold")
+        if self.order is not None and not _order_fits(self.kind, self.order):
+            raise ValidationError.single(f"order details do not fit a {self.kind} case", "$.order")
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def reference(self) -> str:
+        """The case id as shown outside the system (e-mails, links): no patient data."""
+        return f"Case {self.number}"
+
+    @property
+    def latest_plan(self) -> PlanVersion | None:
+        return self.plans[-1] if self.plans else None
+
+    def plan(self, number: int) -> PlanVersion | None:
+        return self.plans[number - 1] if 0 < number <= len(self.plans) else None
+
+    def grant_for(self, account_id: UUID) -> CollaboratorGrant | None:
+        for grant in self.collaborators:
+            if grant.account_id == account_id:
+                return grant
+        return None
+
+    def collaborator_may(self, account_id: UUID, permission: CollaboratorPermission) -> bool:
+        grant = self.grant_for(account_id)
+        return grant is not None and grant.allows(permission)
+
+    @property
+    def member_ids(self) -> frozenset[UUID]:
+        """The primary doctor and accepted collaborators: who sees the case outside the lab."""
+        return frozenset(
+            {self.owner_id}
+            | {g.account_id for g in self.collaborators if g.status is GrantStatus.ACCEPTED}
+        )
+
+    def share(self, share_id: UUID) -> ShareLink | None:
+        for link in self.shares:
+            if link.share_id == share_id:
+                return link
+        return None
+
+    @property
+    def shipped_phases(self) -> int:
+        return len(self.shipments)
+
+
+def _order_fits(kind: CaseKind, order: object) -> bool:
+    from aligner_core.domain.orders import (
+        RefinementOrder,
+        ReplacementOrder,
+        RetainerOrder,
+        RevisionOrder,
+    )
+
+    expected = {
+        CaseKind.REFINEMENT: RefinementOrder,
+        CaseKind.RETAINER: RetainerOrder,
+        CaseKind.REPLACEMENT: ReplacementOrder,
+        CaseKind.REVISION: RevisionOrder,
+    }.get(kind)
+    return expected is not None and isinstance(order, expected)

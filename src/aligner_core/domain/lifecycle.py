@@ -1,0 +1,345 @@
+"""The case lifecycle: one table, one ``transitions`` Machine built once, and the guards.
+
+The machine is built at first use with ``model=None`` and never holds a case:
+each trigger fires through ``machine.events[action]`` on a short-lived holder
+that carries only the status, so no case is kept alive and cases stay immutable.
+Routing conditions (by kind, by the status a hold left, by the final shipping
+phase) live in the machine; guards that explain a refusal live in ``GUARDS`` and
+are all evaluated, so an error names every unmet precondition.
+
+This is the only module that imports ``transitions``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+from transitions import EventData, Machine, MachineError
+
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
+from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
+from aligner_core.domain.records import FileKind, MediaType
+from aligner_core.errors import InvalidTransitionError
+
+__all__ = [
+    "GUARDS",
+    "TABLE",
+    "Attempt",
+    "Row",
+    "blockers",
+    "fire",
+    "possible_actions",
+]
+
+S = CaseStatus
+ALL_BUT_DELETED = tuple(s for s in CaseStatus if s is not S.DELETED)
+PLAN_VISIBLE = (S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED, S.IN_PRODUCTION, S.SHIPPED, S.CLOSED)
+HOLDABLE = tuple(sorted(ACTIVE_STATUSES))
+BEFORE_PRODUCTION = (S.LAB_REVIEW, S.IN_PLANNING, S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED)
+OPEN = tuple(s for s in CaseStatus if s not in (S.DELETED, S.CANCELLED))
+
+
+@attrs.frozen
+class Attempt:
+    """An action tried on a case, with what the guards and routing need to know."""
+
+    case: Case
+    action: Action
+    args: Mapping[str, Any] = attrs.field(factory=dict)
+    parent: Case | None = None
+
+
+@attrs.frozen
+class Row:
+    """One line of the lifecycle table. ``dest=None`` keeps the status (an internal action).
+
+    ``when`` names a routing condition from ``CONDITIONS``; ``kinds`` limits the row.
+    """
+
+    action: Action
+    sources: tuple[CaseStatus, ...]
+    dest: CaseStatus | None
+    kinds: tuple[CaseKind, ...] = ()
+    when: str | None = None
+
+
+PLANNED = tuple(k for k in CaseKind if k.is_planned)
+TABLE: tuple[Row, ...] = (
+    Row(Action.VIEW, ALL_BUT_DELETED, None),
+    Row(Action.EDIT, (S.DRAFT,), None),
+    Row(Action.SET_TEETH, (S.DRAFT,), None),
+    Row(Action.ATTACH, (S.DRAFT,), None),
+    Row(Action.CONFIRM, (S.DRAFT,), None),
+    Row(Action.DELETE, (S.DRAFT,), S.DELETED),
+    Row(Action.SUBMIT, (S.DRAFT,), S.IN_PLANNING, kinds=PLANNED),
+    Row(Action.SUBMIT, (S.DRAFT,), S.IN_PRODUCTION, kinds=(CaseKind.DIRECT_MANUFACTURING, CaseKind.RETAINER)),
+    Row(Action.SUBMIT, (S.DRAFT,), S.LAB_REVIEW, kinds=(CaseKind.REPLACEMENT,)),
+    Row(Action.ACCEPT_ORDER, (S.LAB_REVIEW,), S.IN_PRODUCTION),
+    Row(Action.REFUSE_ORDER, (S.LAB_REVIEW,), S.CANCELLED),
+    Row(Action.UPLOAD_PLAN, (S.IN_PLANNING,), S.WAITING_FOR_APPROVAL),
+    Row(Action.ACCEPT_PLAN, (S.WAITING_FOR_APPROVAL,), S.IN_PRODUCTION),
+    Row(Action.REJECT_PLAN, (S.WAITING_FOR_APPROVAL,), S.PLAN_REJECTED),
+    Row(Action.REQUEST_MODIFICATION, (S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED), S.IN_PLANNING),
+    Row(Action.HOLD, HOLDABLE, S.ON_HOLD),
+    *(Row(Action.RELEASE, (S.ON_HOLD,), s, when=f"left_{s.value}") for s in HOLDABLE),
+    Row(Action.CANCEL, BEFORE_PRODUCTION, S.CANCELLED),
+    Row(Action.CANCEL, (S.ON_HOLD,), S.CANCELLED, when="hold_before_production"),
+    Row(Action.SHIP, (S.IN_PRODUCTION,), S.SHIPPED, when="final_phase"),
+    Row(Action.SHIP, (S.IN_PRODUCTION,), None, when="earlier_phase"),
+    Row(Action.CONFIRM_DELIVERY, (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED), None),
+    Row(Action.CLOSE, (S.SHIPPED,), S.CLOSED),
+    Row(Action.REOPEN, (S.CLOSED,), S.SHIPPED),
+    Row(Action.COMMENT, ALL_BUT_DELETED, None),
+    Row(Action.ADD_DOCUMENT, tuple(s for s in OPEN if s is not S.DRAFT), None),
+    Row(Action.SHARE_PLAN, PLAN_VISIBLE, None),
+    Row(Action.REVOKE_SHARE, PLAN_VISIBLE, None),
+    Row(Action.INVITE_COLLABORATOR, OPEN, None),
+    Row(Action.RESPOND_INVITATION, OPEN, None),
+    Row(Action.REASSIGN, OPEN, None),
+    Row(Action.ORDER_FOLLOW_UP, (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED), None),
+)
+
+
+def _attempt(event: EventData) -> Attempt:
+    attempt = event.kwargs["attempt"]
+    assert isinstance(attempt, Attempt)
+    return attempt
+
+
+def _left(status: CaseStatus) -> Callable[[EventData], bool]:
+    def check(event: EventData) -> bool:
+        hold = _attempt(event).case.hold
+        return hold is not None and hold.left_status is status
+
+    return check
+
+
+CONDITIONS: dict[str, Callable[[EventData], bool]] = {
+    **{f"left_{s.value}": _left(s) for s in HOLDABLE},
+    "hold_before_production": lambda e: (
+        (hold := _attempt(e).case.hold) is not None and hold.left_status in BEFORE_PRODUCTION
+    ),
+    "final_phase": lambda e: bool(_attempt(e).args.get("final", True)),
+    "earlier_phase": lambda e: not _attempt(e).args.get("final", True),
+}
+
+
+def _kind_in(kinds: tuple[CaseKind, ...]) -> Callable[[EventData], bool]:
+    return lambda e: _attempt(e).case.kind in kinds
+
+
+class _Holder:
+    """What the machine sees of a case for one trigger: its status, nothing else."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+@functools.cache
+def _machine() -> Machine:
+    transitions: list[dict[str, Any]] = []
+    for row in TABLE:
+        conditions: list[Callable[[EventData], bool]] = []
+        if row.kinds:
+            conditions.append(_kind_in(row.kinds))
+        if row.when:
+            conditions.append(CONDITIONS[row.when])
+        transitions.append(
+            {
+                "trigger": row.action.value,
+                "source": [s.value for s in row.sources],
+                "dest": row.dest.value if row.dest else None,
+                "conditions": conditions,
+            }
+        )
+    return Machine(
+        model=None,
+        states=[s.value for s in CaseStatus],
+        transitions=transitions,  # type: ignore[arg-type]
+        initial=CaseStatus.DRAFT.value,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+
+
+# -- guards: every unmet precondition, in words ----------------------------------------------
+Guard = Callable[[Attempt], Iterable[str]]
+
+
+def _reason_given(attempt: Attempt) -> Iterable[str]:
+    reason = attempt.args.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        yield "a reason is required"
+
+
+def _scan(attempt: Attempt, kind: FileKind, label: str) -> Iterable[str]:
+    ref = attempt.case.records.latest(kind)
+    if ref is None:
+        yield f"{label} missing"
+    elif ref.media_type is not MediaType.STL or ref.report.mesh is None:
+        yield f"{label} is not an accepted STL scan"
+
+
+def _needs_scans(case: Case) -> bool:
+    if case.kind in (CaseKind.TREATMENT, CaseKind.REFINEMENT):
+        return True
+    return isinstance(case.order, RetainerOrder) and case.order.needs_new_scans
+
+
+_PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
+    CaseKind.REFINEMENT: (S.SHIPPED, S.CLOSED),
+    CaseKind.REVISION: (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED),
+    CaseKind.REPLACEMENT: (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED),
+    CaseKind.RETAINER: (S.SHIPPED, S.CLOSED),
+}
+
+
+def _submit_guard(attempt: Attempt) -> Iterable[str]:
+    case = attempt.case
+    records = case.records
+    if case.kind in (CaseKind.TREATMENT, CaseKind.REFINEMENT) and case.request is None:
+        if case.kind is CaseKind.TREATMENT:
+            yield "treatment request missing"
+    if not records.confirmed_complete:
+        yield "completeness confirmation not given"
+    if not records.privacy_accepted:
+        yield "privacy confirmation not given"
+    if _needs_scans(case):
+        yield from _scan(attempt, FileKind.UPPER_SCAN, "upper scan")
+        yield from _scan(attempt, FileKind.LOWER_SCAN, "lower scan")
+    if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
+        yield "no files attached for manufacturing"
+    if case.kind.is_follow_up or case.kind is CaseKind.RETAINER:
+        if case.order is None:
+            yield "order details missing"
+    if isinstance(case.order, ReplacementOrder) and not case.order.not_quality_complaint:
+        yield "replacement not acknowledged as not a quality complaint"
+    if case.parent_id is not None:
+        parent = attempt.parent
+        allowed = _PARENT_STATES.get(case.kind, ())
+        if parent is None:
+            yield "parent case not found"
+        elif parent.status not in allowed:
+            yield (
+                f"parent case {parent.number} is {parent.status.value}; it must be "
+                + " or ".join(s.value for s in allowed)
+            )
+    elif case.kind.is_follow_up:
+        yield f"a {case.kind.value} order needs a parent case"
+
+
+def _plan_version_guard(attempt: Attempt) -> Iterable[str]:
+    number = attempt.args.get("plan_version")
+    case = attempt.case
+    latest = case.latest_plan
+    if not isinstance(number, int) or case.plan(number) is None:
+        yield f"plan version {number} does not exist"
+    elif latest is not None and number != latest.number:
+        yield f"plan version {number} is superseded by version {latest.number}"
+
+
+def _share_guard(attempt: Attempt) -> Iterable[str]:
+    number = attempt.args.get("plan_version")
+    if not isinstance(number, int) or attempt.case.plan(number) is None:
+        yield f"plan version {number} does not exist"
+
+
+def _cancel_guard(attempt: Attempt) -> Iterable[str]:
+    yield from _reason_given(attempt)
+    case = attempt.case
+    if case.hold is not None and case.hold.left_status not in BEFORE_PRODUCTION:
+        yield "the case is already in production"
+
+
+def _upload_guard(attempt: Attempt) -> Iterable[str]:
+    if attempt.args.get("plan") is None:
+        yield "plan missing"
+
+
+def _ship_guard(attempt: Attempt) -> Iterable[str]:
+    for key in ("carrier", "tracking_number"):
+        value = attempt.args.get(key)
+        if not isinstance(value, str) or not value.strip():
+            yield f"{key.replace('_', ' ')} missing"
+
+
+def _follow_up_guard(attempt: Attempt) -> Iterable[str]:
+    kind = attempt.args.get("kind")
+    if isinstance(kind, CaseKind) and attempt.case.status not in _PARENT_STATES.get(kind, ()):
+        allowed = _PARENT_STATES.get(kind, ())
+        yield (
+            f"a {kind.value} needs this case "
+            + " or ".join(s.value for s in allowed)
+            + f", not {attempt.case.status.value}"
+        )
+
+
+GUARDS: dict[Action, tuple[Guard, ...]] = {
+    Action.SUBMIT: (_submit_guard,),
+    Action.UPLOAD_PLAN: (_upload_guard,),
+    Action.ACCEPT_PLAN: (_plan_version_guard,),
+    Action.REJECT_PLAN: (_reason_given,),
+    Action.REQUEST_MODIFICATION: (_reason_given,),
+    Action.REFUSE_ORDER: (_reason_given,),
+    Action.HOLD: (_reason_given,),
+    Action.CANCEL: (_cancel_guard,),
+    Action.SHIP: (_ship_guard,),
+    Action.SHARE_PLAN: (_share_guard,),
+    Action.ORDER_FOLLOW_UP: (_follow_up_guard,),
+}
+
+
+# -- asking and firing -------------------------------------------------------------------------
+def _rows_from(action: Action, status: CaseStatus, kind: CaseKind) -> list[Row]:
+    return [
+        r
+        for r in TABLE
+        if r.action is action and status in r.sources and (not r.kinds or kind in r.kinds)
+    ]
+
+
+def blockers(attempt: Attempt) -> list[str]:
+    """Every reason the attempt would be refused now (empty: it may go ahead)."""
+    case = attempt.case
+    if not _rows_from(attempt.action, case.status, case.kind):
+        return [f"not possible in state {case.status.value}"]
+    reasons: list[str] = []
+    for guard in GUARDS.get(attempt.action, ()):
+        reasons.extend(guard(attempt))
+    return reasons
+
+
+def possible_actions(case: Case) -> frozenset[Action]:
+    """Actions the table allows from the case's status and kind (before guards and permissions)."""
+    return frozenset(r.action for r in TABLE if case.status in r.sources and (not r.kinds or case.kind in r.kinds))
+
+
+def fire(attempt: Attempt) -> CaseStatus:
+    """The status after the action, or ``InvalidTransitionError`` naming every reason."""
+    case = attempt.case
+    reasons = blockers(attempt)
+    if reasons:
+        raise InvalidTransitionError(case.number, case.status.value, attempt.action.value, reasons)
+    holder = _Holder(case.status.value)
+    event = _machine().events[attempt.action.value]
+    try:
+        moved = event.trigger(holder, attempt=attempt)
+    except MachineError as e:
+        raise InvalidTransitionError(
+            case.number, case.status.value, attempt.action.value, [str(e.value)]
+        ) from e
+    if not moved:
+        raise InvalidTransitionError(
+            case.number,
+            case.status.value,
+            attempt.action.value,
+            [f"no route for a {case.kind.value} case from {case.status.value}"],
+        )
+    return CaseStatus(holder.state)

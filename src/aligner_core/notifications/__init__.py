@@ -1,0 +1,1 @@
+"""Notifications: who is told what, the transactional outbox, rendering and dispatch."""

@@ -1,0 +1,110 @@
+"""Who is told what: a rule table from domain events to recipients.
+
+Recipients are resolved when the event is queued (inside the command's unit of
+work), so the dispatcher needs nothing but the outbox. Optional notifications
+can be muted per user (``Account.muted_notifications``); mandatory ones cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from uuid import UUID
+
+from aligner_core.domain.accounts import Account, CollaboratorPermission, GrantStatus, Role
+from aligner_core.domain.cases import Case
+from aligner_core.domain.events import DomainEvent, EventType
+
+__all__ = ["MANDATORY", "RULES", "Audience", "recipients"]
+
+
+class Audience(StrEnum):
+    DOCTOR = "doctor"
+    COMMENTING_COLLABORATORS = "commenting_collaborators"
+    PLANNERS = "planners"
+    PRODUCTION = "production"
+    SUBJECT = "subject"
+    PREVIOUS_OWNER = "previous_owner"
+    INVITER = "inviter"
+
+
+A = Audience
+RULES: dict[EventType, tuple[Audience, ...]] = {
+    EventType.PLAN_UPLOADED: (A.DOCTOR, A.COMMENTING_COLLABORATORS),
+    EventType.CASE_SUBMITTED: (A.PLANNERS,),
+    EventType.PLAN_ACCEPTED: (A.PLANNERS, A.PRODUCTION),
+    EventType.MODIFICATION_REQUESTED: (A.PLANNERS,),
+    EventType.PLAN_REJECTED: (A.PLANNERS,),
+    EventType.ORDER_ACCEPTED: (A.DOCTOR,),
+    EventType.ORDER_REFUSED: (A.DOCTOR,),
+    EventType.CASE_SHIPPED: (A.DOCTOR,),
+    EventType.CASE_HELD: (A.DOCTOR,),
+    EventType.CASE_RELEASED: (A.DOCTOR,),
+    EventType.CASE_CANCELLED: (A.PLANNERS, A.DOCTOR),
+    EventType.ACCOUNT_ACTIVATED: (A.SUBJECT,),
+    EventType.CASE_REASSIGNED: (A.DOCTOR, A.PREVIOUS_OWNER),
+    EventType.COLLABORATOR_INVITED: (A.SUBJECT,),
+    EventType.COLLABORATOR_ACCEPTED: (A.INVITER,),
+    EventType.COLLABORATOR_DECLINED: (A.INVITER,),
+}
+
+#: Events every recipient gets whatever their preferences.
+MANDATORY = frozenset(
+    {
+        EventType.ACCOUNT_ACTIVATED,
+        EventType.PLAN_UPLOADED,
+        EventType.CASE_SHIPPED,
+        EventType.COLLABORATOR_INVITED,
+        EventType.ORDER_REFUSED,
+        EventType.CASE_CANCELLED,
+    }
+)
+
+
+def _comment_audience(event: DomainEvent) -> tuple[Audience, ...]:
+    if event.get("from_lab") == "True":
+        return (A.DOCTOR, A.COMMENTING_COLLABORATORS)
+    return (A.PLANNERS,)
+
+
+def recipients(
+    event: DomainEvent,
+    case: Case | None,
+    load: Callable[[UUID], Account],
+    network_staff: Callable[[UUID], Iterable[Account]],
+) -> list[Account]:
+    """Active accounts to tell about ``event``, minus the actor and users who muted it."""
+    audiences = _comment_audience(event) if event.type is EventType.COMMENT_ADDED else RULES.get(event.type, ())
+    found: dict[UUID, Account] = {}
+
+    def add(account: Account) -> None:
+        found.setdefault(account.account_id, account)
+
+    for audience in audiences:
+        if audience is A.DOCTOR and case is not None:
+            add(load(case.owner_id))
+        elif audience is A.COMMENTING_COLLABORATORS and case is not None:
+            for grant in case.collaborators:
+                if grant.status is GrantStatus.ACCEPTED and grant.allows(CollaboratorPermission.COMMENT):
+                    add(load(grant.account_id))
+        elif audience in (A.PLANNERS, A.PRODUCTION):
+            role = Role.PLANNER if audience is A.PLANNERS else Role.PRODUCTION
+            if role is Role.PLANNER and case is not None and case.assigned_planner_id is not None:
+                add(load(case.assigned_planner_id))
+                continue
+            for account in network_staff(event.network_id):
+                if account.role is role:
+                    add(account)
+        elif audience is A.SUBJECT and event.account_id is not None:
+            add(load(event.account_id))
+        elif audience is A.PREVIOUS_OWNER and (prev := event.get("previous_owner")):
+            add(load(UUID(prev)))
+        elif audience is A.INVITER and (inviter := event.get("invited_by")):
+            add(load(UUID(inviter)))
+    return [
+        a
+        for a in found.values()
+        if a.is_active
+        and a.account_id != event.actor_id
+        and (event.type in MANDATORY or event.type.value not in a.muted_notifications)
+    ]

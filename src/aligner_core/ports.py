@@ -1,0 +1,197 @@
+"""The ports: what the core needs from the outside world, as ``typing.Protocol``s.
+
+Adapters need not inherit anything; mypy checks them structurally where
+``bootstrap`` wires them. Each docstring states the contract and the errors;
+the contract suites in :mod:`aligner_core.testing` check them for every adapter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from datetime import datetime
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Protocol, Self
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from aligner_core.domain.accounts import Account, Network
+    from aligner_core.domain.cases import Case, CaseStatus
+    from aligner_core.domain.queries import CaseFilter, CaseSummary, Page, Scope
+    from aligner_core.domain.records import FileKind, FileReport
+    from aligner_core.notifications.outbox import OutboxEntry
+
+__all__ = [
+    "AccountRepository",
+    "BlobStore",
+    "CaseRepository",
+    "Clock",
+    "FileScanner",
+    "IdGenerator",
+    "Notifier",
+    "OutboxRepository",
+    "Storage",
+    "UnitOfWork",
+]
+
+
+class Clock(Protocol):
+    """The time. ``now()`` returns a timezone-aware UTC datetime that never goes backwards."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """New identifiers (accounts, patients, cases, files, outbox entries)."""
+
+    def new_id(self) -> UUID: ...
+
+
+class CaseRepository(Protocol):
+    """Cases of one unit of work.
+
+    ``add`` a new case (version 1); ``get`` raises ``NotFoundError``; ``update``
+    stores a case whose ``version`` is exactly one more than the stored one and
+    otherwise raises ``ConcurrencyConflictError`` (at the latest at commit).
+    Deleted drafts are kept but never listed nor counted. Numbers come from
+    ``next_number`` and are unique and increasing per storage.
+    """
+
+    def add(self, case: Case) -> None: ...
+
+    def get(self, case_id: UUID) -> Case: ...
+
+    def get_by_number(self, number: int) -> Case: ...
+
+    def update(self, case: Case) -> None: ...
+
+    def next_number(self) -> int: ...
+
+    def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]: ...
+
+    def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]: ...
+
+
+class AccountRepository(Protocol):
+    """Networks and user accounts; usernames and e-mails are unique (case-insensitive).
+
+    ``add`` raises ``ValidationError`` on a taken username, e-mail or reference
+    code; ``update`` is versioned like cases.
+    """
+
+    def add_network(self, network: Network) -> None: ...
+
+    def get_network(self, network_id: UUID) -> Network: ...
+
+    def network_by_code(self, reference_code: str) -> Network: ...
+
+    def add(self, account: Account) -> None: ...
+
+    def get(self, account_id: UUID) -> Account: ...
+
+    def by_username(self, username: str) -> Account: ...
+
+    def update(self, account: Account) -> None: ...
+
+    def in_network(self, network_id: UUID) -> Sequence[Account]: ...
+
+
+class OutboxRepository(Protocol):
+    """Notifications waiting to be sent, written in the same transaction as the change.
+
+    ``claim`` hands out due entries (``next_attempt_at <= now``) and leases them
+    until ``lease_until`` so that concurrent dispatchers never hold the same
+    entry at once. ``mark_sent``, ``reschedule`` and ``mark_dead`` end a lease.
+    """
+
+    def add(self, entry: OutboxEntry) -> None: ...
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]: ...
+
+    def mark_sent(self, entry_id: UUID, at: datetime) -> None: ...
+
+    def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None: ...
+
+    def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None: ...
+
+    def dead(self) -> Sequence[OutboxEntry]: ...
+
+    def pending(self) -> Sequence[OutboxEntry]: ...
+
+    def sent(self) -> Sequence[OutboxEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the repositories: commit all or nothing.
+
+    Leaving the ``with`` block without ``commit()`` rolls back. ``commit`` raises
+    ``ConcurrencyConflictError`` on a stale version and ``StorageError`` on a
+    driver failure; after either, nothing of the unit of work was written.
+    """
+
+    cases: CaseRepository
+    accounts: AccountRepository
+    outbox: OutboxRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Storage(Protocol):
+    """A storage backend: makes units of work; owns its connections."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    def link_secret(self) -> bytes:
+        """A secret kept with the data, for signing share links (stable across restarts)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """File content, addressed by its sha256 (lowercase hex).
+
+    ``put`` streams ``source`` to the store (never holding it whole in memory),
+    checks it against ``sha256`` when given, and is idempotent: the same content
+    is stored once. ``open`` raises ``NotFoundError``. Failures raise ``StorageError``.
+    """
+
+    def put(self, source: IO[bytes], sha256: str | None = None) -> str: ...
+
+    def open(self, sha256: str) -> IO[bytes]: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+
+class FileScanner(Protocol):
+    """Checks a file's content (not its name) and describes it.
+
+    ``path`` is a local file already streamed to disk with size limits applied.
+    Returns a ``FileReport`` or raises ``RejectedFileError`` listing every reason.
+    """
+
+    def scan(self, path: str | os.PathLike[str], *, name: str, kind: FileKind) -> FileReport: ...
+
+
+class Notifier(Protocol):
+    """Sends one rendered e-mail (its ``Message-ID`` is stable per notification).
+
+    Raises ``TemporaryDeliveryError`` (retry later) or ``PermanentDeliveryError``
+    (give up); nothing else.
+    """
+
+    def send(self, message: EmailMessage) -> None: ...

@@ -1,0 +1,218 @@
+"""One cattrs converter for storage and for shells' JSON.
+
+``make_converter()`` builds a private converter (never the cattrs global one)
+with explicit hooks: ISO 8601 datetimes and dates, UUIDs as text, enums by
+value, teeth as FDI numbers, follow-up orders as a tagged union. Untrusted
+input goes through :meth:`Converter.load` / :meth:`Converter.structure_checked`,
+which fail only with :class:`~aligner_core.errors.ValidationError` naming every
+bad field as ``msg @ $.path``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+from uuid import UUID
+
+import cattrs
+from cattrs.strategies import configure_tagged_union
+
+from aligner_core.domain.orders import (
+    OrderDetails,
+    RefinementOrder,
+    ReplacementOrder,
+    RetainerOrder,
+    RevisionOrder,
+)
+from aligner_core.domain.teeth import Tooth
+from aligner_core.errors import AlignerError, FieldError, ValidationError
+
+__all__ = ["SCHEMA_VERSION", "Converter", "make_converter"]
+
+T = TypeVar("T")
+
+#: Version of the stored document layout; bumped when a stored shape changes.
+SCHEMA_VERSION = 1
+_SCHEMA_KEY = "_schema"
+
+_ORDER_TAGS: dict[type, str] = {
+    RefinementOrder: "refinement",
+    RetainerOrder: "retainer",
+    ReplacementOrder: "replacement",
+    RevisionOrder: "revision",
+}
+
+
+def _path_of(path: str) -> str:
+    """cattrs paths look like ``$.a.b[0]``; keep them as they are, root included."""
+    return path if path.startswith("$") else f"$.{path}"
+
+
+def _field_errors(exc: BaseException, path: str = "$") -> list[FieldError]:
+    """Flatten a cattrs error tree (and our own errors inside it) into field errors."""
+    if isinstance(exc, ValidationError):
+        errors = []
+        for e in exc.errors:
+            sub = e.path[1:] if e.path.startswith("$") else e.path
+            errors.append(FieldError(e.message, path + sub if sub else path))
+        return errors
+    if isinstance(exc, AlignerError):
+        return [FieldError(str(exc), path)]
+    if isinstance(exc, cattrs.ClassValidationError | cattrs.IterableValidationError):
+        found: list[FieldError] = []
+        with_notes, without = exc.group_exceptions()
+        for inner, note in with_notes:
+            if isinstance(note, cattrs.AttributeValidationNote):
+                sub = f"{path}.{note.name}"
+            elif isinstance(note, cattrs.IterableValidationNote):
+                sub = f"{path}[{note.index!r}]"
+            else:
+                sub = path
+            found.extend(_field_errors(inner, sub))
+        for inner in without:
+            found.extend(_field_errors(inner, path))
+        return found
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return [FieldError(f"unexpected field {k!r}", path) for k in sorted(exc.extra_fields)]
+    if isinstance(exc, KeyError):
+        return [FieldError("required field missing", path)]
+    if isinstance(exc, cattrs.BaseValidationError):
+        found = []
+        for inner in exc.exceptions:
+            found.extend(_field_errors(inner, path))
+        return found or [FieldError(str(exc), path)]
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, TypeError | AttributeError):
+        message = f"invalid type ({message})"
+    elif isinstance(exc, ValueError):
+        message = f"invalid value ({message})"
+    return [FieldError(message, path)]
+
+
+class Converter(cattrs.Converter):
+    """The library's converter; build it with :func:`make_converter`."""
+
+    def structure_checked(self, data: Any, cl: type[T]) -> T:
+        """Structure untrusted data; every failure is one ``ValidationError``."""
+        try:
+            return self.structure(data, cl)
+        except ValidationError as e:
+            raise ValidationError(_field_errors(e), subject=cl.__name__) from e
+        except (cattrs.BaseValidationError, cattrs.ForbiddenExtraKeysError) as e:
+            raise ValidationError(_field_errors(e), subject=cl.__name__) from e
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError, OverflowError) as e:
+            raise ValidationError(_field_errors(e), subject=cl.__name__) from e
+
+    def dumps(self, obj: Any) -> str:
+        """Compact JSON text of ``obj``."""
+        return json.dumps(self.unstructure(obj), separators=(",", ":"), ensure_ascii=False)
+
+    def load(self, text: str | bytes, cl: type[T]) -> T:
+        """Parse JSON text and structure it; malformed JSON is a ``ValidationError`` too."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            raise ValidationError.single(f"malformed JSON ({e})", subject=cl.__name__) from e
+        return self.structure_checked(data, cl)
+
+    def to_document(self, obj: Any) -> dict[str, Any]:
+        """A stored document: the unstructured object plus the schema version."""
+        data = self.unstructure(obj)
+        data[_SCHEMA_KEY] = SCHEMA_VERSION
+        return data  # type: ignore[no-any-return]
+
+    def from_document(self, data: Any, cl: type[T]) -> T:
+        """Structure a stored document, refusing one from a newer schema."""
+        if not isinstance(data, dict):
+            raise ValidationError.single("a document is a JSON object", subject=cl.__name__)
+        data = dict(data)
+        version = data.pop(_SCHEMA_KEY, SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValidationError.single(
+                f"document schema {version!r} is newer than supported {SCHEMA_VERSION}",
+                f"$.{_SCHEMA_KEY}",
+                subject=cl.__name__,
+            )
+        return self.structure_checked(data, cl)
+
+    def document_dumps(self, obj: Any) -> str:
+        return json.dumps(self.to_document(obj), separators=(",", ":"), ensure_ascii=False)
+
+    def document_loads(self, text: str | bytes, cl: type[T]) -> T:
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            raise ValidationError.single(f"malformed JSON ({e})", subject=cl.__name__) from e
+        return self.from_document(data, cl)
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("expected an ISO 8601 text")
+    parsed = datetime.fromisoformat(value)
+    if parsed.utcoffset() is None:
+        raise ValueError("datetime without a time zone")
+    return parsed
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if not isinstance(value, str):
+        raise TypeError("expected an ISO 8601 date text")
+    return date.fromisoformat(value)
+
+
+def _structure_uuid(value: Any, _: type) -> UUID:
+    if not isinstance(value, str):
+        raise TypeError("expected a UUID text")
+    return UUID(value)
+
+
+def _structure_tooth(value: Any, _: type) -> Tooth:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("expected an FDI tooth number")
+    return Tooth.from_fdi(value)
+
+
+def _strict(kind: type) -> Any:
+    def structure(value: Any, _: type) -> Any:
+        if type(value) is not kind and not (kind is float and type(value) is int):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return kind(value)
+
+    return structure
+
+
+def make_converter() -> Converter:
+    """A new converter with the library's hooks; cheap enough to build per storage."""
+    converter = Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(UUID, str)
+    converter.register_structure_hook(UUID, _structure_uuid)
+    converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
+    converter.register_structure_hook(Tooth, _structure_tooth)
+    for kind in (str, int, float, bool):
+        converter.register_structure_hook_func(lambda t, k=kind: t is k, _strict(kind))
+    converter.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, Enum), lambda e: e.value
+    )
+    configure_tagged_union(
+        OrderDetails,  # type: ignore[arg-type]
+        converter,
+        tag_generator=lambda cl: _ORDER_TAGS[cl],
+        tag_name="type",
+    )
+    optional_order: Any = OrderDetails | None
+    converter.register_structure_hook(
+        optional_order,
+        lambda v, _: None if v is None else converter.structure(v, OrderDetails),  # type: ignore[arg-type]
+    )
+    converter.register_unstructure_hook(
+        optional_order,
+        lambda v: None if v is None else converter.unstructure(v, unstructure_as=OrderDetails),
+    )
+    return converter
