@@ -38,14 +38,15 @@ class Core(Service):
 
         return Dispatcher(self.storage, self.notifier, clock=self.clock, **options)
 
-    def close(self) -> None:
+    def shutdown(self) -> None:
+        """Close the storage (``close`` is the case command that ends a treatment)."""
         self.storage.close()
 
     def __enter__(self) -> Core:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.shutdown()
 
 
 def _spooler(directory: str | None) -> Any:
@@ -85,7 +86,12 @@ def connect(url: str = "memory://", **options: Any) -> Core:
     storage: Storage
     if scheme == "memory":
         from aligner_core.adapters.blobs import MemoryBlobStore
-        from aligner_core.adapters.memory import ManualClock, MemoryNotifier, MemoryStorage, SequentialIds
+        from aligner_core.adapters.memory import (
+            ManualClock,
+            MemoryNotifier,
+            MemoryStorage,
+            SequentialIds,
+        )
 
         storage = MemoryStorage()
         clock = clock or ManualClock()
@@ -99,7 +105,11 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         path = unquote(parts.path)
         if parts.netloc:
             path = unquote(parts.netloc + parts.path)
-        if path.startswith("/") and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        if (
+            path.startswith("/")
+            and url.startswith("sqlite:///")
+            and not url.startswith("sqlite:////")
+        ):
             path = path[1:]  # sqlite:///relative.db -> relative.db ; sqlite:////abs.db -> /abs.db
         if not path:
             raise ValidationError.single("sqlite URL needs a path: sqlite:///cases.db", "$.url")
@@ -109,8 +119,12 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         from aligner_core.adapters.blobs import FileSystemBlobStore
         from aligner_core.adapters.postgres import PostgresStorage
 
-        storage = PostgresStorage(url, **_take(options, "schema", "min_size", "max_size", "timeout"))
-        blobs = blobs or FileSystemBlobStore(options.pop("blob_root", os.path.abspath("aligner-blobs")))
+        storage = PostgresStorage(
+            url, **_take(options, "schema", "min_size", "max_size", "timeout")
+        )
+        blobs = blobs or FileSystemBlobStore(
+            options.pop("blob_root", os.path.abspath("aligner-blobs"))
+        )
     else:
         raise ValidationError.single(
             f"unknown storage URL scheme {scheme!r} (memory, sqlite, postgresql)", "$.url"

@@ -121,9 +121,7 @@ class PermissionDeniedError(AlignerError):
 class InvalidTransitionError(AlignerError):
     """The action is not possible for the case now; ``reasons`` names every unmet precondition."""
 
-    def __init__(
-        self, case: object, state: str, action: str, reasons: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, case: object, state: str, action: str, reasons: Sequence[str] = ()) -> None:
         self.case = case
         self.state = state
         self.action = action

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from email.message import EmailMessage
 from datetime import datetime
+from email.message import EmailMessage
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Protocol, Self
 from uuid import UUID
@@ -130,9 +130,14 @@ class UnitOfWork(Protocol):
     driver failure; after either, nothing of the unit of work was written.
     """
 
-    cases: CaseRepository
-    accounts: AccountRepository
-    outbox: OutboxRepository
+    @property
+    def cases(self) -> CaseRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     def __enter__(self) -> Self: ...
 

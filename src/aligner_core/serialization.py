@@ -66,10 +66,8 @@ def _field_errors(exc: BaseException, path: str = "$") -> list[FieldError]:
         for inner, note in with_notes:
             if isinstance(note, cattrs.AttributeValidationNote):
                 sub = f"{path}.{note.name}"
-            elif isinstance(note, cattrs.IterableValidationNote):
-                sub = f"{path}[{note.index!r}]"
             else:
-                sub = path
+                sub = f"{path}[{note.index!r}]"
             found.extend(_field_errors(inner, sub))
         for inner in without:
             found.extend(_field_errors(inner, path))
@@ -102,7 +100,14 @@ class Converter(cattrs.Converter):
             raise ValidationError(_field_errors(e), subject=cl.__name__) from e
         except (cattrs.BaseValidationError, cattrs.ForbiddenExtraKeysError) as e:
             raise ValidationError(_field_errors(e), subject=cl.__name__) from e
-        except (TypeError, ValueError, KeyError, AttributeError, RecursionError, OverflowError) as e:
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            RecursionError,
+            OverflowError,
+        ) as e:
             raise ValidationError(_field_errors(e), subject=cl.__name__) from e
 
     def dumps(self, obj: Any) -> str:
@@ -175,13 +180,27 @@ def _structure_tooth(value: Any, _: type) -> Tooth:
     return Tooth.from_fdi(value)
 
 
-def _strict(kind: type) -> Any:
+def _strict(kind: type[Any]) -> Any:
+    """Primitives as JSON gives them: no "12" for an int, no 1 for a bool (1.0 for 1 is fine)."""
+
     def structure(value: Any, _: type) -> Any:
         if type(value) is not kind and not (kind is float and type(value) is int):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
         return kind(value)
 
     return structure
+
+
+def _exactly(kind: type) -> Any:
+    return lambda t: t is kind
+
+
+def _is_enum(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, Enum)
+
+
+def _enum_value(e: Enum) -> Any:
+    return e.value
 
 
 def make_converter() -> Converter:
@@ -196,12 +215,10 @@ def make_converter() -> Converter:
     converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
     converter.register_structure_hook(Tooth, _structure_tooth)
     for kind in (str, int, float, bool):
-        converter.register_structure_hook_func(lambda t, k=kind: t is k, _strict(kind))
-    converter.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, Enum), lambda e: e.value
-    )
+        converter.register_structure_hook_func(_exactly(kind), _strict(kind))
+    converter.register_unstructure_hook_func(_is_enum, _enum_value)
     configure_tagged_union(
-        OrderDetails,  # type: ignore[arg-type]
+        OrderDetails,
         converter,
         tag_generator=lambda cl: _ORDER_TAGS[cl],
         tag_name="type",

@@ -50,7 +50,7 @@ __all__ = [
 
 
 class ManualClock:
-    """A deterministic clock: starts at ``start`` and moves ``tick`` per reading (or by ``advance``)."""
+    """A deterministic clock: starts at ``start``, moves ``tick`` per reading and on ``advance``."""
 
     def __init__(
         self,
@@ -259,7 +259,11 @@ class _Accounts:
 
     def in_network(self, network_id: UUID) -> Sequence[Account]:
         with self._uow.storage._lock:
-            found = {a.account_id: a for a in self._state().accounts.values() if a.network_id == network_id}
+            found = {
+                a.account_id: a
+                for a in self._state().accounts.values()
+                if a.network_id == network_id
+            }
         for pending in (self.added, self.updated):
             found.update({k: a for k, a in pending.items() if a.network_id == network_id})
         return sorted(found.values(), key=lambda a: a.username.casefold())
@@ -303,20 +307,31 @@ class _Outbox:
 
     def mark_sent(self, entry_id: UUID, at: datetime) -> None:
         self._uow.after_commit.append(
-            lambda: self._change(entry_id, state=DeliveryState.SENT, sent_at=at, lease_until=None,
-                                 last_error=None)
+            lambda: self._change(
+                entry_id, state=DeliveryState.SENT, sent_at=at, lease_until=None, last_error=None
+            )
         )
 
     def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None:
         self._uow.after_commit.append(
-            lambda: self._change(entry_id, attempts=attempts, next_attempt_at=next_at, last_error=error,
-                                 lease_until=None)
+            lambda: self._change(
+                entry_id,
+                attempts=attempts,
+                next_attempt_at=next_at,
+                last_error=error,
+                lease_until=None,
+            )
         )
 
     def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None:
         self._uow.after_commit.append(
-            lambda: self._change(entry_id, state=DeliveryState.DEAD, attempts=attempts, last_error=reason,
-                                 lease_until=None)
+            lambda: self._change(
+                entry_id,
+                state=DeliveryState.DEAD,
+                attempts=attempts,
+                last_error=reason,
+                lease_until=None,
+            )
         )
 
     def _in_state(self, state: DeliveryState) -> Sequence[OutboxEntry]:
@@ -390,7 +405,9 @@ class MemoryUnitOfWork:
             if current_account is None:
                 raise NotFoundError("account", account_id)
             if account_id in state.accounts and current_account.version != account.version - 1:
-                raise ConcurrencyConflictError("account", account_id, account.version - 1, current_account.version)
+                raise ConcurrencyConflictError(
+                    "account", account_id, account.version - 1, current_account.version
+                )
         seen_users: set[str] = set()
         seen_mails: set[str] = set()
         for account in self.accounts.added.values():
@@ -413,12 +430,16 @@ class MemoryUnitOfWork:
         for network in self.accounts.networks.values():
             state.networks[network.network_id] = network
             state.codes[network.reference_code.casefold()] = network.network_id
-        for account in (*self.accounts.added.values(), *self.accounts.updated.values()):
+        # an account added and changed in one unit of work is stored once, as version 1
+        final = dict(self.accounts.added)
+        for account_id, account in self.accounts.updated.items():
+            final[account_id] = (
+                attrs.evolve(account, version=1) if account_id in self.accounts.added else account
+            )
+        for account in final.values():
             previous = state.accounts.get(account.account_id)
             if previous is not None:
                 state.emails.pop(previous.email.casefold(), None)
-            if account.account_id in self.accounts.added and account.account_id in self.accounts.updated:
-                account = attrs.evolve(self.accounts.updated[account.account_id], version=1)
             state.accounts[account.account_id] = account
             state.usernames[account.username.casefold()] = account.account_id
             state.emails[account.email.casefold()] = account.account_id

@@ -12,10 +12,10 @@ import attrs
 from aligner_core.errors import ValidationError
 
 __all__ = [
-    "non_negative_int",
     "aware",
     "finite_non_negative",
     "non_blank",
+    "non_negative_int",
     "positive",
     "text_limit",
     "unique",
@@ -25,9 +25,7 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
 def _fail(inst: Any, attribute: attrs.Attribute[Any], message: str) -> None:
-    raise ValidationError.single(
-        message, f"$.{attribute.name}", subject=type(inst).__name__
-    )
+    raise ValidationError.single(message, f"$.{attribute.name}", subject=type(inst).__name__)
 
 
 def non_blank(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

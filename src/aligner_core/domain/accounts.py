@@ -7,8 +7,10 @@ New accounts are blocked until a network admin activates them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -45,8 +47,10 @@ def is_valid_email(value: str) -> bool:
     return len(value) <= 254 and bool(_EMAIL.fullmatch(value))
 
 
-def _pattern(regex: re.Pattern[str], what: str, optional: bool = False) -> object:
-    def check(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _pattern(
+    regex: re.Pattern[str], what: str, optional: bool = False
+) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
         if not isinstance(value, str) or not regex.fullmatch(value):
@@ -57,7 +61,7 @@ def _pattern(regex: re.Pattern[str], what: str, optional: bool = False) -> objec
     return check
 
 
-def _username(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _username(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not is_valid_username(value):
         raise ValidationError.single(
             "username may hold letters, digits, space and . - ' _ @ (1-60 characters)",
@@ -66,7 +70,7 @@ def _username(inst: object, attribute: attrs.Attribute[object], value: object) -
         )
 
 
-def _email(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _email(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None and attribute.default is None:
         return
     if not isinstance(value, str) or not is_valid_email(value):
@@ -108,7 +112,7 @@ class Network:
 
     network_id: UUID
     name: str = attrs.field(validator=[non_blank, text_limit(200)])
-    reference_code: str = attrs.field(validator=_pattern(_REFERENCE, "reference code"))  # type: ignore[arg-type]
+    reference_code: str = attrs.field(validator=_pattern(_REFERENCE, "reference code"))
 
 
 @attrs.frozen
@@ -128,9 +132,9 @@ class Account:
     status: AccountStatus = AccountStatus.BLOCKED
     telephone: str | None = attrs.field(
         default=None,
-        validator=_pattern(_PHONE, "telephone number", optional=True),  # type: ignore[arg-type]
+        validator=_pattern(_PHONE, "telephone number", optional=True),
     )
-    language: str = attrs.field(default="en", validator=_pattern(_LANGUAGE, "language tag"))  # type: ignore[arg-type]
+    language: str = attrs.field(default="en", validator=_pattern(_LANGUAGE, "language tag"))
     muted_notifications: tuple[str, ...] = ()
     version: int = attrs.field(default=1, validator=positive)
 
@@ -175,7 +179,7 @@ class CollaboratorGrant:
     status: GrantStatus = GrantStatus.INVITED
 
     @permissions.validator
-    def _some(self, attribute: attrs.Attribute[object], value: tuple[object, ...]) -> None:
+    def _some(self, attribute: attrs.Attribute[Any], value: tuple[object, ...]) -> None:
         if not value:
             raise ValidationError.single("at least one permission", "$.permissions")
 

@@ -84,7 +84,9 @@ ACTIVE_STATUSES = frozenset(
 )
 
 
-def _details(value: Mapping[str, object] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def _details(
+    value: Mapping[str, object] | tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
     items = value.items() if isinstance(value, Mapping) else value
     return tuple(sorted((str(k), str(v)) for k, v in items))
 

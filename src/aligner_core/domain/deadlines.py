@@ -38,7 +38,9 @@ TURNAROUND_DAYS: dict[tuple[Stage, Design], int] = {
 }
 
 
-def turnaround(stage: Stage, design: Design, table: dict[tuple[Stage, Design], int] | None = None) -> int:
+def turnaround(
+    stage: Stage, design: Design, table: dict[tuple[Stage, Design], int] | None = None
+) -> int:
     return (table or TURNAROUND_DAYS)[(stage, design)]
 
 

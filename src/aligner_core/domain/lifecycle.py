@@ -76,7 +76,12 @@ TABLE: tuple[Row, ...] = (
     Row(Action.CONFIRM, (S.DRAFT,), None),
     Row(Action.DELETE, (S.DRAFT,), S.DELETED),
     Row(Action.SUBMIT, (S.DRAFT,), S.IN_PLANNING, kinds=PLANNED),
-    Row(Action.SUBMIT, (S.DRAFT,), S.IN_PRODUCTION, kinds=(CaseKind.DIRECT_MANUFACTURING, CaseKind.RETAINER)),
+    Row(
+        Action.SUBMIT,
+        (S.DRAFT,),
+        S.IN_PRODUCTION,
+        kinds=(CaseKind.DIRECT_MANUFACTURING, CaseKind.RETAINER),
+    ),
     Row(Action.SUBMIT, (S.DRAFT,), S.LAB_REVIEW, kinds=(CaseKind.REPLACEMENT,)),
     Row(Action.ACCEPT_ORDER, (S.LAB_REVIEW,), S.IN_PRODUCTION),
     Row(Action.REFUSE_ORDER, (S.LAB_REVIEW,), S.CANCELLED),
@@ -161,7 +166,7 @@ def _machine() -> Machine:
     return Machine(
         model=None,
         states=[s.value for s in CaseStatus],
-        transitions=transitions,  # type: ignore[arg-type]
+        transitions=transitions,
         initial=CaseStatus.DRAFT.value,
         auto_transitions=False,
         send_event=True,
@@ -204,9 +209,8 @@ _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
 def _submit_guard(attempt: Attempt) -> Iterable[str]:
     case = attempt.case
     records = case.records
-    if case.kind in (CaseKind.TREATMENT, CaseKind.REFINEMENT) and case.request is None:
-        if case.kind is CaseKind.TREATMENT:
-            yield "treatment request missing"
+    if case.kind is CaseKind.TREATMENT and case.request is None:
+        yield "treatment request missing"
     if not records.confirmed_complete:
         yield "completeness confirmation not given"
     if not records.privacy_accepted:
@@ -216,9 +220,8 @@ def _submit_guard(attempt: Attempt) -> Iterable[str]:
         yield from _scan(attempt, FileKind.LOWER_SCAN, "lower scan")
     if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
         yield "no files attached for manufacturing"
-    if case.kind.is_follow_up or case.kind is CaseKind.RETAINER:
-        if case.order is None:
-            yield "order details missing"
+    if (case.kind.is_follow_up or case.kind is CaseKind.RETAINER) and case.order is None:
+        yield "order details missing"
     if isinstance(case.order, ReplacementOrder) and not case.order.not_quality_complaint:
         yield "replacement not acknowledged as not a quality complaint"
     if case.parent_id is not None:
@@ -318,7 +321,11 @@ def blockers(attempt: Attempt) -> list[str]:
 
 def possible_actions(case: Case) -> frozenset[Action]:
     """Actions the table allows from the case's status and kind (before guards and permissions)."""
-    return frozenset(r.action for r in TABLE if case.status in r.sources and (not r.kinds or case.kind in r.kinds))
+    return frozenset(
+        r.action
+        for r in TABLE
+        if case.status in r.sources and (not r.kinds or case.kind in r.kinds)
+    )
 
 
 def fire(attempt: Attempt) -> CaseStatus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import attrs
 
@@ -63,13 +64,17 @@ class RetainerOrder:
             problems.append(FieldError("at most 10 sets", "$.sets"))
         if self.type is RetainerType.FIXED_LINGUAL:
             if self.upper_range is None and self.lower_range is None:
-                problems.append(FieldError("a fixed retainer needs an upper or lower range", "$.upper_range"))
+                problems.append(
+                    FieldError("a fixed retainer needs an upper or lower range", "$.upper_range")
+                )
             if self.model_step is not None:
                 problems.append(
                     FieldError("a fixed retainer needs new scans, not a model step", "$.model_step")
                 )
         elif self.upper_range is not None or self.lower_range is not None:
-            problems.append(FieldError("ranges apply to fixed lingual retainers only", "$.upper_range"))
+            problems.append(
+                FieldError("ranges apply to fixed lingual retainers only", "$.upper_range")
+            )
         if problems:
             raise ValidationError(problems, subject="RetainerOrder")
 
@@ -135,7 +140,7 @@ class RevisionOrder:
     features: tuple[ClinicalFeature, ...] = attrs.field(default=(), converter=_features)
 
     @instructions.validator
-    def _said(self, attribute: attrs.Attribute[object], value: str) -> None:
+    def _said(self, attribute: attrs.Attribute[Any], value: str) -> None:
         if not value.strip():
             raise ValidationError.single("a revision says what to change", "$.instructions")
 

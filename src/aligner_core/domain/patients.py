@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -21,14 +22,14 @@ class Gender(StrEnum):
     UNDISCLOSED = "prefer_not_to_say"
 
 
-def _birth(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _birth(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, date) or value.year < 1900:
         raise ValidationError.single("not a plausible date of birth", "$.date_of_birth")
 
 
-def _email(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _email(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (not isinstance(value, str) or not is_valid_email(value)):
         raise ValidationError.single("not a valid e-mail address", "$.email")
 

@@ -115,7 +115,9 @@ def can(actor: Account, action: Action, case: Case) -> bool:
 def ensure(actor: Account, action: Action, case: Case) -> None:
     """Raise ``PermissionDeniedError`` with the reason unless ``actor`` may take ``action``."""
     if not actor.is_active:
-        raise PermissionDeniedError(actor.account_id, action.value, case.reference, "account is blocked")
+        raise PermissionDeniedError(
+            actor.account_id, action.value, case.reference, "account is blocked"
+        )
     mine = relations(actor, case)
     if not mine & MATRIX[action]:
         needed = ", ".join(sorted(r.value for r in MATRIX[action]))
@@ -133,7 +135,9 @@ def require_admin_of(actor: Account, network_id: object, action: str) -> None:
     if not actor.is_active:
         raise PermissionDeniedError(actor.account_id, action, network_id, "account is blocked")
     if actor.role is not Role.ADMIN or actor.network_id != network_id:
-        raise PermissionDeniedError(actor.account_id, action, network_id, "not an admin of this network")
+        raise PermissionDeniedError(
+            actor.account_id, action, network_id, "not an admin of this network"
+        )
 
 
 def scope_for(actor: Account) -> Scope:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -104,7 +105,7 @@ class PlanSummary:
         return self.estimated_duration_days / 7
 
 
-def _https(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _https(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (
         not isinstance(value, str) or not value.startswith("https://") or len(value) > 2000
     ):
@@ -149,8 +150,7 @@ def summary_problems(summary: PlanSummary, steps: tuple[PlanStep, ...]) -> list[
     if abs(ipr - summary.total_ipr_mm) > 0.01:
         problems.append(
             FieldError(
-                f"steps add up to {ipr:.2f} mm IPR but the summary says "
-                f"{summary.total_ipr_mm:.2f}",
+                f"steps add up to {ipr:.2f} mm IPR but the summary says {summary.total_ipr_mm:.2f}",
                 "$.summary.total_ipr_mm",
             )
         )

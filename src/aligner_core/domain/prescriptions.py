@@ -124,12 +124,16 @@ class TreatmentRequest:
         both = set(self.teeth_not_to_move) & set(self.teeth_to_extract)
         for tooth in sorted(both, key=lambda t: t.fdi):
             problems.append(
-                FieldError(f"tooth {tooth} cannot be both extracted and not moved", "$.teeth_to_extract")
+                FieldError(
+                    f"tooth {tooth} cannot be both extracted and not moved", "$.teeth_to_extract"
+                )
             )
         seen: set[int] = set()
         for i, pontic in enumerate(self.pontics):
             if pontic.tooth.fdi in seen:
-                problems.append(FieldError(f"second pontic for tooth {pontic.tooth}", f"$.pontics[{i}]"))
+                problems.append(
+                    FieldError(f"second pontic for tooth {pontic.tooth}", f"$.pontics[{i}]")
+                )
             seen.add(pontic.tooth.fdi)
         if self.dentition is Dentition.PERMANENT:
             for name in ("teeth_not_to_move", "teeth_to_extract", "teeth_without_attachments"):

@@ -82,15 +82,21 @@ class SortKey(StrEnum):
     PATIENT = "patient_name"
 
 
-def _tuple_of(kind: type[Any]) -> Any:
-    def convert(value: Any) -> tuple[Any, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, kind):
-            return (value,)
-        return tuple(sorted({kind(v) for v in value}))
+def _kinds(value: Any) -> tuple[CaseKind, ...]:
+    """One kind or several, in any order, as a sorted tuple."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (CaseKind(value),)
+    return tuple(sorted({CaseKind(v) for v in value}))
 
-    return convert
+
+def _statuses(value: Any) -> tuple[CaseStatus, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (CaseStatus(value),)
+    return tuple(sorted({CaseStatus(v) for v in value}))
 
 
 @attrs.frozen
@@ -99,8 +105,8 @@ class CaseFilter:
 
     patient_name: str | None = None
     name_match: NameMatch = NameMatch.PREFIX
-    kinds: tuple[CaseKind, ...] = attrs.field(default=(), converter=_tuple_of(CaseKind))
-    statuses: tuple[CaseStatus, ...] = attrs.field(default=(), converter=_tuple_of(CaseStatus))
+    kinds: tuple[CaseKind, ...] = attrs.field(default=(), converter=_kinds)
+    statuses: tuple[CaseStatus, ...] = attrs.field(default=(), converter=_statuses)
     created_from: datetime | None = None
     created_to: datetime | None = None
     updated_from: datetime | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -28,7 +29,14 @@ __all__ = [
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]+")
 _RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+    {
+        "CON",
+        "PRN",
+        "AUX",
+        "NUL",
+        *(f"COM{i}" for i in range(1, 10)),
+        *(f"LPT{i}" for i in range(1, 10)),
+    }
 )
 
 
@@ -97,7 +105,7 @@ class ArchPlausibility(StrEnum):
     TOO_LARGE = "too_large"
 
 
-def _vec3(inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _vec3(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     from aligner_core.errors import ValidationError
 
     if not (isinstance(value, tuple) and len(value) == 3):
@@ -164,7 +172,7 @@ class FileRef:
         return self.report.size
 
 
-def _unique_ids(inst: object, attribute: attrs.Attribute[object], value: tuple[FileRef, ...]) -> None:
+def _unique_ids(inst: object, attribute: attrs.Attribute[Any], value: tuple[FileRef, ...]) -> None:
     from aligner_core.errors import ValidationError
 
     ids = [f.file_id for f in value]

@@ -3,6 +3,15 @@
 Recipients are resolved when the event is queued (inside the command's unit of
 work), so the dispatcher needs nothing but the outbox. Optional notifications
 can be muted per user (``Account.muted_notifications``); mandatory ones cannot.
+The actor is never told about their own action and blocked accounts are never
+told anything.
+
+Comments go to "the other side": a comment from the lab goes to the case's
+doctor and the collaborators allowed to comment; a comment from the practice
+side (the doctor or a collaborator) goes to the planners and, when a
+collaborator wrote it, to the doctor. "Planners" means the case's assigned
+planner while that account is active, otherwise every active planner of the
+network.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from aligner_core.domain.accounts import Account, CollaboratorPermission, GrantS
 from aligner_core.domain.cases import Case
 from aligner_core.domain.events import DomainEvent, EventType
 
-__all__ = ["MANDATORY", "RULES", "Audience", "recipients"]
+__all__ = ["MANDATORY", "RULES", "Audience", "audiences", "recipients"]
 
 
 class Audience(StrEnum):
@@ -64,7 +73,14 @@ MANDATORY = frozenset(
 def _comment_audience(event: DomainEvent) -> tuple[Audience, ...]:
     if event.get("from_lab") == "True":
         return (A.DOCTOR, A.COMMENTING_COLLABORATORS)
-    return (A.PLANNERS,)
+    return (A.PLANNERS, A.DOCTOR)  # the doctor only matters when a collaborator wrote it
+
+
+def audiences(event: DomainEvent) -> tuple[Audience, ...]:
+    """The audiences of one event (comments depend on which side wrote them)."""
+    if event.type is EventType.COMMENT_ADDED:
+        return _comment_audience(event)
+    return RULES.get(event.type, ())
 
 
 def recipients(
@@ -74,24 +90,27 @@ def recipients(
     network_staff: Callable[[UUID], Iterable[Account]],
 ) -> list[Account]:
     """Active accounts to tell about ``event``, minus the actor and users who muted it."""
-    audiences = _comment_audience(event) if event.type is EventType.COMMENT_ADDED else RULES.get(event.type, ())
     found: dict[UUID, Account] = {}
 
     def add(account: Account) -> None:
         found.setdefault(account.account_id, account)
 
-    for audience in audiences:
+    for audience in audiences(event):
         if audience is A.DOCTOR and case is not None:
             add(load(case.owner_id))
         elif audience is A.COMMENTING_COLLABORATORS and case is not None:
             for grant in case.collaborators:
-                if grant.status is GrantStatus.ACCEPTED and grant.allows(CollaboratorPermission.COMMENT):
+                if grant.status is GrantStatus.ACCEPTED and grant.allows(
+                    CollaboratorPermission.COMMENT
+                ):
                     add(load(grant.account_id))
         elif audience in (A.PLANNERS, A.PRODUCTION):
             role = Role.PLANNER if audience is A.PLANNERS else Role.PRODUCTION
             if role is Role.PLANNER and case is not None and case.assigned_planner_id is not None:
-                add(load(case.assigned_planner_id))
-                continue
+                assigned = load(case.assigned_planner_id)
+                if assigned.is_active:
+                    add(assigned)
+                    continue
             for account in network_staff(event.network_id):
                 if account.role is role:
                     add(account)

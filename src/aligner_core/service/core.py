@@ -41,14 +41,31 @@ from aligner_core.domain.cases import (
     ShareLink,
     Shipment,
 )
-from aligner_core.domain.deadlines import Stage, add_business_days, business_days_between, turnaround
+from aligner_core.domain.deadlines import (
+    Stage,
+    add_business_days,
+    business_days_between,
+    turnaround,
+)
 from aligner_core.domain.events import DomainEvent, EventType
-from aligner_core.domain.orders import OrderDetails, RefinementOrder, ReplacementOrder, RetainerOrder, RevisionOrder
+from aligner_core.domain.orders import (
+    OrderDetails,
+    RefinementOrder,
+    ReplacementOrder,
+    RetainerOrder,
+    RevisionOrder,
+)
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanStep, PlanSummary, PlanVersion
 from aligner_core.domain.prescriptions import Design, TreatmentRequest
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
-from aligner_core.domain.records import FileKind, FileRef, ImpressionType, Records, sanitize_filename
+from aligner_core.domain.records import (
+    FileKind,
+    FileRef,
+    ImpressionType,
+    Records,
+    sanitize_filename,
+)
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
 from aligner_core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from aligner_core.notifications.outbox import OutboxEntry
@@ -207,12 +224,19 @@ class Service:
             updated = self._advance(case, done.case, new_status, actor, action, now, done.details)
             uow.cases.update(updated)
             if done.event is not None:
-                data = {**{k: v for k, v in done.details.items() if k != "text"}, "action": action.value}
+                data = {
+                    **{k: v for k, v in done.details.items() if k != "text"},
+                    "action": action.value,
+                }
                 self._queue(
                     uow,
                     self._event(
-                        done.event, actor, network_id=updated.network_id, case=updated,
-                        account_id=done.subject_id, data=data,
+                        done.event,
+                        actor,
+                        network_id=updated.network_id,
+                        case=updated,
+                        account_id=done.subject_id,
+                        data=data,
                     ),
                     updated,
                 )
@@ -297,11 +321,15 @@ class Service:
         return Deadline(stage.value, add_business_days(today, days))
 
     # ------------------------------------------------------------------ networks and accounts
-    def create_network(self, name: str, reference_code: str, admin: Registration) -> tuple[Network, Account]:
+    def create_network(
+        self, name: str, reference_code: str, admin: Registration
+    ) -> tuple[Network, Account]:
         """Set up a lab's network with its first admin (active from the start)."""
         now = self.clock.now()
         network = Network(self.ids.new_id(), name, reference_code)
-        account = self._account_from(admin, network.network_id, Role.ADMIN, now, AccountStatus.ACTIVE)
+        account = self._account_from(
+            admin, network.network_id, Role.ADMIN, now, AccountStatus.ACTIVE
+        )
         with self._uow() as uow:
             uow.accounts.add_network(network)
             uow.accounts.add(account)
@@ -335,7 +363,9 @@ class Service:
         """
         code = registration.reference_code or self.default_reference_code
         if not code:
-            raise ValidationError.single("a reference code is needed to join a network", "$.reference_code")
+            raise ValidationError.single(
+                "a reference code is needed to join a network", "$.reference_code"
+            )
         if role is Role.ADMIN:
             raise ValidationError.single("admins are appointed, not registered", "$.role")
         with self._uow() as uow:
@@ -351,7 +381,11 @@ class Service:
         return account
 
     def _manage(
-        self, admin_id: UUID, account_id: UUID, action: str, change: Callable[[Account], Account],
+        self,
+        admin_id: UUID,
+        account_id: UUID,
+        action: str,
+        change: Callable[[Account], Account],
         event: EventType | None,
     ) -> Account:
         with self._uow() as uow:
@@ -362,22 +396,34 @@ class Service:
             updated = attrs.evolve(change(target), version=target.version + 1)
             uow.accounts.update(updated)
             if event is not None:
-                self._queue(uow, self._event(event, actor, network_id=target.network_id, account_id=account_id), None)
+                self._queue(
+                    uow,
+                    self._event(event, actor, network_id=target.network_id, account_id=account_id),
+                    None,
+                )
             uow.commit()
         return updated
 
     def activate(self, admin_id: UUID, account_id: UUID) -> Account:
         return self._manage(
-            admin_id, account_id, "activate",
-            lambda a: attrs.evolve(a, status=AccountStatus.ACTIVE), EventType.ACCOUNT_ACTIVATED,
+            admin_id,
+            account_id,
+            "activate",
+            lambda a: attrs.evolve(a, status=AccountStatus.ACTIVE),
+            EventType.ACCOUNT_ACTIVATED,
         )
 
     def block(self, admin_id: UUID, account_id: UUID) -> Account:
         if admin_id == account_id:
-            raise PermissionDeniedError(admin_id, "block", account_id, "admins cannot block themselves")
+            raise PermissionDeniedError(
+                admin_id, "block", account_id, "admins cannot block themselves"
+            )
         return self._manage(
-            admin_id, account_id, "block",
-            lambda a: attrs.evolve(a, status=AccountStatus.BLOCKED), EventType.ACCOUNT_BLOCKED,
+            admin_id,
+            account_id,
+            "block",
+            lambda a: attrs.evolve(a, status=AccountStatus.BLOCKED),
+            EventType.ACCOUNT_BLOCKED,
         )
 
     def update_profile(self, actor_id: UUID, account_id: UUID, changes: ProfileChanges) -> Account:
@@ -390,7 +436,11 @@ class Service:
     def set_muted_notifications(self, actor_id: UUID, muted: Iterable[EventType]) -> Account:
         names = tuple(sorted({EventType(m).value for m in muted}))
         return self._manage(
-            actor_id, actor_id, "update profile", lambda a: attrs.evolve(a, muted_notifications=names), None
+            actor_id,
+            actor_id,
+            "update profile",
+            lambda a: attrs.evolve(a, muted_notifications=names),
+            None,
         )
 
     def get_account(self, actor_id: UUID, account_id: UUID) -> Account:
@@ -424,7 +474,9 @@ class Service:
         with self._uow() as uow:
             actor = self._actor(uow, doctor_id)
             if actor.role is not Role.DOCTOR:
-                raise PermissionDeniedError(doctor_id, "create case", None, "only doctors order cases")
+                raise PermissionDeniedError(
+                    doctor_id, "create case", None, "only doctors order cases"
+                )
             now = self.clock.now()
             case = Case(
                 case_id=self.ids.new_id(),
@@ -435,9 +487,9 @@ class Service:
                 patient=Patient(self.ids.new_id(), **attrs.asdict(patient, recurse=False)),
                 created_at=now,
                 updated_at=now,
-                request=request if request is not None else (
-                    TreatmentRequest() if kind is CaseKind.TREATMENT else None
-                ),
+                request=request
+                if request is not None
+                else (TreatmentRequest() if kind is CaseKind.TREATMENT else None),
                 order=order,
                 records=Records(impression_type=impression_type),
                 history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
@@ -476,8 +528,14 @@ class Service:
                 order=order,
                 parent_id=parent.case_id,
                 history=(
-                    HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT,
-                                 {"parent": parent.number}),
+                    HistoryEntry(
+                        now,
+                        actor.account_id,
+                        "create",
+                        None,
+                        CaseStatus.DRAFT,
+                        {"parent": parent.number},
+                    ),
                 ),
             )
             uow.cases.add(case)
@@ -487,8 +545,14 @@ class Service:
                 version=parent.version + 1,
                 history=(
                     *parent.history,
-                    HistoryEntry(now, actor.account_id, Action.ORDER_FOLLOW_UP.value, parent.status,
-                                 parent.status, {"kind": kind.value, "case": case.number}),
+                    HistoryEntry(
+                        now,
+                        actor.account_id,
+                        Action.ORDER_FOLLOW_UP.value,
+                        parent.status,
+                        parent.status,
+                        {"kind": kind.value, "case": case.number},
+                    ),
                 ),
             )
             uow.cases.update(parent_after)
@@ -510,7 +574,10 @@ class Service:
             fields: list[str] = []
             if patient is not None:
                 updated = attrs.evolve(
-                    updated, patient=Patient(case.patient.patient_id, **attrs.asdict(patient, recurse=False))
+                    updated,
+                    patient=Patient(
+                        case.patient.patient_id, **attrs.asdict(patient, recurse=False)
+                    ),
                 )
                 fields.append("patient")
             if request is not None:
@@ -529,7 +596,10 @@ class Service:
         return self._act(doctor_id, case_id, Action.EDIT, change)
 
     def set_tooth_states(
-        self, doctor_id: UUID, case_id: UUID, states: Mapping[Tooth | int, ToothState | str] | ToothChart
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        states: Mapping[Tooth | int, ToothState | str] | ToothChart,
     ) -> Case:
         """Replace the draft's tooth chart (one state per tooth)."""
         chart = states if isinstance(states, ToothChart) else ToothChart.from_mapping(states)
@@ -543,8 +613,14 @@ class Service:
         """The two confirmations: filled in completely and truthfully; privacy policy accepted."""
 
         def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
-            records = attrs.evolve(case.records, confirmed_complete=complete, privacy_accepted=privacy)
-            return _Change(attrs.evolve(case, records=records), None, {"complete": complete, "privacy": privacy})
+            records = attrs.evolve(
+                case.records, confirmed_complete=complete, privacy_accepted=privacy
+            )
+            return _Change(
+                attrs.evolve(case, records=records),
+                None,
+                {"complete": complete, "privacy": privacy},
+            )
 
         return self._act(doctor_id, case_id, Action.CONFIRM, change)
 
@@ -556,7 +632,11 @@ class Service:
 
     # ------------------------------------------------------------------ files
     def attach_file(
-        self, actor_id: UUID, case_id: UUID, kind: FileKind, source: IO[bytes] | Iterable[bytes] | bytes,
+        self,
+        actor_id: UUID,
+        case_id: UUID,
+        kind: FileKind,
+        source: IO[bytes] | Iterable[bytes] | bytes,
         name: str,
     ) -> Case:
         """Stream, check and store a file, then attach it: to a draft, or as a later document.
@@ -605,8 +685,12 @@ class Service:
 
     def refuse_order(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:
         return self._act(
-            staff_id, case_id, Action.REFUSE_ORDER, args={"reason": reason},
-            event=EventType.ORDER_REFUSED, details={"reason": reason},
+            staff_id,
+            case_id,
+            Action.REFUSE_ORDER,
+            args={"reason": reason},
+            event=EventType.ORDER_REFUSED,
+            details={"reason": reason},
         )
 
     def upload_plan(
@@ -624,8 +708,13 @@ class Service:
 
         def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
             plan = PlanVersion(
-                number=len(case.plans) + 1, uploaded_at=now, uploaded_by=actor.account_id,
-                summary=summary, steps=step_list, simulation_url=simulation_url, notes=notes,
+                number=len(case.plans) + 1,
+                uploaded_at=now,
+                uploaded_by=actor.account_id,
+                summary=summary,
+                steps=step_list,
+                simulation_url=simulation_url,
+                notes=notes,
             )
             planner = case.assigned_planner_id
             if planner is None and actor.role is Role.PLANNER:
@@ -641,26 +730,43 @@ class Service:
     def accept_plan(self, doctor_id: UUID, case_id: UUID, plan_version: int) -> Case:
         """Approve one named version; a superseded version cannot be approved."""
         return self._act(
-            doctor_id, case_id, Action.ACCEPT_PLAN, args={"plan_version": plan_version},
-            event=EventType.PLAN_ACCEPTED, details={"plan_version": plan_version},
+            doctor_id,
+            case_id,
+            Action.ACCEPT_PLAN,
+            args={"plan_version": plan_version},
+            event=EventType.PLAN_ACCEPTED,
+            details={"plan_version": plan_version},
         )
 
     def reject_plan(self, doctor_id: UUID, case_id: UUID, reason: str) -> Case:
         return self._act(
-            doctor_id, case_id, Action.REJECT_PLAN, args={"reason": reason},
-            event=EventType.PLAN_REJECTED, details={"reason": reason},
+            doctor_id,
+            case_id,
+            Action.REJECT_PLAN,
+            args={"reason": reason},
+            event=EventType.PLAN_REJECTED,
+            details={"reason": reason},
         )
 
     def request_modification(self, actor_id: UUID, case_id: UUID, reason: str) -> Case:
         """Back to planning with the reason and a new turnaround deadline."""
         return self._act(
-            actor_id, case_id, Action.REQUEST_MODIFICATION, args={"reason": reason},
-            event=EventType.MODIFICATION_REQUESTED, details={"reason": reason},
+            actor_id,
+            case_id,
+            Action.REQUEST_MODIFICATION,
+            args={"reason": reason},
+            event=EventType.MODIFICATION_REQUESTED,
+            details={"reason": reason},
         )
 
     # ------------------------------------------------------------------ sharing
     def share_plan(
-        self, doctor_id: UUID, case_id: UUID, plan_version: int, *, ttl: timedelta = timedelta(days=14)
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        plan_version: int,
+        *,
+        ttl: timedelta = timedelta(days=14),
     ) -> str:
         """A signed, expiring, revocable token that shows one plan version without a login."""
         if ttl <= timedelta(0) or ttl > timedelta(days=365):
@@ -670,11 +776,14 @@ class Service:
         def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
             link = ShareLink(share_id, plan_version, actor.account_id, now, now + ttl)
             return _Change(
-                attrs.evolve(case, shares=(*case.shares, link)), EventType.PLAN_SHARED,
+                attrs.evolve(case, shares=(*case.shares, link)),
+                EventType.PLAN_SHARED,
                 {"plan_version": plan_version, "share": share_id},
             )
 
-        case = self._act(doctor_id, case_id, Action.SHARE_PLAN, change, args={"plan_version": plan_version})
+        case = self._act(
+            doctor_id, case_id, Action.SHARE_PLAN, change, args={"plan_version": plan_version}
+        )
         return self._token(case.case_id, share_id)
 
     def revoke_share(self, doctor_id: UUID, case_id: UUID, share_id: UUID) -> Case:
@@ -682,10 +791,14 @@ class Service:
             if case.share(share_id) is None:
                 raise NotFoundError("share link", share_id)
             shares = tuple(
-                attrs.evolve(s, revoked_at=now) if s.share_id == share_id and s.revoked_at is None else s
+                attrs.evolve(s, revoked_at=now)
+                if s.share_id == share_id and s.revoked_at is None
+                else s
                 for s in case.shares
             )
-            return _Change(attrs.evolve(case, shares=shares), EventType.SHARE_REVOKED, {"share": share_id})
+            return _Change(
+                attrs.evolve(case, shares=shares), EventType.SHARE_REVOKED, {"share": share_id}
+            )
 
         return self._act(doctor_id, case_id, Action.REVOKE_SHARE, change)
 
@@ -703,14 +816,21 @@ class Service:
         if len(raw) != 48:
             raise NotFoundError("share link", "?")
         body, mac = raw[:32], raw[32:]
-        if not secrets.compare_digest(mac, hmac.new(self._secret, body, hashlib.sha256).digest()[:16]):
+        if not secrets.compare_digest(
+            mac, hmac.new(self._secret, body, hashlib.sha256).digest()[:16]
+        ):
             raise NotFoundError("share link", "?")
         case_id, share_id = UUID(bytes=body[:16]), UUID(bytes=body[16:])
         with self._uow() as uow:
             case = uow.cases.get(case_id)
         link = case.share(share_id)
         plan = case.plan(link.plan_version) if link else None
-        if link is None or plan is None or not link.is_valid(self.clock.now()) or case.status is CaseStatus.DELETED:
+        if (
+            link is None
+            or plan is None
+            or not link.is_valid(self.clock.now())
+            or case.status is CaseStatus.DELETED
+        ):
             raise NotFoundError("share link", share_id)
         return SharedPlan(case.number, case.kind, plan, link.expires_at)
 
@@ -722,28 +842,39 @@ class Service:
             from_lab = actor.network_id == case.network_id and actor.role is not Role.DOCTOR
             note = Comment(self.ids.new_id(), actor.account_id, now, text, from_lab)
             return _Change(
-                attrs.evolve(case, comments=(*case.comments, note)), EventType.COMMENT_ADDED,
+                attrs.evolve(case, comments=(*case.comments, note)),
+                EventType.COMMENT_ADDED,
                 {"from_lab": from_lab, "comment": note.comment_id},
             )
 
         return self._act(actor_id, case_id, Action.COMMENT, change)
 
     def invite_collaborator(
-        self, doctor_id: UUID, case_id: UUID, collaborator_id: UUID,
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        collaborator_id: UUID,
         permissions_: Iterable[CollaboratorPermission],
     ) -> Case:
         def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
             invitee = uow.accounts.get(collaborator_id)
             if not invitee.is_active or invitee.account_id == case.owner_id:
-                raise ValidationError.single("invite an active account other than the owner", "$.collaborator")
+                raise ValidationError.single(
+                    "invite an active account other than the owner", "$.collaborator"
+                )
             existing = case.grant_for(collaborator_id)
-            if existing is not None and existing.status in (GrantStatus.INVITED, GrantStatus.ACCEPTED):
+            if existing is not None and existing.status in (
+                GrantStatus.INVITED,
+                GrantStatus.ACCEPTED,
+            ):
                 raise ValidationError.single("already invited", "$.collaborator")
             grant = CollaboratorGrant(collaborator_id, actor.account_id, now, tuple(permissions_))
             others = tuple(g for g in case.collaborators if g.account_id != collaborator_id)
             return _Change(
-                attrs.evolve(case, collaborators=(*others, grant)), EventType.COLLABORATOR_INVITED,
-                {"permissions": ",".join(grant.permissions)}, subject_id=collaborator_id,
+                attrs.evolve(case, collaborators=(*others, grant)),
+                EventType.COLLABORATOR_INVITED,
+                {"permissions": ",".join(grant.permissions)},
+                subject_id=collaborator_id,
             )
 
         return self._act(doctor_id, case_id, Action.INVITE_COLLABORATOR, change)
@@ -760,7 +891,8 @@ class Service:
             return _Change(
                 attrs.evolve(case, collaborators=grants),
                 EventType.COLLABORATOR_ACCEPTED if accept else EventType.COLLABORATOR_DECLINED,
-                {"invited_by": grant.invited_by}, subject_id=actor.account_id,
+                {"invited_by": grant.invited_by},
+                subject_id=actor.account_id,
             )
 
         return self._act(actor_id, case_id, Action.RESPOND_INVITATION, change)
@@ -770,10 +902,17 @@ class Service:
 
         def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
             doctor = uow.accounts.get(new_owner_id)
-            if doctor.role is not Role.DOCTOR or not doctor.is_active or doctor.network_id != case.network_id:
-                raise ValidationError.single("the new owner is an active doctor of the network", "$.owner")
+            if (
+                doctor.role is not Role.DOCTOR
+                or not doctor.is_active
+                or doctor.network_id != case.network_id
+            ):
+                raise ValidationError.single(
+                    "the new owner is an active doctor of the network", "$.owner"
+                )
             return _Change(
-                attrs.evolve(case, owner_id=new_owner_id), EventType.CASE_REASSIGNED,
+                attrs.evolve(case, owner_id=new_owner_id),
+                EventType.CASE_REASSIGNED,
                 {"previous_owner": case.owner_id, "owner": new_owner_id},
             )
 
@@ -782,8 +921,12 @@ class Service:
     # ------------------------------------------------------------------ hold, cancel, ship, close
     def hold(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:
         return self._act(
-            staff_id, case_id, Action.HOLD, args={"reason": reason},
-            event=EventType.CASE_HELD, details={"reason": reason},
+            staff_id,
+            case_id,
+            Action.HOLD,
+            args={"reason": reason},
+            event=EventType.CASE_HELD,
+            details={"reason": reason},
         )
 
     def release(self, staff_id: UUID, case_id: UUID) -> Case:
@@ -791,12 +934,22 @@ class Service:
 
     def cancel(self, actor_id: UUID, case_id: UUID, reason: str) -> Case:
         return self._act(
-            actor_id, case_id, Action.CANCEL, args={"reason": reason},
-            event=EventType.CASE_CANCELLED, details={"reason": reason},
+            actor_id,
+            case_id,
+            Action.CANCEL,
+            args={"reason": reason},
+            event=EventType.CASE_CANCELLED,
+            details={"reason": reason},
         )
 
     def ship(
-        self, production_id: UUID, case_id: UUID, *, carrier: str, tracking_number: str, final: bool = True
+        self,
+        production_id: UUID,
+        case_id: UUID,
+        *,
+        carrier: str,
+        tracking_number: str,
+        final: bool = True,
     ) -> Case:
         """Ship phase N (the next one); the last phase moves the case to shipped."""
 
@@ -805,16 +958,27 @@ class Service:
                 self.ids.new_id(), carrier, tracking_number, len(case.shipments) + 1, final, now
             )
             return _Change(
-                attrs.evolve(case, shipments=(*case.shipments, parcel)), EventType.CASE_SHIPPED,
-                {"carrier": carrier, "tracking_number": tracking_number, "phase": parcel.phase, "final": final},
+                attrs.evolve(case, shipments=(*case.shipments, parcel)),
+                EventType.CASE_SHIPPED,
+                {
+                    "carrier": carrier,
+                    "tracking_number": tracking_number,
+                    "phase": parcel.phase,
+                    "final": final,
+                },
             )
 
         return self._act(
-            production_id, case_id, Action.SHIP, change,
+            production_id,
+            case_id,
+            Action.SHIP,
+            change,
             args={"carrier": carrier, "tracking_number": tracking_number, "final": final},
         )
 
-    def confirm_delivery(self, actor_id: UUID, case_id: UUID, shipment_id: UUID | None = None) -> Case:
+    def confirm_delivery(
+        self, actor_id: UUID, case_id: UUID, shipment_id: UUID | None = None
+    ) -> Case:
         def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
             pending = [s for s in case.shipments if s.delivered_at is None]
             target = next((s for s in pending if shipment_id in (None, s.shipment_id)), None)
@@ -825,7 +989,8 @@ class Service:
                 for s in case.shipments
             )
             return _Change(
-                attrs.evolve(case, shipments=shipments), EventType.DELIVERY_CONFIRMED,
+                attrs.evolve(case, shipments=shipments),
+                EventType.DELIVERY_CONFIRMED,
                 {"phase": target.phase},
             )
 
@@ -839,7 +1004,7 @@ class Service:
 
     # ------------------------------------------------------------------ queries
     def get_case(self, actor_id: UUID, case_id: UUID) -> CaseDetail:
-        """The case as the viewer may see it; plans hidden from collaborators without setup access."""
+        """The case as the viewer may see it (plans hidden from collaborators without setup)."""
         with self._uow() as uow:
             actor = self._actor(uow, actor_id)
             case = self._case_for(uow, actor, case_id)
@@ -855,8 +1020,14 @@ class Service:
     def _detail(self, actor: Account, case: Case) -> CaseDetail:
         rel = permissions.relations(actor, case)
         sees_plans = bool(
-            rel & {permissions.Relation.OWNER, permissions.Relation.PLANNER, permissions.Relation.PRODUCTION,
-                   permissions.Relation.ADMIN, permissions.Relation.COLLABORATOR_VIEW_SETUP}
+            rel
+            & {
+                permissions.Relation.OWNER,
+                permissions.Relation.PLANNER,
+                permissions.Relation.PRODUCTION,
+                permissions.Relation.ADMIN,
+                permissions.Relation.COLLABORATOR_VIEW_SETUP,
+            }
         )
         shown = case if sees_plans else attrs.evolve(case, plans=(), shares=())
         return CaseDetail(shown, self._allowed(actor, case), sees_plans)
@@ -875,7 +1046,9 @@ class Service:
         with self._uow() as uow:
             actor = self._actor(uow, actor_id)
             case = self._case_for(uow, actor, case_id)
-            reasons = [] if permissions.can(actor, action, case) else ["not permitted for this user"]
+            reasons = (
+                [] if permissions.can(actor, action, case) else ["not permitted for this user"]
+            )
             parent = self._parent(uow, case) if action is Action.SUBMIT else None
         return reasons + lifecycle.blockers(lifecycle.Attempt(case, action, args, parent))
 

@@ -54,7 +54,9 @@ def patient_details(last_name: str = "Doe", first_name: str | None = "Jane") -> 
     return PatientDetails(last_name=last_name, gender=Gender.FEMALE, first_name=first_name)
 
 
-def plan_summary(upper: int = 20, lower: int = 18, ipr: float = 0.0, attachments: int = 0) -> PlanSummary:
+def plan_summary(
+    upper: int = 20, lower: int = 18, ipr: float = 0.0, attachments: int = 0
+) -> PlanSummary:
     return PlanSummary(
         upper_steps=upper,
         lower_steps=lower,
@@ -104,7 +106,9 @@ class Lab:
         self.production = self.add(Role.PRODUCTION, f"production-{code}")
 
     def add(self, role: Role, username: str) -> UUID:
-        account = self.core.register(registration(username, reference_code=self.network.reference_code), role)
+        account = self.core.register(
+            registration(username, reference_code=self.network.reference_code), role
+        )
         self.core.activate(self.admin, account.account_id)
         return account.account_id
 
@@ -123,5 +127,3 @@ class Lab:
 
 def set_up_lab(core: Service, code: str = "LAB-1") -> Lab:
     return Lab(core, code)
-
-

@@ -1,0 +1,100 @@
+"""Development sessions: tests (every Python 3.11+ found), typecheck, lint, examples, bench."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "typecheck", "lint", "examples"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+
+
+def _works(python: str) -> bool:
+    try:
+        done = subprocess.run(
+            [python, "-c", "import sys; print(sys.version_info[:2] >= (3, 11))"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == "True"
+
+
+def find_pythons() -> list[str]:
+    """Every CPython >= 3.11 on this machine: PATH first, then pyenv's versions, one per minor."""
+    found: dict[str, str] = {}
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(11, 20)]
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.1[1-9]*", "bin", "python3.1[1-9]")))
+    candidates.append(sys.executable)
+    for path in candidates:
+        if not path or not _works(path):
+            continue
+        minor = subprocess.run(
+            [path, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        found.setdefault(minor, path)
+    return [found[k] for k in sorted(found, key=lambda v: tuple(map(int, v.split("."))))]
+
+
+PYTHONS = find_pythons()
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite (PostgreSQL tests need ALIGNER_CORE_TEST_POSTGRES_DSN)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHONS[-1:] or None)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package and the typing tests."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "src", "tests/typing")
+
+
+@nox.session(python=PYTHONS[:1] or None)
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, and the import-layer contract."""
+    session.install("ruff>=0.6", "import-linter>=2.0", "-e", ".")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHONS[:1] or None)
+def examples(session: nox.Session) -> None:
+    """Run every script in examples/; any failure fails the session."""
+    session.install("-e", ".[all]", "aiosmtpd>=1.4")
+    scripts = sorted((ROOT / "examples").glob("*.py"))
+    if not scripts:
+        session.error("no examples found")
+    tmp = session.create_tmp()
+    for script in scripts:
+        session.log(f"--- {script.name}")
+        session.run("python", str(script), env={"ALIGNER_CORE_EXAMPLE_DIR": tmp})
+
+
+@nox.session(python=PYTHONS[:1] or None)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ratios against a floor or a peer measured in the same run."""
+    session.install("-e", ".[test]")
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.log(f"--- {script.name}")
+        session.run("python", str(script), *session.posargs)

@@ -1,0 +1,64 @@
+"""The ``aligner-core`` console command: the lifecycle demo and file checks.
+
+::
+
+    aligner-core demo [--db PATH]      run a full case lifecycle on SQLite (or memory://)
+    aligner-core scan FILE... [--json] check files the way an upload is checked
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from aligner_core.bootstrap import connect
+    from aligner_core.demo import run_full_lifecycle
+
+    if args.db == "memory":
+        url = "memory://"
+        print("storage: in memory")
+    else:
+        path = args.db or os.path.join(tempfile.mkdtemp(prefix="aligner-core-demo-"), "cases.db")
+        path = os.path.abspath(path)
+        url = f"sqlite:///{path}"
+        print(f"storage: SQLite database {path}")
+    with connect(url) as core:
+        run_full_lifecycle(core)
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from aligner_core.scan_cli import run_scan
+
+    return run_scan(list(args.files), as_json=args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aligner-core", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run a full case lifecycle and print its timeline")
+    demo.add_argument("--db", help="SQLite file to use (default: a new temporary file); 'memory'")
+    demo.set_defaults(run=_demo)
+    scan = commands.add_parser("scan", help="check files (STL, images, PDF, archives)")
+    scan.add_argument("files", nargs="+")
+    scan.add_argument("--json", action="store_true", help="print the reports as JSON")
+    scan.set_defaults(run=_scan)
+    args = parser.parse_args(argv)
+    from aligner_core.errors import AlignerError
+
+    try:
+        return int(args.run(args))
+    except AlignerError as e:
+        print(f"aligner-core: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
