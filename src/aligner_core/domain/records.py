@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import attrs
@@ -13,6 +14,7 @@ import attrs
 from aligner_core.domain._checks import aware, finite_non_negative, non_blank, non_negative_int
 
 __all__ = [
+    "MAX_NAME_LENGTH",
     "PHOTO_KINDS",
     "SCAN_KINDS",
     "ArchPlausibility",
@@ -27,35 +29,43 @@ __all__ = [
 ]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]+")
-_RESERVED = frozenset(
-    {
-        "CON",
-        "PRN",
-        "AUX",
-        "NUL",
-        *(f"COM{i}" for i in range(1, 10)),
-        *(f"LPT{i}" for i in range(1, 10)),
-    }
+MAX_NAME_LENGTH: Final = 120
+"""Characters kept of a file name (extension included); well below every file system's limit."""
+
+_WINDOWS_RESERVED: Final = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"COM{i}" for i in range(10)}
+    | {f"LPT{i}" for i in range(10)}
+    | {"COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
 )
+_UNSAFE: Final = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_EXTENSION: Final = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 
 
-def sanitize_filename(name: str, limit: int = 120) -> str:
-    """A file name safe to show and store: no directories, control or reserved characters.
+def sanitize_filename(name: str, *, default: str = "file") -> str:
+    """A name safe to show and to store: no directories, control or reserved characters.
 
-    Keeps the extension, caps the length, never returns an empty or reserved name.
+    Directory parts (``/`` or ``\\``) are dropped, control and Windows-forbidden
+    characters become ``_``, leading/trailing dots and spaces go, reserved
+    Windows device names (``CON``, ``NUL.txt``, ``com1``) get a ``_`` prefix,
+    and the result is cut to 120 characters keeping the extension. Never empty:
+    ``default`` is used when nothing is left.
     """
-    base = re.split(r"[/\\]", name or "")[-1]
-    base = _UNSAFE.sub("_", base).strip(" .")
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    if stem.split(".")[0].upper() in _RESERVED:
-        stem = f"_{stem}"
-    ext = ext[:16]
-    stem = stem[: max(1, limit - len(ext) - 1)]
-    clean = f"{stem}.{ext}" if ext and stem else (stem or ext)
-    return clean or "file"
+    text = unicodedata.normalize("NFC", str(name))
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join("_" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    if not text or set(text) <= {"_", "."}:
+        text = default
+    stem = text.partition(".")[0]
+    if stem.upper().rstrip(" ") in _WINDOWS_RESERVED:
+        text = "_" + text
+    if len(text) > MAX_NAME_LENGTH:
+        match = _EXTENSION.search(text)
+        ext = match.group(0) if match else ""
+        text = text[: MAX_NAME_LENGTH - len(ext)].rstrip(" .") + ext
+    return text
 
 
 class ImpressionType(StrEnum):

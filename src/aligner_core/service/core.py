@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -75,6 +76,9 @@ from aligner_core.service.inputs import PatientDetails, ProfileChanges, Registra
 from aligner_core.service.views import CaseDetail, Dashboard, SharedPlan
 
 __all__ = ["Service", "SpooledFile", "Spooler"]
+
+#: Log lines name case numbers, account ids and actions: never a patient.
+log = logging.getLogger("aligner_core.service")
 
 _FOLLOW_UP_KIND: dict[type, CaseKind] = {
     RefinementOrder: CaseKind.REFINEMENT,
@@ -241,6 +245,15 @@ class Service:
                     updated,
                 )
             uow.commit()
+        log.info(
+            "case %d: %s by %s (%s -> %s, version %d)",
+            updated.number,
+            action.value,
+            actor_id,
+            case.status.value,
+            updated.status.value,
+            updated.version,
+        )
         return updated
 
     def _parent(self, uow: UnitOfWork, case: Case) -> Case | None:

@@ -1,0 +1,354 @@
+"""Contract tests for the file ports: ``BlobStore`` and ``FileScanner``.
+
+A test module joins a contract by subclassing it and providing the fixture::
+
+    class TestMemoryBlobs(BlobStoreContract):
+        @pytest.fixture
+        def blob_store(self) -> BlobStore:
+            return MemoryBlobStore()
+
+The builders below (``binary_stl_bytes``, ``png_bytes``, ...) make small valid
+files without any third-party library; other tests use them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from aligner_core.domain.records import FileKind, MediaType
+from aligner_core.errors import NotFoundError, RejectedFileError, ValidationError
+from aligner_core.ports import BlobStore, FileScanner
+
+__all__ = [
+    "TETRAHEDRON",
+    "BlobStoreContract",
+    "FileScannerContract",
+    "GeneratedStream",
+    "ascii_stl_bytes",
+    "binary_stl_bytes",
+    "jpeg_bytes",
+    "pdf_bytes",
+    "png_bytes",
+    "zip_bytes",
+]
+
+Triangle = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
+
+TETRAHEDRON: tuple[Triangle, ...] = (
+    ((0.0, 0.0, 0.0), (0.0, 40.0, 0.0), (50.0, 0.0, 0.0)),
+    ((0.0, 0.0, 0.0), (50.0, 0.0, 0.0), (0.0, 0.0, 20.0)),
+    ((0.0, 0.0, 0.0), (0.0, 0.0, 20.0), (0.0, 40.0, 0.0)),
+    ((50.0, 0.0, 0.0), (0.0, 40.0, 0.0), (0.0, 0.0, 20.0)),
+)
+"""A closed, consistently wound tetrahedron of arch-like size (mm)."""
+
+
+def binary_stl_bytes(
+    triangles: tuple[Triangle, ...] = TETRAHEDRON,
+    *,
+    header: bytes = b"aligner-core test",
+    count: int | None = None,
+) -> bytes:
+    """A binary STL; ``count`` overrides the header's triangle count (for broken files)."""
+    out = io.BytesIO()
+    out.write(header[:80].ljust(80, b" "))
+    out.write(struct.pack("<I", len(triangles) if count is None else count))
+    for tri in triangles:
+        out.write(struct.pack("<3f", 0.0, 0.0, 0.0))
+        for vertex in tri:
+            out.write(struct.pack("<3f", *vertex))
+        out.write(b"\x00\x00")
+    return out.getvalue()
+
+
+def ascii_stl_bytes(triangles: tuple[Triangle, ...] = TETRAHEDRON, name: str = "test") -> bytes:
+    """An ASCII STL with zero normals."""
+    lines = [f"solid {name}"]
+    for tri in triangles:
+        lines += ["  facet normal 0 0 0", "    outer loop"]
+        lines += [f"      vertex {x!r} {y!r} {z!r}" for x, y, z in tri]
+        lines += ["    endloop", "  endfacet"]
+    lines.append(f"endsolid {name}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def png_bytes(width: int = 2, height: int = 2) -> bytes:
+    """A valid grey PNG of ``width`` x ``height`` pixels (IHDR as given)."""
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(min(height, 64)))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def jpeg_bytes(width: int = 8, height: int = 8) -> bytes:
+    """A JPEG skeleton: SOI, JFIF APP0, a baseline frame header, SOS, EOI."""
+    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof = struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00"
+    sos = b"\x01\x01\x00\x00\x3f\x00"
+    return (
+        b"\xff\xd8"
+        + b"\xff\xe0"
+        + struct.pack(">H", len(app0) + 2)
+        + app0
+        + b"\xff\xc0"
+        + struct.pack(">H", len(sof) + 2)
+        + sof
+        + b"\xff\xda"
+        + struct.pack(">H", len(sos) + 2)
+        + sos
+        + b"\x00" * 16
+        + b"\xff\xd9"
+    )
+
+
+def pdf_bytes() -> bytes:
+    """A minimal one-page PDF."""
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+        b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+def zip_bytes(entries: dict[str, bytes] | None = None) -> bytes:
+    """A deflated zip of ``entries`` (by default a small report and an STL)."""
+    if entries is None:
+        entries = {"notes/report.txt": b"hello\n" * 50, "upper.stl": binary_stl_bytes()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+class GeneratedStream(io.RawIOBase):
+    """A read-only stream of ``size`` deterministic bytes made on the fly (never held whole)."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self._left = size
+        self._counter = seed
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def _block(self) -> bytes:
+        self._counter += 1
+        return hashlib.sha512(self._counter.to_bytes(8, "little")).digest() * 1024
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._left)
+        filled = 0
+        while filled < want:
+            if not self._pending:
+                self._pending = self._block()
+            take = min(want - filled, len(self._pending))
+            view[filled : filled + take] = self._pending[:take]
+            self._pending = self._pending[take:]
+            filled += take
+        self._left -= filled
+        return filled
+
+
+def _sha256_of(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+class BlobStoreContract:
+    """What every ``BlobStore`` does; needs a ``blob_store`` fixture (an empty store)."""
+
+    def test_put_then_open_returns_the_content(self, blob_store: BlobStore) -> None:
+        data = b"scan bytes " * 100
+        sha = blob_store.put(io.BytesIO(data))
+        assert sha == hashlib.sha256(data).hexdigest()
+        with blob_store.open(sha) as fh:
+            assert fh.read() == data
+
+    def test_put_with_the_right_sha256(self, blob_store: BlobStore) -> None:
+        data = b"photo"
+        sha = hashlib.sha256(data).hexdigest()
+        assert blob_store.put(io.BytesIO(data), sha) == sha
+        assert blob_store.exists(sha)
+
+    def test_put_is_idempotent(self, blob_store: BlobStore) -> None:
+        data = b"same content"
+        first = blob_store.put(io.BytesIO(data))
+        second = blob_store.put(io.BytesIO(data), first)
+        assert first == second
+        with blob_store.open(first) as fh:
+            assert fh.read() == data
+
+    def test_empty_content(self, blob_store: BlobStore) -> None:
+        sha = blob_store.put(io.BytesIO(b""))
+        assert sha == hashlib.sha256(b"").hexdigest()
+        with blob_store.open(sha) as fh:
+            assert fh.read() == b""
+
+    def test_sha256_mismatch_is_refused_and_nothing_kept(self, blob_store: BlobStore) -> None:
+        wrong = hashlib.sha256(b"other").hexdigest()
+        with pytest.raises(ValidationError):
+            blob_store.put(io.BytesIO(b"content"), wrong)
+        assert not blob_store.exists(wrong)
+        assert not blob_store.exists(hashlib.sha256(b"content").hexdigest())
+
+    def test_mismatch_against_existing_blob_is_refused(self, blob_store: BlobStore) -> None:
+        sha = blob_store.put(io.BytesIO(b"original"))
+        with pytest.raises(ValidationError):
+            blob_store.put(io.BytesIO(b"forged"), sha)
+        with blob_store.open(sha) as fh:
+            assert fh.read() == b"original"
+
+    @pytest.mark.parametrize("bad", ["", "abc", "A" * 64, "g" * 64, "0" * 63, "../" + "0" * 61])
+    def test_malformed_sha256_is_a_validation_error(self, blob_store: BlobStore, bad: str) -> None:
+        with pytest.raises(ValidationError):
+            blob_store.open(bad)
+        with pytest.raises(ValidationError):
+            blob_store.exists(bad)
+        with pytest.raises(ValidationError):
+            blob_store.put(io.BytesIO(b"x"), bad)
+
+    def test_missing_blob_is_not_found(self, blob_store: BlobStore) -> None:
+        sha = hashlib.sha256(b"never stored").hexdigest()
+        assert not blob_store.exists(sha)
+        with pytest.raises(NotFoundError) as info:
+            blob_store.open(sha)
+        assert info.value.kind == "blob"
+        assert info.value.key == sha
+
+    def test_delete(self, blob_store: BlobStore) -> None:
+        sha = blob_store.put(io.BytesIO(b"to delete"))
+        assert blob_store.exists(sha)
+        blob_store.delete(sha)
+        assert not blob_store.exists(sha)
+        with pytest.raises(NotFoundError):
+            blob_store.open(sha)
+        blob_store.delete(sha)  # deleting again does nothing
+
+    def test_distinct_contents_are_kept_apart(self, blob_store: BlobStore) -> None:
+        shas = [blob_store.put(io.BytesIO(bytes([i]) * (i + 1))) for i in range(10)]
+        assert len(set(shas)) == 10
+        for i, sha in enumerate(shas):
+            with blob_store.open(sha) as fh:
+                assert fh.read() == bytes([i]) * (i + 1)
+
+    def test_large_streamed_put(self, blob_store: BlobStore) -> None:
+        size = 20 * 1024 * 1024 + 123
+        expected = _sha256_of(io.BufferedReader(GeneratedStream(size, seed=7)))
+        sha = blob_store.put(io.BufferedReader(GeneratedStream(size, seed=7)), expected)
+        assert sha == expected
+        with blob_store.open(sha) as fh:
+            assert _sha256_of(fh) == expected
+
+
+class FileScannerContract:
+    """What every ``FileScanner`` does; needs a ``file_scanner`` fixture."""
+
+    @pytest.fixture
+    def write(self, tmp_path: Path) -> Iterator[Any]:
+        def write(name: str, data: bytes) -> Path:
+            path = tmp_path / name
+            path.write_bytes(data)
+            return path
+
+        yield write
+
+    def test_binary_stl_scan(self, file_scanner: FileScanner, write: Any) -> None:
+        data = binary_stl_bytes()
+        report = file_scanner.scan(
+            write("upper.stl", data), name="upper.stl", kind=FileKind.UPPER_SCAN
+        )
+        assert report.media_type is MediaType.STL
+        assert report.size == len(data)
+        assert report.sha256 == hashlib.sha256(data).hexdigest()
+        assert report.mesh is not None
+        assert report.mesh.format == "binary"
+        assert report.mesh.triangles == 4
+        assert report.mesh.vertices == 4
+        assert report.mesh.is_closed
+
+    def test_ascii_stl_scan(self, file_scanner: FileScanner, write: Any) -> None:
+        report = file_scanner.scan(
+            write("lower.stl", ascii_stl_bytes()), name="lower.stl", kind=FileKind.LOWER_SCAN
+        )
+        assert report.media_type is MediaType.STL
+        assert report.mesh is not None
+        assert report.mesh.format == "ascii"
+        assert report.mesh.triangles == 4
+
+    @pytest.mark.parametrize(
+        ("name", "data", "kind", "media"),
+        [
+            ("smile.png", png_bytes(), FileKind.PHOTO_FRONTAL_BITE, MediaType.PNG),
+            ("smile.jpg", jpeg_bytes(), FileKind.PHOTO_EXTRAORAL, MediaType.JPEG),
+            ("opg.pdf", pdf_bytes(), FileKind.RADIOGRAPH, MediaType.PDF),
+            ("opg.png", png_bytes(), FileKind.RADIOGRAPH, MediaType.PNG),
+            ("all.zip", zip_bytes(), FileKind.OTHER, MediaType.ZIP),
+            ("notes.pdf", pdf_bytes(), FileKind.OTHER, MediaType.PDF),
+        ],
+    )
+    def test_accepted_types(
+        self,
+        file_scanner: FileScanner,
+        write: Any,
+        name: str,
+        data: bytes,
+        kind: FileKind,
+        media: MediaType,
+    ) -> None:
+        report = file_scanner.scan(write(name, data), name=name, kind=kind)
+        assert report.media_type is media
+        assert report.size == len(data)
+        assert report.sha256 == hashlib.sha256(data).hexdigest()
+
+    def test_pdf_named_stl_is_refused_as_a_scan(
+        self, file_scanner: FileScanner, write: Any
+    ) -> None:
+        with pytest.raises(RejectedFileError) as info:
+            file_scanner.scan(
+                write("upper.stl", pdf_bytes()), name="upper.stl", kind=FileKind.UPPER_SCAN
+            )
+        assert info.value.name == "upper.stl"
+        assert any("application/pdf" in r for r in info.value.reasons)
+
+    def test_photo_must_be_an_image(self, file_scanner: FileScanner, write: Any) -> None:
+        with pytest.raises(RejectedFileError):
+            file_scanner.scan(
+                write("x.png", pdf_bytes()), name="x.png", kind=FileKind.PHOTO_EXTRAORAL
+            )
+
+    def test_empty_file_is_refused(self, file_scanner: FileScanner, write: Any) -> None:
+        with pytest.raises(RejectedFileError) as info:
+            file_scanner.scan(write("empty.stl", b""), name="empty.stl", kind=FileKind.UPPER_SCAN)
+        assert any("empty" in r for r in info.value.reasons)
+
+    def test_elf_binary_is_refused(self, file_scanner: FileScanner, write: Any) -> None:
+        elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
+        with pytest.raises(RejectedFileError) as info:
+            file_scanner.scan(write("tool.pdf", elf), name="tool.pdf", kind=FileKind.OTHER)
+        assert any("executable" in r for r in info.value.reasons)
