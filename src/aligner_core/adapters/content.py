@@ -370,9 +370,6 @@ _EXTENSIONS: Final = {
 }
 
 
-_IMAGES: Final = frozenset({MediaType.PNG, MediaType.JPEG})
-
-
 def _extension_mismatch(name: str, media: MediaType) -> tuple[MediaType, str] | None:
     """The type the name's extension claims and a note, when it differs from the content.
 
