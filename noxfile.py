@@ -37,7 +37,9 @@ def find_pythons() -> list[str]:
     found: dict[str, str] = {}
     candidates = [shutil.which(f"python3.{minor}") for minor in range(11, 20)]
     pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.1[1-9]*", "bin", "python3.1[1-9]")))
+    candidates += sorted(
+        glob.glob(os.path.join(pyenv_root, "versions", "3.1[1-9]*", "bin", "python3.1[1-9]"))
+    )
     candidates.append(sys.executable)
     for path in candidates:
         if not path or not _works(path):

@@ -26,8 +26,11 @@ def main() -> int:
         lab.doctor,
         case_id,
         tps,
-        [CollaboratorPermission.VIEW_DETAILS, CollaboratorPermission.COMMENT,
-         CollaboratorPermission.EDIT_SETUP],
+        [
+            CollaboratorPermission.VIEW_DETAILS,
+            CollaboratorPermission.COMMENT,
+            CollaboratorPermission.EDIT_SETUP,
+        ],
     )
     print("invited ortho.tps with view, comment and edit-setup permissions")
     core.respond_to_invitation(tps, case_id, accept=True)

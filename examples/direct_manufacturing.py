@@ -31,14 +31,18 @@ def main() -> int:
     print("attached steps.zip (3 models)")
 
     try:
-        core.attach_file(lab.doctor, case.case_id, FileKind.OTHER, b"%PDF-1.7\n%\xe2\xe3\n", "model.stl")
+        core.attach_file(
+            lab.doctor, case.case_id, FileKind.OTHER, b"%PDF-1.7\n%\xe2\xe3\n", "model.stl"
+        )
     except RejectedFileError as e:
         print(f"refused {e.name!r}: {'; '.join(e.reasons)}")
 
     core.confirm(lab.doctor, case.case_id, complete=True, privacy=True)
     case = core.submit(lab.doctor, case.case_id)
     print(f"{case.reference}: submitted -> {case.status.value} (no plan for direct manufacturing)")
-    case = core.ship(lab.production, case.case_id, carrier="UPS", tracking_number="1Z999AA10123456784")
+    case = core.ship(
+        lab.production, case.case_id, carrier="UPS", tracking_number="1Z999AA10123456784"
+    )
     print(f"{case.reference}: {case.status.value} with {case.shipments[-1].carrier}")
     for entry in core.get_case(lab.doctor, case.case_id).timeline:
         print(f"  {entry.action:<10} {entry.to_status.value}")

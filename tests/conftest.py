@@ -8,7 +8,7 @@ import pytest
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under CI (ALIGNER_CORE_REQUIRE_POSTGRES=1) a missing PostgreSQL fails the run, never skips."""
+    """Under CI (ALIGNER_CORE_REQUIRE_POSTGRES=1) a missing PostgreSQL fails the run."""
     if not os.environ.get("ALIGNER_CORE_REQUIRE_POSTGRES"):
         return
     dsn = os.environ.get("ALIGNER_CORE_TEST_POSTGRES_DSN")

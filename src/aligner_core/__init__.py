@@ -5,10 +5,23 @@ Build a wired core with :func:`connect`; change state only through its commands.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aligner_core.domain.teeth import Notation, Tooth, ToothChart, ToothState
 from aligner_core.errors import AlignerError
 
-__all__ = ["AlignerError", "Notation", "Tooth", "ToothChart", "ToothState", "__version__", "connect"]
+if TYPE_CHECKING:
+    from aligner_core.bootstrap import connect as connect
+
+__all__ = [
+    "AlignerError",
+    "Notation",
+    "Tooth",
+    "ToothChart",
+    "ToothState",
+    "__version__",
+    "connect",
+]
 
 __version__ = "0.1.0.dev0"
 

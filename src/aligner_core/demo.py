@@ -63,7 +63,9 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
         print(text, file=out)
 
     # 1. The lab sets up its network; a practice registers with the reference code.
-    network, admin = core.create_network("Bright Aligners Lab", "BRIGHT-2026", registration("lab.admin"))
+    network, admin = core.create_network(
+        "Bright Aligners Lab", "BRIGHT-2026", registration("lab.admin")
+    )
     say(f"network {network.name!r}: reference code {network.reference_code}")
     staff: dict[str, UUID] = {}
     for role, name in ((Role.PLANNER, "planner.anna"), (Role.PRODUCTION, "production.ben")):
@@ -100,7 +102,9 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
     )
     cid = case.case_id
     say(f"{case.reference}: draft created")
-    core.set_tooth_states(dr, cid, {Tooth.from_palmer("LL5"): ToothState.MISSING, 36: ToothState.CROWN})
+    core.set_tooth_states(
+        dr, cid, {Tooth.from_palmer("LL5"): ToothState.MISSING, 36: ToothState.CROWN}
+    )
 
     # 3. Records: both scans (content-checked STL) and the two confirmations.
     core.attach_file(dr, cid, FileKind.UPPER_SCAN, arch_stl(), "upper arch.stl")
@@ -145,7 +149,9 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
     core.confirm_delivery(dr, cid)
 
     # 6. Follow-up orders: refinement, retainer, remake.
-    refinement = core.order_follow_up(dr, cid, RefinementOrder(keep_attachments=True, best_fitting_aligner=18))
+    refinement = core.order_follow_up(
+        dr, cid, RefinementOrder(keep_attachments=True, best_fitting_aligner=18)
+    )
     core.attach_file(dr, refinement.case_id, FileKind.UPPER_SCAN, arch_stl(), "upper-r1.stl")
     core.attach_file(dr, refinement.case_id, FileKind.LOWER_SCAN, arch_stl(), "lower-r1.stl")
     core.confirm(dr, refinement.case_id, complete=True, privacy=True)
@@ -162,7 +168,11 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
         dr,
         cid,
         ReplacementOrder(
-            Arches.UPPER, 12, 12, current_aligner=12, reason=ReplacementReason.BROKEN,
+            Arches.UPPER,
+            12,
+            12,
+            current_aligner=12,
+            reason=ReplacementReason.BROKEN,
             not_quality_complaint=True,
         ),
     )
@@ -175,7 +185,12 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
     say(f"{case.reference}: treatment finished -> {case.status.value}")
     board = core.dashboard(dr)
     say("dashboard: " + ", ".join(f"{s.value} {n}" for s, n in sorted(board.counts.items())))
-    names = {admin.account_id: "admin", dr: "dr.smile", planner: "planner", production: "production"}
+    names = {
+        admin.account_id: "admin",
+        dr: "dr.smile",
+        planner: "planner",
+        production: "production",
+    }
     print_timeline(core, dr, cid, say, names)
     return case
 

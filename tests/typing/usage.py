@@ -59,3 +59,8 @@ def ports(core: Core) -> tuple[Storage, BlobStore, Clock]:
 
 core: Core = connect("memory://")
 converter: Converter = make_converter()
+
+
+def top_level_connect() -> Core:
+    """``aligner_core.connect`` is typed although it is imported lazily."""
+    return aligner_core.connect("memory://")

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 import attrs
@@ -273,6 +273,7 @@ class _Outbox:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
         self.added: list[OutboxEntry] = []
+        self.marks: list[tuple[UUID, dict[str, Any]]] = []
 
     def _entries(self) -> dict[UUID, OutboxEntry]:
         return self._uow.storage._state.outbox
@@ -298,39 +299,42 @@ class _Outbox:
                 self._entries()[entry.entry_id] = entry
             return claimed
 
-    def _change(self, entry_id: UUID, **changes: object) -> None:
-        with self._uow.storage._lock:
-            entry = self._entries().get(entry_id)
-            if entry is None:
-                raise NotFoundError("outbox entry", entry_id)
-            self._entries()[entry_id] = attrs.evolve(entry, **changes)  # type: ignore[arg-type]
-
     def mark_sent(self, entry_id: UUID, at: datetime) -> None:
-        self._uow.after_commit.append(
-            lambda: self._change(
-                entry_id, state=DeliveryState.SENT, sent_at=at, lease_until=None, last_error=None
+        self.marks.append(
+            (
+                entry_id,
+                {
+                    "state": DeliveryState.SENT,
+                    "sent_at": at,
+                    "lease_until": None,
+                    "last_error": None,
+                },
             )
         )
 
     def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None:
-        self._uow.after_commit.append(
-            lambda: self._change(
+        self.marks.append(
+            (
                 entry_id,
-                attempts=attempts,
-                next_attempt_at=next_at,
-                last_error=error,
-                lease_until=None,
+                {
+                    "attempts": attempts,
+                    "next_attempt_at": next_at,
+                    "last_error": error,
+                    "lease_until": None,
+                },
             )
         )
 
     def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None:
-        self._uow.after_commit.append(
-            lambda: self._change(
+        self.marks.append(
+            (
                 entry_id,
-                state=DeliveryState.DEAD,
-                attempts=attempts,
-                last_error=reason,
-                lease_until=None,
+                {
+                    "state": DeliveryState.DEAD,
+                    "attempts": attempts,
+                    "last_error": reason,
+                    "lease_until": None,
+                },
             )
         )
 
@@ -357,7 +361,6 @@ class MemoryUnitOfWork:
         self.cases = _Cases(self)
         self.accounts = _Accounts(self)
         self.outbox = _Outbox(self)
-        self.after_commit: list[object] = []
         self._done = False
 
     def __enter__(self) -> Self:
@@ -376,7 +379,6 @@ class MemoryUnitOfWork:
         self.cases = _Cases(self)
         self.accounts = _Accounts(self)
         self.outbox = _Outbox(self)
-        self.after_commit = []
         self._done = True
 
     def commit(self) -> None:
@@ -386,8 +388,6 @@ class MemoryUnitOfWork:
             state = self.storage._state
             self._check(state)
             self._apply(state)
-            for callback in self.after_commit:
-                callback()  # type: ignore[operator]
         self._done = True
 
     def _check(self, state: _State) -> None:
@@ -422,6 +422,10 @@ class MemoryUnitOfWork:
             owner = state.emails.get(account.email.casefold())
             if owner is not None and owner != account_id:
                 raise ValidationError.single("e-mail address is taken", "$.email")
+        added = {e.entry_id for e in self.outbox.added}
+        for entry_id, _ in self.outbox.marks:
+            if entry_id not in state.outbox and entry_id not in added:
+                raise NotFoundError("outbox entry", entry_id)
         for network in self.accounts.networks.values():
             if network.reference_code.casefold() in state.codes:
                 raise ValidationError.single("reference code is taken", "$.reference_code")
@@ -448,6 +452,8 @@ class MemoryUnitOfWork:
             state.numbers[case.number] = case.case_id
         for entry in self.outbox.added:
             state.outbox[entry.entry_id] = entry
+        for entry_id, changes in self.outbox.marks:
+            state.outbox[entry_id] = attrs.evolve(state.outbox[entry_id], **changes)
 
 
 class MemoryNotifier:

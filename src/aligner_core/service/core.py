@@ -68,7 +68,12 @@ from aligner_core.domain.records import (
     sanitize_filename,
 )
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
-from aligner_core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from aligner_core.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from aligner_core.notifications.outbox import OutboxEntry
 from aligner_core.notifications.rules import recipients
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Storage, UnitOfWork
@@ -148,24 +153,45 @@ class Service:
         with self.storage.unit_of_work() as uow:
             yield uow
 
-    def _actor(self, uow: UnitOfWork, actor_id: UUID) -> Account:
+    def _actor(self, uow: UnitOfWork, actor_id: UUID, action: str = "act") -> Account:
+        """The acting user, refused when unknown or blocked (naming the action tried)."""
         try:
             actor = uow.accounts.get(actor_id)
         except NotFoundError:
-            raise PermissionDeniedError(actor_id, "act", None, "unknown user") from None
+            raise PermissionDeniedError(actor_id, action, None, "unknown user") from None
         if not actor.is_active:
-            raise PermissionDeniedError(actor_id, "act", None, "account is blocked")
+            raise PermissionDeniedError(actor_id, action, None, "account is blocked")
         return actor
 
-    def _case_for(self, uow: UnitOfWork, actor: Account, case_id: UUID) -> Case:
-        """The case if the actor may at least see it; otherwise 'not found' (no existence leak)."""
+    def _case_for(
+        self, uow: UnitOfWork, actor: Account, case_id: UUID, *, invitee: bool = False
+    ) -> Case:
+        """The case if the actor may see it; otherwise 'not found' (no existence leak).
+
+        An invited collaborator sees nothing before accepting; ``invitee=True`` lets
+        the invitation answer itself through.
+        """
         case = uow.cases.get(case_id)
         if case.status is CaseStatus.DELETED:
             raise NotFoundError("case", case_id)
-        rel = permissions.relations(actor, case)
-        if not rel & (permissions.MATRIX[Action.VIEW] | {permissions.Relation.INVITEE}):
+        allowed = permissions.MATRIX[Action.VIEW]
+        if invitee:
+            allowed = allowed | {permissions.Relation.INVITEE}
+        if not permissions.relations(actor, case) & allowed:
             raise NotFoundError("case", case_id)
         return case
+
+    def _account_for(
+        self, uow: UnitOfWork, actor: Account, account_id: UUID, action: str
+    ) -> Account:
+        """Another account, for its network's admin only; others learn nothing of it."""
+        if actor.account_id == account_id:
+            return actor
+        permissions.require_admin_of(actor, actor.network_id, action)
+        target = uow.accounts.get(account_id)
+        if target.network_id != actor.network_id:
+            raise NotFoundError("account", account_id)
+        return target
 
     def _queue(self, uow: UnitOfWork, event: DomainEvent, case: Case | None) -> None:
         now = self.clock.now()
@@ -218,8 +244,8 @@ class Service:
     ) -> Case:
         """Run one command on one case: permission, lifecycle, change, history, outbox, commit."""
         with self._uow() as uow:
-            actor = self._actor(uow, actor_id)
-            case = self._case_for(uow, actor, case_id)
+            actor = self._actor(uow, actor_id, action.value)
+            case = self._case_for(uow, actor, case_id, invitee=action is Action.RESPOND_INVITATION)
             permissions.ensure(actor, action, case)
             parent = self._parent(uow, case) if action is Action.SUBMIT else None
             new_status = lifecycle.fire(lifecycle.Attempt(case, action, dict(args or {}), parent))
@@ -402,10 +428,10 @@ class Service:
         event: EventType | None,
     ) -> Account:
         with self._uow() as uow:
-            actor = self._actor(uow, admin_id)
-            target = uow.accounts.get(account_id)
-            if actor.account_id != account_id or action != "update profile":
-                permissions.require_admin_of(actor, target.network_id, action)
+            actor = self._actor(uow, admin_id, action)
+            if actor.account_id == account_id and action != "update profile":
+                permissions.require_admin_of(actor, actor.network_id, action)
+            target = self._account_for(uow, actor, account_id, action)
             updated = attrs.evolve(change(target), version=target.version + 1)
             uow.accounts.update(updated)
             if event is not None:
@@ -458,11 +484,8 @@ class Service:
 
     def get_account(self, actor_id: UUID, account_id: UUID) -> Account:
         with self._uow() as uow:
-            actor = self._actor(uow, actor_id)
-            target = uow.accounts.get(account_id)
-            if actor.account_id != account_id:
-                permissions.require_admin_of(actor, target.network_id, "view account")
-            return target
+            actor = self._actor(uow, actor_id, "view account")
+            return self._account_for(uow, actor, account_id, "view account")
 
     def list_accounts(self, admin_id: UUID) -> list[Account]:
         with self._uow() as uow:
@@ -996,7 +1019,16 @@ class Service:
             pending = [s for s in case.shipments if s.delivered_at is None]
             target = next((s for s in pending if shipment_id in (None, s.shipment_id)), None)
             if target is None:
-                raise NotFoundError("undelivered shipment", shipment_id or "any")
+                raise InvalidTransitionError(
+                    case.number,
+                    case.status.value,
+                    Action.CONFIRM_DELIVERY.value,
+                    [
+                        "no undelivered shipment"
+                        if shipment_id is None
+                        else f"shipment {shipment_id} is not awaiting delivery"
+                    ],
+                )
             shipments = tuple(
                 attrs.evolve(s, delivered_at=now) if s.shipment_id == target.shipment_id else s
                 for s in case.shipments

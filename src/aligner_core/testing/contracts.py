@@ -1,0 +1,956 @@
+"""The storage contract: one pytest suite every ``Storage`` adapter passes.
+
+A test module joins it by subclassing and providing a factory fixture::
+
+    class TestSqliteStorage(StorageContract):
+        @pytest.fixture
+        def make_storage(self, tmp_path):
+            paths = (tmp_path / f"db{i}.sqlite" for i in itertools.count())
+            return lambda: SqliteStorage(next(paths))
+
+        @pytest.fixture                      # optional: a second handle on the same database
+        def reopen_storage(self):
+            return lambda storage: SqliteStorage(storage.path)
+
+``make_storage()`` returns a FRESH, EMPTY storage each call. ``reopen_storage(s)``
+(optional; tests needing it are skipped without it) returns another storage
+on the database of ``s``. The suite closes every storage it makes.
+
+The list and dashboard tests compare the adapter with the reference functions
+of :mod:`aligner_core.domain.queries` on a generated population; the builders
+(:func:`population`, :func:`populate`) are public so benchmarks and portal
+suites can reuse them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID, uuid4
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aligner_core.domain.accounts import (
+    Account,
+    AccountStatus,
+    Address,
+    CollaboratorGrant,
+    CollaboratorPermission,
+    GrantStatus,
+    Network,
+    Role,
+)
+from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold
+from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.domain.patients import Gender, Patient
+from aligner_core.domain.queries import (
+    CaseFilter,
+    NameMatch,
+    Scope,
+    SortKey,
+    matches,
+    paginate,
+    summarize,
+    visible,
+)
+from aligner_core.errors import (
+    ConcurrencyConflictError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
+from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
+from aligner_core.ports import Storage
+
+__all__ = [
+    "NAMES",
+    "Population",
+    "StorageContract",
+    "account",
+    "case",
+    "case_filters",
+    "network",
+    "outbox_entry",
+    "populate",
+    "population",
+]
+
+T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+
+#: Patient names for populations: non-ASCII, apostrophes, casefold traps (ß, İ), shared prefixes.
+NAMES: tuple[tuple[str | None, str], ...] = (
+    ("Hans", "Ørsted"),
+    ("Anna", "Müller"),
+    ("Jürgen", "MÜLLER"),
+    ("Sean", "O'Brien"),
+    (None, "Straße"),
+    ("Tom", "Strasse"),
+    ("Zoë", "Ångström"),
+    ("José", "García"),
+    ("Ölmez", "Öztürk"),
+    ("Li", "李"),
+    ("Jan", "van der Berg"),
+    ("jan", "Vandenberg"),
+    ("Mary", "Smith"),
+    ("Ma", "Smithson"),
+    ("Ίρις", "Παπαδοπούλου"),
+    (None, "Doe"),
+    ("Jane", "Doe"),
+    ("Émile", "Zola"),
+)
+
+
+def _address() -> Address:
+    return Address(country="Germany", city="Berlin", postal_code="10115", street="Invalidenstr. 1")
+
+
+def network(code: str = "LAB-1", network_id: UUID | None = None) -> Network:
+    """A network with a fresh id."""
+    return Network(network_id or uuid4(), f"Lab {code}", code)
+
+
+def account(
+    net: Network,
+    username: str,
+    *,
+    role: Role = Role.DOCTOR,
+    email: str | None = None,
+    created_at: datetime = T0,
+) -> Account:
+    """An active account of ``net``."""
+    return Account(
+        account_id=uuid4(),
+        network_id=net.network_id,
+        role=role,
+        username=username,
+        email=email or f"{username.replace(' ', '.')}@example.org",
+        first_name="Alex",
+        last_name="Tester",
+        clinic_name="Smile Clinic",
+        shipping_address=_address(),
+        created_at=created_at,
+        status=AccountStatus.ACTIVE,
+    )
+
+
+def case(
+    number: int,
+    owner: Account,
+    *,
+    name: tuple[str | None, str] = ("Jane", "Doe"),
+    status: CaseStatus = CaseStatus.DRAFT,
+    kind: CaseKind = CaseKind.TREATMENT,
+    created_at: datetime = T0,
+    updated_at: datetime | None = None,
+    collaborators: tuple[CollaboratorGrant, ...] = (),
+) -> Case:
+    """A case built directly (no service): fast, any status."""
+    hold = (
+        Hold("waiting", CaseStatus.IN_PLANNING, created_at)
+        if status is CaseStatus.ON_HOLD
+        else None
+    )
+    return Case(
+        case_id=uuid4(),
+        number=number,
+        kind=kind,
+        network_id=owner.network_id,
+        owner_id=owner.account_id,
+        patient=Patient(uuid4(), name[1], Gender.FEMALE, name[0]),
+        created_at=created_at,
+        updated_at=updated_at or created_at,
+        status=status,
+        hold=hold,
+        collaborators=collaborators,
+        accepted_at=created_at if status not in (CaseStatus.DRAFT, CaseStatus.DELETED) else None,
+    )
+
+
+def grant(
+    who: Account, by: Account, status: GrantStatus = GrantStatus.ACCEPTED
+) -> CollaboratorGrant:
+    return CollaboratorGrant(
+        who.account_id, by.account_id, T0, (CollaboratorPermission.COMMENT,), status
+    )
+
+
+def outbox_entry(
+    recipient: Account, *, at: datetime = T0, next_attempt_at: datetime | None = None
+) -> OutboxEntry:
+    """A pending notification to ``recipient``."""
+    entry_id = uuid4()
+    event = DomainEvent(EventType.COMMENT_ADDED, at, recipient.account_id, recipient.network_id)
+    return OutboxEntry(
+        entry_id=entry_id,
+        event=event,
+        recipient_id=recipient.account_id,
+        recipient_email=recipient.email,
+        language="en",
+        created_at=at,
+        next_attempt_at=next_attempt_at or at,
+        message_id=f"<{entry_id}@aligner-core>",
+    )
+
+
+@attrs.frozen
+class Population:
+    """Two networks, their doctors, and cases of every status, kind and many names."""
+
+    networks: tuple[Network, ...]
+    doctors: tuple[Account, ...]
+    cases: tuple[Case, ...]
+
+    def scopes(self) -> list[Scope]:
+        """Every kind of scope over this population."""
+        return [
+            Scope(everything=True),
+            *(Scope(network_id=n.network_id) for n in self.networks),
+            *(Scope(member_id=d.account_id) for d in self.doctors),
+            Scope(network_id=self.networks[0].network_id, member_id=self.doctors[-1].account_id),
+        ]
+
+
+def population(n: int, seed: int = 0, *, first_number: int = 1000) -> Population:
+    """``n`` generated cases (deterministic for a seed), not stored."""
+    rnd = random.Random(seed)
+    nets = (network("NET-A"), network("NET-B"))
+    doctors = (
+        account(nets[0], f"doc-a1-{seed}"),
+        account(nets[0], f"doc-a2-{seed}"),
+        account(nets[1], f"doc-b1-{seed}"),
+    )
+    statuses, kinds = (
+        list(CaseStatus),
+        [CaseKind.TREATMENT, CaseKind.RETAINER, CaseKind.DIRECT_MANUFACTURING],
+    )
+    cases = []
+    for i in range(n):
+        owner = rnd.choice(doctors)
+        others = [d for d in doctors if d is not owner]
+        grants: tuple[CollaboratorGrant, ...] = ()
+        if rnd.random() < 0.2:
+            grants = (grant(rnd.choice(others), owner, rnd.choice(list(GrantStatus))),)
+        created = T0 + timedelta(hours=rnd.randrange(0, 24 * 365))
+        updated = created + timedelta(minutes=rnd.choice([0, 0, 5, 60, 24 * 60 * 30]))
+        cases.append(
+            case(
+                first_number + i,
+                owner,
+                name=rnd.choice(NAMES),
+                status=rnd.choice(statuses),
+                kind=rnd.choice(kinds),
+                created_at=created,
+                updated_at=updated,
+                collaborators=grants,
+            )
+        )
+    return Population(nets, doctors, tuple(cases))
+
+
+def populate(storage: Storage, n: int, seed: int = 0) -> Population:
+    """Store a generated population (case numbers from the storage) and return it."""
+    pop = population(n, seed)
+    with storage.unit_of_work() as uow:
+        for net in pop.networks:
+            uow.accounts.add_network(net)
+        for doctor in pop.doctors:
+            uow.accounts.add(doctor)
+        numbered = tuple(attrs.evolve(c, number=uow.cases.next_number()) for c in pop.cases)
+        for c in numbered:
+            uow.cases.add(c)
+        uow.commit()
+    return attrs.evolve(pop, cases=numbered)
+
+
+_PREFIXES = ("m", "mü", "mu", "ø", "o'", "st", "strass", "jan", "jane d", "李", "zz", "\U0010ffff")
+_SUBSTRINGS = ("er", "üll", "ss", "an ", "o", "berg", "李", "doe", "ßt", "xyz", "n d")
+
+
+def case_filters(pop: Population) -> st.SearchStrategy[CaseFilter]:
+    """Case filters over ``pop``: names, kinds, statuses, date ranges, numbers, sorts and pages."""
+    times = st.sampled_from([c.created_at for c in pop.cases] + [T0, T0 + timedelta(days=200)])
+    zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))])
+    moment = st.builds(lambda t, z: t.astimezone(z), times, zones)
+    name = st.one_of(
+        st.none(),
+        st.builds(lambda p: (p, NameMatch.PREFIX), st.sampled_from(_PREFIXES)),
+        st.builds(lambda s: (s, NameMatch.SUBSTRING), st.sampled_from(_SUBSTRINGS)),
+    )
+    numbers = st.sampled_from([None, None, None, pop.cases[0].number, pop.cases[-1].number, 1])
+    owners = st.sampled_from([None, None, *(d.account_id for d in pop.doctors)])
+
+    def build(
+        nm: tuple[str, NameMatch] | None,
+        kinds: Any,
+        statuses: Any,
+        created: Any,
+        updated: Any,
+        **kw: Any,
+    ) -> CaseFilter:
+        name_args: dict[str, Any] = {"patient_name": nm[0], "name_match": nm[1]} if nm else {}
+        return CaseFilter(
+            **name_args,
+            kinds=kinds,
+            statuses=statuses,
+            created_from=created[0],
+            created_to=created[1],
+            updated_from=updated[0],
+            updated_to=updated[1],
+            **kw,
+        )
+
+    optional = st.one_of(st.none(), moment)
+    return st.builds(
+        build,
+        name,
+        st.lists(st.sampled_from(list(CaseKind)), max_size=2),
+        st.lists(st.sampled_from(list(CaseStatus)), max_size=3),
+        st.tuples(optional, optional),
+        st.tuples(optional, optional),
+        number=numbers,
+        owner_id=owners,
+        sort=st.sampled_from(list(SortKey)),
+        descending=st.booleans(),
+        offset=st.sampled_from([0, 0, 3, 20, 100]),
+        limit=st.sampled_from([1, 7, 50, 500]),
+    )
+
+
+def expected_page(pop: Population, scope: Scope, query: CaseFilter) -> Any:
+    """The reference answer for ``list``."""
+    rows = [summarize(c) for c in pop.cases if visible(c, scope) and matches(c, query)]
+    return paginate(rows, query)
+
+
+def expected_counts(pop: Population, scope: Scope) -> dict[CaseStatus, int]:
+    """The reference answer for ``count_by_status``."""
+    counts: dict[CaseStatus, int] = {}
+    for c in pop.cases:
+        if visible(c, scope):
+            counts[c.status] = counts.get(c.status, 0) + 1
+    return counts
+
+
+class StorageContract:
+    """What every ``Storage`` must do (ports.py docstrings), checked against the reference.
+
+    Joining modules provide ``make_storage`` (and optionally ``reopen_storage``).
+    """
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture
+    def fresh(self, make_storage: Callable[[], Storage]) -> Iterator[Callable[[], Storage]]:
+        """Make storages and close them all at the end of the test."""
+        made: list[Storage] = []
+
+        def new() -> Storage:
+            made.append(make_storage())
+            return made[-1]
+
+        yield new
+        for s in made:
+            s.close()
+
+    @pytest.fixture
+    def storage(self, fresh: Callable[[], Storage]) -> Storage:
+        return fresh()
+
+    @pytest.fixture
+    def reopen(self, request: pytest.FixtureRequest) -> Iterator[Callable[[Storage], Storage]]:
+        """A second handle on a storage's database, or skip when the adapter has none."""
+        if not _has_fixture(request, "reopen_storage"):
+            pytest.skip("the adapter provides no reopen_storage fixture (no shared database)")
+        opener: Callable[[Storage], Storage] = request.getfixturevalue("reopen_storage")
+        made: list[Storage] = []
+
+        def again(storage: Storage) -> Storage:
+            made.append(opener(storage))
+            return made[-1]
+
+        yield again
+        for s in made:
+            s.close()
+
+    @pytest.fixture
+    def cast(self, storage: Storage) -> tuple[Network, Account, Account]:
+        """A stored network with a doctor and a planner."""
+        net = network()
+        doctor, planner = account(net, "doctor"), account(net, "planner", role=Role.PLANNER)
+        with storage.unit_of_work() as uow:
+            uow.accounts.add_network(net)
+            uow.accounts.add(doctor)
+            uow.accounts.add(planner)
+            uow.commit()
+        return net, doctor, planner
+
+    def _store(self, storage: Storage, *cases: Case) -> None:
+        with storage.unit_of_work() as uow:
+            for c in cases:
+                uow.cases.add(c)
+            uow.commit()
+
+    def _new_case(self, storage: Storage, owner: Account, **kw: Any) -> Case:
+        with storage.unit_of_work() as uow:
+            c = case(uow.cases.next_number(), owner, **kw)
+            uow.cases.add(c)
+            uow.commit()
+        return c
+
+    # ------------------------------------------------------------------ cases
+    def test_add_then_get_by_id_and_number(self, storage: Storage, cast: Any) -> None:
+        c = self._new_case(storage, cast[1], name=("Hans", "Ørsted"))
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id) == c
+            assert uow.cases.get_by_number(c.number) == c
+
+    def test_a_unit_of_work_reads_its_own_writes(self, storage: Storage, cast: Any) -> None:
+        with storage.unit_of_work() as uow:
+            c = case(uow.cases.next_number(), cast[1])
+            uow.cases.add(c)
+            assert uow.cases.get(c.case_id) == c
+            assert uow.cases.get_by_number(c.number) == c
+
+    def test_missing_things_raise_not_found(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            for call in (
+                lambda: uow.cases.get(uuid4()),
+                lambda: uow.cases.get_by_number(424242),
+                lambda: uow.accounts.get(uuid4()),
+                lambda: uow.accounts.by_username("nobody"),
+                lambda: uow.accounts.get_network(uuid4()),
+                lambda: uow.accounts.network_by_code("NOPE-1"),
+            ):
+                with pytest.raises(NotFoundError):
+                    call()
+
+    def test_a_new_case_has_version_one(self, storage: Storage, cast: Any) -> None:
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError):
+            uow.cases.add(attrs.evolve(case(1, cast[1]), version=2))
+
+    def test_a_taken_case_number_is_refused(self, storage: Storage, cast: Any) -> None:
+        c = self._new_case(storage, cast[1])
+        with pytest.raises(ValidationError):
+            self._store(storage, case(c.number, cast[1]))
+
+    def test_update_with_the_next_version(self, storage: Storage, cast: Any) -> None:
+        c = self._new_case(storage, cast[1])
+        changed = attrs.evolve(c, status=CaseStatus.LAB_REVIEW, version=2, accepted_at=T0)
+        with storage.unit_of_work() as uow:
+            uow.cases.update(changed)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id) == changed
+
+    def test_two_changes_in_one_unit_of_work_are_one_version_step(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        c = self._new_case(storage, cast[1])
+        with storage.unit_of_work() as uow:
+            first = attrs.evolve(uow.cases.get(c.case_id), status=CaseStatus.LAB_REVIEW, version=2)
+            uow.cases.update(first)
+            second = attrs.evolve(uow.cases.get(c.case_id), status=CaseStatus.IN_PLANNING)
+            uow.cases.update(attrs.evolve(second, version=second.version + 1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            stored = uow.cases.get(c.case_id)
+        assert (stored.version, stored.status) == (2, CaseStatus.IN_PLANNING)
+
+    def test_stale_writer_conflicts_and_nothing_of_its_unit_is_written(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor, planner = cast
+        c = self._new_case(storage, doctor)
+        late = storage.unit_of_work()
+        with late:
+            stale = late.cases.get(c.case_id)
+            with storage.unit_of_work() as early:
+                early.cases.update(attrs.evolve(early.cases.get(c.case_id), version=2))
+                early.commit()
+            other = case(99_999, doctor)
+            with pytest.raises(ConcurrencyConflictError):
+                late.cases.add(other)
+                late.outbox.add(outbox_entry(planner))
+                late.accounts.add(account(net, "newcomer"))
+                late.cases.update(attrs.evolve(stale, status=CaseStatus.CANCELLED, version=2))
+                late.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id).status is CaseStatus.DRAFT
+            with pytest.raises(NotFoundError):
+                uow.cases.get(other.case_id)
+            with pytest.raises(NotFoundError):
+                uow.accounts.by_username("newcomer")
+            assert list(uow.outbox.pending()) == []
+
+    def test_updating_a_case_that_does_not_exist_fails(self, storage: Storage, cast: Any) -> None:
+        with (
+            storage.unit_of_work() as uow,
+            pytest.raises((NotFoundError, ConcurrencyConflictError)),
+        ):
+            uow.cases.update(attrs.evolve(case(5, cast[1]), version=2))
+            uow.commit()
+
+    def test_leaving_without_commit_rolls_back(self, storage: Storage, cast: Any) -> None:
+        with storage.unit_of_work() as uow:
+            c = case(uow.cases.next_number(), cast[1])
+            uow.cases.add(c)
+            uow.outbox.add(outbox_entry(cast[1]))
+        with storage.unit_of_work() as uow:
+            with pytest.raises(NotFoundError):
+                uow.cases.get(c.case_id)
+            assert list(uow.outbox.pending()) == []
+
+    def test_an_exception_rolls_back(self, storage: Storage, cast: Any) -> None:
+        c = case(7, cast[1])
+        with pytest.raises(RuntimeError), storage.unit_of_work() as uow:
+            uow.cases.add(c)
+            raise RuntimeError("boom")
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.cases.get(c.case_id)
+
+    def test_rollback_then_commit_writes_nothing_and_a_second_commit_fails(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        c = case(8, cast[1])
+        uow = storage.unit_of_work()
+        with uow:
+            uow.cases.add(c)
+            uow.rollback()
+            with pytest.raises(StorageError):
+                uow.commit()
+        with storage.unit_of_work() as again:
+            with pytest.raises(NotFoundError):
+                again.cases.get(c.case_id)
+            again.commit()
+            with pytest.raises(StorageError):
+                again.commit()
+
+    def test_next_number_is_unique_and_increasing(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            numbers = [uow.cases.next_number() for _ in range(20)]
+        assert numbers == sorted(set(numbers)) and numbers[0] > 0
+        with storage.unit_of_work() as uow:
+            assert uow.cases.next_number() > numbers[-1]  # a rolled back unit never reuses one
+
+    def test_next_number_is_unique_across_threads(self, storage: Storage) -> None:
+        taken: list[list[int]] = [[] for _ in range(6)]
+        errors: list[BaseException] = []
+
+        def take(mine: list[int]) -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    mine.extend(uow.cases.next_number() for _ in range(25))
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=take, args=(t,)) for t in taken]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        every = [n for mine in taken for n in mine]
+        assert len(set(every)) == len(every) == 150
+        assert all(mine == sorted(mine) for mine in taken)
+
+    def test_concurrent_writers_of_one_case_never_lose_an_update(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        c = self._new_case(storage, cast[1])
+        results: list[str] = []
+        barrier = threading.Barrier(4)
+
+        def write(i: int) -> None:
+            with storage.unit_of_work() as uow:
+                current = uow.cases.get(c.case_id)
+                barrier.wait()
+                try:
+                    uow.cases.update(attrs.evolve(current, version=current.version + 1))
+                    uow.commit()
+                    results.append("ok")
+                except ConcurrencyConflictError:
+                    results.append("conflict")
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == ["conflict"] * 3 + ["ok"]
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id).version == 2
+
+    # ------------------------------------------------------------------ accounts
+    def test_accounts_and_networks_round_trip(self, storage: Storage, cast: Any) -> None:
+        net, doctor, planner = cast
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.get(doctor.account_id) == doctor
+            assert uow.accounts.by_username("DOCTOR") == doctor
+            assert uow.accounts.get_network(net.network_id) == net
+            assert uow.accounts.network_by_code(net.reference_code.lower()) == net
+            assert list(uow.accounts.in_network(net.network_id)) == [doctor, planner]
+            assert list(uow.accounts.in_network(uuid4())) == []
+
+    @pytest.mark.parametrize("field", ["username", "email"])
+    def test_usernames_and_emails_are_unique_ignoring_case(
+        self, storage: Storage, cast: Any, field: str
+    ) -> None:
+        net, doctor, _ = cast
+        clash = (
+            account(net, "Doctor", email="other@example.org")
+            if field == "username"
+            else account(net, "someone", email=doctor.email.upper())
+        )
+        bystander = account(net, "bystander")
+        with pytest.raises(ValidationError) as caught, storage.unit_of_work() as uow:
+            uow.accounts.add(bystander)
+            uow.accounts.add(clash)
+            uow.commit()
+        assert caught.value.paths == [f"$.{field}"]
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.accounts.get(bystander.account_id)
+
+    def test_two_new_accounts_with_one_username_in_one_unit(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net = cast[0]
+        with pytest.raises(ValidationError), storage.unit_of_work() as uow:
+            uow.accounts.add(account(net, "twin", email="a@example.org"))
+            uow.accounts.add(account(net, "TWIN", email="b@example.org"))
+            uow.commit()
+
+    def test_reference_codes_are_unique_ignoring_case(self, storage: Storage, cast: Any) -> None:
+        with pytest.raises(ValidationError) as caught, storage.unit_of_work() as uow:
+            uow.accounts.add_network(network(cast[0].reference_code.lower()))
+            uow.commit()
+        assert caught.value.paths == ["$.reference_code"]
+
+    def test_accounts_are_versioned(self, storage: Storage, cast: Any) -> None:
+        doctor = cast[1]
+        with storage.unit_of_work() as uow:
+            stale = uow.accounts.get(doctor.account_id)
+            with storage.unit_of_work() as other:
+                other.accounts.update(attrs.evolve(doctor, language="de", version=2))
+                other.commit()
+            with pytest.raises(ConcurrencyConflictError):
+                uow.accounts.update(attrs.evolve(stale, language="fr", version=2))
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.get(doctor.account_id).language == "de"
+
+    def test_an_email_change_to_a_taken_address_is_refused(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        _, doctor, planner = cast
+        with pytest.raises(ValidationError), storage.unit_of_work() as uow:
+            uow.accounts.update(attrs.evolve(doctor, email=planner.email, version=2))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            moved = attrs.evolve(doctor, email="new@example.org", version=2)
+            uow.accounts.update(moved)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.get(doctor.account_id) == moved
+            uow.accounts.add(account(cast[0], "taker", email=doctor.email))  # the old one is free
+            uow.commit()
+
+    # ------------------------------------------------------------------ queries
+    def test_deleted_drafts_are_kept_but_never_listed_nor_counted(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor, _ = cast
+        gone = self._new_case(storage, doctor, status=CaseStatus.DELETED)
+        kept = self._new_case(storage, doctor)
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(gone.case_id) == gone
+            with pytest.raises(NotFoundError):
+                uow.cases.get_by_number(gone.number)
+            for scope in (Scope(everything=True), Scope(network_id=net.network_id)):
+                page = uow.cases.list(scope, CaseFilter())
+                assert [s.case_id for s in page.items] == [kept.case_id] and page.total == 1
+                assert dict(uow.cases.count_by_status(scope)) == {CaseStatus.DRAFT: 1}
+            everything = CaseFilter(statuses=[CaseStatus.DELETED])
+            assert uow.cases.list(Scope(everything=True), everything).total == 0
+
+    def test_doctors_see_their_own_and_accepted_shared_cases(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        doctor = cast[1]
+        outsider_net = network("OTHER-1")
+        guest, invited = account(outsider_net, "guest"), account(outsider_net, "invited")
+        with storage.unit_of_work() as uow:
+            uow.accounts.add_network(outsider_net)
+            uow.accounts.add(guest)
+            uow.accounts.add(invited)
+            uow.commit()
+        shared = self._new_case(
+            storage,
+            doctor,
+            collaborators=(grant(guest, doctor), grant(invited, doctor, GrantStatus.INVITED)),
+        )
+        own = self._new_case(storage, doctor)
+        with storage.unit_of_work() as uow:
+            assert {
+                s.case_id
+                for s in uow.cases.list(Scope(member_id=doctor.account_id), CaseFilter()).items
+            } == {
+                shared.case_id,
+                own.case_id,
+            }
+            assert [
+                s.case_id
+                for s in uow.cases.list(Scope(member_id=guest.account_id), CaseFilter()).items
+            ] == [shared.case_id]
+            assert uow.cases.list(Scope(member_id=invited.account_id), CaseFilter()).total == 0
+            assert (
+                uow.cases.list(Scope(network_id=outsider_net.network_id), CaseFilter()).total == 0
+            )
+            # revoking the grant takes the case out of the guest's list
+            revoked = attrs.evolve(shared, collaborators=(), version=2)
+            uow.cases.update(revoked)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.cases.list(Scope(member_id=guest.account_id), CaseFilter()).total == 0
+            assert uow.cases.count_by_status(Scope(member_id=guest.account_id)) == {}
+
+    def test_list_and_counts_agree_with_the_reference_on_a_population(
+        self, storage: Storage
+    ) -> None:
+        pop = populate(storage, 60, seed=7)
+        rnd = random.Random(11)
+        with storage.unit_of_work() as uow:
+            for scope in pop.scopes():
+                assert dict(uow.cases.count_by_status(scope)) == expected_counts(pop, scope)
+                for sort in SortKey:
+                    for descending in (True, False):
+                        q = CaseFilter(sort=sort, descending=descending, limit=rnd.choice([5, 60]))
+                        assert uow.cases.list(scope, q) == expected_page(pop, scope, q), q
+                for text in _PREFIXES:
+                    q = CaseFilter(patient_name=text, sort=SortKey.PATIENT, descending=False)
+                    assert uow.cases.list(scope, q) == expected_page(pop, scope, q), q
+                for text in _SUBSTRINGS:
+                    q = CaseFilter(patient_name=text, name_match=NameMatch.SUBSTRING)
+                    assert uow.cases.list(scope, q) == expected_page(pop, scope, q), q
+
+    def test_list_agrees_with_the_reference_for_generated_filters(
+        self, make_storage: Callable[[], Storage]
+    ) -> None:
+        storage = make_storage()
+        try:
+            pop = populate(storage, 60, seed=3)
+
+            @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(query=case_filters(pop), scope=st.sampled_from(pop.scopes()))
+            def check(query: CaseFilter, scope: Scope) -> None:
+                with storage.unit_of_work() as uow:
+                    assert uow.cases.list(scope, query) == expected_page(pop, scope, query)
+
+            check()
+        finally:
+            storage.close()
+
+    def test_a_page_past_the_end_is_empty_with_the_total(self, storage: Storage) -> None:
+        pop = populate(storage, 12, seed=1)
+        q = CaseFilter(offset=400, limit=10)
+        with storage.unit_of_work() as uow:
+            page = uow.cases.list(Scope(everything=True), q)
+        assert (
+            page.items == () and page.total == expected_page(pop, Scope(everything=True), q).total
+        )
+
+    # ------------------------------------------------------------------ outbox
+    def test_outbox_entries_are_written_with_the_unit_of_work(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        entry = outbox_entry(cast[1])
+        with storage.unit_of_work() as uow:
+            uow.outbox.add(entry)
+            assert list(uow.outbox.pending()) == []  # not before commit
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.outbox.pending()) == [entry]
+            assert list(uow.outbox.sent()) == list(uow.outbox.dead()) == []
+
+    def test_claim_leases_due_entries_in_order(self, storage: Storage, cast: Any) -> None:
+        doctor = cast[1]
+        first = outbox_entry(doctor, at=T0)
+        second = outbox_entry(doctor, at=T0 + timedelta(seconds=1))
+        later = outbox_entry(doctor, at=T0, next_attempt_at=T0 + timedelta(hours=1))
+        with storage.unit_of_work() as uow:
+            for e in (later, second, first):
+                uow.outbox.add(e)
+            uow.commit()
+        now, lease = T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
+        with storage.unit_of_work() as uow:
+            claimed = uow.outbox.claim(now, lease, 10)
+            assert [e.entry_id for e in claimed] == [first.entry_id, second.entry_id]
+            assert all(e.lease_until == lease for e in claimed)
+            assert list(uow.outbox.claim(now, lease, 10)) == []  # leased: not claimed again
+            assert [
+                e.entry_id for e in uow.outbox.claim(lease, lease + timedelta(minutes=1), 1)
+            ] == [first.entry_id]  # the lease expired
+        with storage.unit_of_work() as uow:
+            assert len(uow.outbox.claim(T0 + timedelta(hours=2), T0 + timedelta(hours=3), 10)) == 3
+
+    def test_mark_sent_reschedule_and_mark_dead_take_effect_at_commit(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        doctor = cast[1]
+        a, b, c = (outbox_entry(doctor, at=T0 + timedelta(seconds=i)) for i in range(3))
+        with storage.unit_of_work() as uow:
+            for e in (a, b, c):
+                uow.outbox.add(e)
+            uow.commit()
+        now, lease = T0 + timedelta(minutes=1), T0 + timedelta(minutes=5)
+        with storage.unit_of_work() as uow:
+            uow.outbox.claim(now, lease, 10)
+            uow.outbox.mark_sent(a.entry_id, now)
+            uow.outbox.reschedule(b.entry_id, 1, now + timedelta(minutes=10), "421 try later")
+            uow.outbox.mark_dead(c.entry_id, 3, "550 no such user")
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            assert len(uow.outbox.pending()) == 3
+            uow.outbox.mark_sent(a.entry_id, now)
+            uow.outbox.reschedule(b.entry_id, 1, now + timedelta(minutes=10), "421 try later")
+            uow.outbox.mark_dead(c.entry_id, 3, "550 no such user")
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            (sent,) = uow.outbox.sent()
+            assert (sent.entry_id, sent.state, sent.sent_at, sent.lease_until) == (
+                a.entry_id, DeliveryState.SENT, now, None,
+            )  # fmt: skip
+            (waiting,) = uow.outbox.pending()
+            assert (waiting.entry_id, waiting.attempts, waiting.last_error) == (
+                b.entry_id, 1, "421 try later",
+            )  # fmt: skip
+            assert waiting.lease_until is None
+            assert waiting.next_attempt_at == now + timedelta(minutes=10)
+            (dead,) = uow.outbox.dead()
+            assert (dead.entry_id, dead.attempts, dead.last_error) == (
+                c.entry_id,
+                3,
+                "550 no such user",
+            )
+            # rescheduled: not due before its time, due after
+            assert (
+                list(uow.outbox.claim(now + timedelta(minutes=6), lease + timedelta(hours=1), 10))
+                == []
+            )
+            assert (
+                len(uow.outbox.claim(now + timedelta(minutes=10), lease + timedelta(hours=1), 10))
+                == 1
+            )
+
+    def test_marking_an_unknown_entry_fails_at_commit(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            uow.outbox.mark_sent(uuid4(), T0)
+            with pytest.raises(NotFoundError):
+                uow.commit()
+
+    def test_concurrent_claimers_never_hold_the_same_entry(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            for i in range(60):
+                uow.outbox.add(outbox_entry(cast[1], at=T0 + timedelta(milliseconds=i)))
+            uow.commit()
+        got: list[list[UUID]] = [[] for _ in range(4)]
+        barrier = threading.Barrier(4)
+
+        def claim(mine: list[UUID]) -> None:
+            barrier.wait()
+            for _ in range(10):
+                with storage.unit_of_work() as uow:
+                    now = T0 + timedelta(minutes=1)
+                    mine.extend(
+                        e.entry_id for e in uow.outbox.claim(now, now + timedelta(hours=1), 3)
+                    )
+
+        threads = [threading.Thread(target=claim, args=(g,)) for g in got]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        every = [e for mine in got for e in mine]
+        assert len(every) == len(set(every)) == 60
+
+    # ------------------------------------------------------------------ storage
+    def test_link_secret_is_stable(self, storage: Storage) -> None:
+        secret = storage.link_secret()
+        assert isinstance(secret, bytes) and len(secret) >= 32
+        assert storage.link_secret() == secret
+
+    def test_a_closed_storage_refuses_units_of_work(self, fresh: Callable[[], Storage]) -> None:
+        s = fresh()
+        s.close()
+        with pytest.raises(StorageError):
+            s.unit_of_work()
+
+    def test_reopened_storage_keeps_everything(
+        self, storage: Storage, cast: Any, reopen: Callable[[Storage], Storage]
+    ) -> None:
+        c = self._new_case(storage, cast[1])
+        with storage.unit_of_work() as uow:
+            uow.outbox.add(outbox_entry(cast[1]))
+            uow.commit()
+        again = reopen(storage)
+        assert again.link_secret() == storage.link_secret()
+        with again.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id) == c
+            assert uow.accounts.by_username("doctor") == cast[1]
+            assert len(uow.outbox.pending()) == 1
+            assert uow.cases.next_number() > c.number
+
+    def test_a_second_handle_sees_commits_and_conflicts(
+        self, storage: Storage, cast: Any, reopen: Callable[[Storage], Storage]
+    ) -> None:
+        c = self._new_case(storage, cast[1])
+        other = reopen(storage)
+        with storage.unit_of_work() as mine, other.unit_of_work() as theirs:
+            a, b = mine.cases.get(c.case_id), theirs.cases.get(c.case_id)
+            theirs.cases.update(attrs.evolve(b, status=CaseStatus.CANCELLED, version=2))
+            theirs.commit()
+            with pytest.raises(ConcurrencyConflictError):
+                mine.cases.update(attrs.evolve(a, version=2))
+                mine.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id).status is CaseStatus.CANCELLED
+        with storage.unit_of_work() as n1, other.unit_of_work() as n2:
+            assert len({n1.cases.next_number(), n2.cases.next_number()}) == 2
+
+    def test_the_service_runs_a_case_on_this_storage(self, storage: Storage) -> None:
+        from aligner_core.adapters.blobs import MemoryBlobStore
+        from aligner_core.adapters.content import ContentScanner
+        from aligner_core.adapters.memory import ManualClock, MemoryNotifier
+        from aligner_core.adapters.system import RandomIds
+        from aligner_core.bootstrap import Core, _spooler
+        from aligner_core.testing.factories import set_up_lab
+
+        core = Core(
+            storage, notifier=MemoryNotifier(), clock=ManualClock(), ids=RandomIds(),
+            blobs=MemoryBlobStore(), scanner=ContentScanner(), spooler=_spooler(None),
+            link_secret=b"x" * 32,
+        )  # fmt: skip
+        lab = set_up_lab(core)
+        case_id = lab.ready_case(last_name="Ørsted")
+        status = core.submit(lab.doctor, case_id).status
+        commented = core.comment(lab.planner, case_id, "scans look fine")
+        assert commented.comments[-1].text == "scans look fine"
+        with storage.unit_of_work() as uow:
+            pending = uow.outbox.pending()
+        assert any(e.recipient_id == lab.doctor and e.event.case_id == case_id for e in pending)
+        assert core.list_cases(lab.admin, CaseFilter(patient_name="JANE Ørs")).total == 1
+        assert core.dashboard(lab.admin).counts == {status: 1}
+
+
+def _has_fixture(request: pytest.FixtureRequest, name: str) -> bool:
+    try:
+        request.getfixturevalue(name)
+    except pytest.FixtureLookupError:
+        return False
+    return True

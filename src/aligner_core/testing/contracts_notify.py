@@ -1,0 +1,284 @@
+"""Contract tests for the ``Notifier`` port, and a local SMTP server to run them against.
+
+A test module joins the contract by subclassing it and providing two fixtures
+(and optionally a third)::
+
+    class TestMemoryNotifier(NotifierContract):
+        @pytest.fixture
+        def notifier(self) -> MemoryNotifier:
+            return MemoryNotifier()
+
+        @pytest.fixture
+        def received(self, notifier: MemoryNotifier) -> Callable[[], list[EmailMessage]]:
+            return lambda: list(notifier.messages)
+
+        @pytest.fixture
+        def failing_notifier(self) -> Notifier:  # optional: one that cannot deliver
+            ...
+
+:class:`LocalSmtpServer` runs an ``aiosmtpd`` server on loopback (``aiosmtpd``
+is a test dependency, imported only when a server starts) that records what it
+receives and can be told to answer with an error; :class:`SilentServer`
+accepts connections and never answers, to test timeouts. Portal test suites may
+reuse both.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID, uuid4
+
+import pytest
+
+from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.errors import PermanentDeliveryError, TemporaryDeliveryError
+from aligner_core.notifications.messages import render
+from aligner_core.notifications.outbox import OutboxEntry
+from aligner_core.ports import Notifier
+
+__all__ = [
+    "LocalSmtpServer",
+    "NotifierContract",
+    "SilentServer",
+    "free_port",
+    "sample_message",
+]
+
+Received = Callable[[], list[EmailMessage]]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def sample_message(
+    number: int = 4711,
+    *,
+    to: str = "doctor@example.org",
+    event: EventType = EventType.PLAN_UPLOADED,
+    data: dict[str, str] | None = None,
+) -> EmailMessage:
+    """A rendered notification (text and HTML parts, a unique Message-ID)."""
+    now = datetime.now(UTC)
+    entry_id = uuid4()
+    entry = OutboxEntry(
+        entry_id=entry_id,
+        event=DomainEvent(
+            type=event,
+            at=now,
+            actor_id=UUID(int=1),
+            network_id=UUID(int=2),
+            case_id=UUID(int=3),
+            case_number=number,
+            data=data if data is not None else {"plan_version": "2"},
+        ),
+        recipient_id=UUID(int=4),
+        recipient_email=to,
+        language="en",
+        created_at=now,
+        next_attempt_at=now,
+        message_id=f"<{entry_id}@contract.aligner-core>",
+    )
+    return render(entry, base_url="https://portal.example", sender="no-reply@example.org")
+
+
+def _parts(message: EmailMessage) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            found[part.get_content_type()] = str(part.get_content())
+    return found
+
+
+class NotifierContract:
+    """What every ``Notifier`` adapter must do (see the module docstring for joining)."""
+
+    @pytest.fixture
+    def failing_notifier(self) -> Notifier:
+        pytest.skip("this adapter provides no failing_notifier fixture")
+
+    def test_a_sent_message_arrives_with_both_parts_and_its_message_id(
+        self, notifier: Notifier, received: Received
+    ) -> None:
+        message = sample_message(101)
+        assert notifier.send(message) is None  # type: ignore[func-returns-value]
+        got = [m for m in received() if m["Message-ID"] == message["Message-ID"]]
+        assert len(got) == 1
+        arrived = got[0]
+        assert arrived["To"] == "doctor@example.org"
+        assert "101" in str(arrived["Subject"])
+        parts = _parts(arrived)
+        assert set(parts) == {"text/plain", "text/html"}
+        assert "https://portal.example/cases/101" in parts["text/plain"]
+        assert 'href="https://portal.example/cases/101"' in parts["text/html"]
+
+    def test_every_message_arrives_once(self, notifier: Notifier, received: Received) -> None:
+        messages = [sample_message(200 + i, to=f"user{i}@example.org") for i in range(5)]
+        for message in messages:
+            notifier.send(message)
+        ids = [m["Message-ID"] for m in received()]
+        for message in messages:
+            assert ids.count(message["Message-ID"]) == 1
+
+    def test_non_ascii_text_survives(self, notifier: Notifier, received: Received) -> None:
+        message = sample_message(
+            300,
+            event=EventType.CASE_SHIPPED,
+            data={"carrier": "Deutsche Post Zustellung für Zahnärzte", "tracking_number": "ÄÖ-1"},
+        )
+        notifier.send(message)
+        (arrived,) = [m for m in received() if m["Message-ID"] == message["Message-ID"]]
+        assert "Zahnärzte" in _parts(arrived)["text/plain"]
+        assert "ÄÖ-1" in _parts(arrived)["text/html"]
+
+    def test_send_leaves_the_message_as_it_was(self, notifier: Notifier) -> None:
+        message = sample_message(400)
+        before = message.as_bytes()
+        notifier.send(message)
+        assert message.as_bytes() == before
+
+    def test_a_failing_notifier_raises_only_delivery_errors(
+        self, failing_notifier: Notifier
+    ) -> None:
+        with pytest.raises((TemporaryDeliveryError, PermanentDeliveryError)):
+            failing_notifier.send(sample_message(500))
+
+
+class _Recorder:
+    """The aiosmtpd handler: records messages, or answers with a configured error reply."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.rcpt_reply: str | None = None
+        self.data_reply: str | None = None
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if self.rcpt_reply is not None:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_reply is not None:
+            return self.data_reply
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw, policy=policy.default)
+        with self._lock:
+            self.messages.append(message)
+            self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+
+class LocalSmtpServer:
+    """An ``aiosmtpd`` server on ``127.0.0.1`` that records what it receives.
+
+    Use as a context manager, or ``start()``/``stop()`` (it can be restarted on
+    the same port). Set ``rcpt_reply`` or ``data_reply`` (e.g. ``"451 try
+    later"``) to answer with an error instead.
+    """
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._recorder = _Recorder()
+        self._controller: Any = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self._recorder._lock:
+            return list(self._recorder.messages)
+
+    @property
+    def envelopes(self) -> list[tuple[str, list[str]]]:
+        with self._recorder._lock:
+            return list(self._recorder.envelopes)
+
+    @property
+    def rcpt_reply(self) -> str | None:
+        return self._recorder.rcpt_reply
+
+    @rcpt_reply.setter
+    def rcpt_reply(self, reply: str | None) -> None:
+        self._recorder.rcpt_reply = reply
+
+    @property
+    def data_reply(self) -> str | None:
+        return self._recorder.data_reply
+
+    @data_reply.setter
+    def data_reply(self, reply: str | None) -> None:
+        self._recorder.data_reply = reply
+
+    def start(self) -> Self:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(
+            self._recorder, hostname=self.host, port=self.port, ready_timeout=5.0
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SilentServer:
+    """Accepts TCP connections on loopback and never says a word (an SMTP server that hangs)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind((host, 0))
+        self._socket.listen(16)
+        self._socket.settimeout(0.1)
+        self.host = host
+        self.port: int = self._socket.getsockname()[1]
+        self._stop = threading.Event()
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            self._held.append(connection)  # keep it open, say nothing
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for connection in self._held:
+            connection.close()
+        self._socket.close()

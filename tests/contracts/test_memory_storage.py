@@ -1,0 +1,17 @@
+"""The in-memory storage passes the storage contract (it has no second handle: no reopen tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from aligner_core.adapters.memory import MemoryStorage
+from aligner_core.ports import Storage
+from aligner_core.testing.contracts import StorageContract
+
+
+class TestMemoryStorage(StorageContract):
+    @pytest.fixture
+    def make_storage(self) -> Callable[[], Storage]:
+        return MemoryStorage

@@ -1,0 +1,23 @@
+"""The SQLite storage passes the storage contract, reopen tests included."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from aligner_core.adapters.sqlite import SqliteStorage
+from aligner_core.testing.contracts import StorageContract
+
+
+class TestSqliteStorage(StorageContract):
+    @pytest.fixture
+    def make_storage(self, tmp_path: Path) -> Callable[[], SqliteStorage]:
+        paths = (tmp_path / f"cases{i}.db" for i in itertools.count())
+        return lambda: SqliteStorage(next(paths))
+
+    @pytest.fixture
+    def reopen_storage(self) -> Callable[[SqliteStorage], SqliteStorage]:
+        return lambda storage: SqliteStorage(storage.path)

@@ -1,0 +1,299 @@
+"""The outbox dispatcher over memory storage: sent, retried with jittered backoff, dead, resent."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from uuid import UUID
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import aligner_core
+from aligner_core.adapters.memory import ManualClock, MemoryNotifier, MemoryStorage
+from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.errors import PermanentDeliveryError, StorageError, TemporaryDeliveryError
+from aligner_core.notifications.dispatcher import Dispatcher, DispatchReport, dead_letters
+from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
+from aligner_core.testing.factories import plan_summary, set_up_lab
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def queue(storage: MemoryStorage, count: int, at: datetime = START) -> list[OutboxEntry]:
+    entries = []
+    with storage.unit_of_work() as uow:
+        for i in range(count):
+            entry_id = UUID(int=10_000 + i, version=4)
+            entry = OutboxEntry(
+                entry_id=entry_id,
+                event=DomainEvent(
+                    type=EventType.CASE_SUBMITTED,
+                    at=at,
+                    actor_id=UUID(int=1),
+                    network_id=UUID(int=2),
+                    case_id=UUID(int=3),
+                    case_number=100 + i,
+                ),
+                recipient_id=UUID(int=4),
+                recipient_email=f"planner{i}@example.org",
+                language="en",
+                created_at=at,
+                next_attempt_at=at,
+                message_id=f"<{entry_id}@aligner-core>",
+            )
+            uow.outbox.add(entry)
+            entries.append(entry)
+        uow.commit()
+    return entries
+
+
+def state(storage: MemoryStorage, entry_id: UUID) -> OutboxEntry:
+    with storage.unit_of_work() as uow:
+        every = [*uow.outbox.pending(), *uow.outbox.sent(), *uow.outbox.dead()]
+    return next(e for e in every if e.entry_id == entry_id)
+
+
+@pytest.fixture
+def storage() -> MemoryStorage:
+    return MemoryStorage()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START, tick=timedelta(0))
+
+
+@pytest.fixture
+def notifier() -> MemoryNotifier:
+    return MemoryNotifier()
+
+
+def make(
+    storage: MemoryStorage, notifier: object, clock: ManualClock, **options: object
+) -> Dispatcher:
+    return Dispatcher(storage, notifier, clock=clock, rng=random.Random(7), **options)  # type: ignore[arg-type]
+
+
+def test_a_lifecycle_is_sent_with_the_message_ids_fixed_at_queue_time() -> None:
+    core = aligner_core.connect("memory://")
+    lab = set_up_lab(core)
+    case_id = lab.ready_case()
+    core.submit(lab.doctor, case_id)
+    core.upload_plan(lab.planner, case_id, plan_summary())
+    core.comment(lab.doctor, case_id, "looks good")
+    with core.storage.unit_of_work() as uow:
+        queued = {e.message_id for e in uow.outbox.pending()}
+    report = Dispatcher(core.storage, core.notifier, clock=core.clock).run_until_idle()
+    assert report.sent == len(queued) and report.retried == report.dead == 0
+    assert {m["Message-ID"] for m in core.notifier.messages} == queued  # type: ignore[attr-defined]
+    with core.storage.unit_of_work() as uow:
+        assert uow.outbox.pending() == []
+        assert {e.message_id for e in uow.outbox.sent()} == queued
+
+
+def test_the_core_builds_a_dispatcher_for_its_storage_and_notifier() -> None:
+    core = aligner_core.connect("memory://")
+    set_up_lab(core)
+    assert core.dispatcher(batch_size=2).run_until_idle().sent == 3  # three activations
+
+
+def test_a_temporary_failure_is_retried_after_a_jittered_backoff(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (entry,) = queue(storage, 1)
+    notifier.fail_next(TemporaryDeliveryError("451 try later"))
+    dispatcher = make(storage, notifier, clock, base_delay=timedelta(seconds=30))
+    assert dispatcher.run_once() == DispatchReport(claimed=1, retried=1)
+    after = state(storage, entry.entry_id)
+    assert after.state is DeliveryState.PENDING and after.attempts == 1
+    assert "451 try later" in (after.last_error or "")
+    assert START < after.next_attempt_at <= START + timedelta(seconds=30)
+    assert dispatcher.run_once().claimed == 0  # not due yet
+    clock.advance(timedelta(seconds=30))
+    assert dispatcher.run_once() == DispatchReport(claimed=1, sent=1)
+    assert [m["Message-ID"] for m in notifier.messages] == [entry.message_id]
+
+
+@given(attempts=st.integers(1, 30), seed=st.integers(0, 2**32))
+def test_backoff_stays_within_its_exponential_cap(attempts: int, seed: int) -> None:
+    dispatcher = Dispatcher(
+        MemoryStorage(),
+        MemoryNotifier(),
+        clock=ManualClock(),
+        base_delay=timedelta(seconds=30),
+        max_delay=timedelta(hours=6),
+        rng=random.Random(seed),
+    )
+    cap = min(timedelta(hours=6), timedelta(seconds=30) * 2 ** (attempts - 1))
+    assert dispatcher.backoff_cap(attempts) == cap
+    assert timedelta(seconds=1) <= dispatcher.backoff(attempts) <= cap
+
+
+def test_backoff_is_jittered() -> None:
+    dispatcher = Dispatcher(MemoryStorage(), MemoryNotifier(), clock=ManualClock())
+    delays = {dispatcher.backoff(5) for _ in range(50)}
+    assert len(delays) > 40  # spread out, so failing entries do not retry in lockstep
+
+
+def test_an_entry_is_dead_after_max_attempts_with_the_reason(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (entry,) = queue(storage, 1)
+    notifier.fail_next(*(TemporaryDeliveryError("421 busy") for _ in range(3)))
+    dispatcher = make(storage, notifier, clock, max_attempts=3)
+    reports = []
+    for _ in range(3):
+        reports.append(dispatcher.run_once())
+        clock.advance(timedelta(hours=7))
+    assert [r.retried for r in reports] == [1, 1, 0] and reports[-1].dead == 1
+    (dead,) = dead_letters(storage)
+    assert dead.entry_id == entry.entry_id and dead.attempts == 3
+    assert "gave up after 3 attempts" in (dead.last_error or "")
+    assert "421 busy" in (dead.last_error or "")
+    assert dispatcher.run_once().claimed == 0 and notifier.messages == []
+
+
+def test_a_permanent_failure_is_dead_at_once(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    first, second = queue(storage, 2)
+    notifier.fail_next(PermanentDeliveryError("550 no such user"))
+    report = make(storage, notifier, clock).run_once()
+    assert report == DispatchReport(claimed=2, sent=1, dead=1)
+    (dead,) = dead_letters(storage)
+    assert dead.entry_id == first.entry_id and dead.attempts == 1
+    assert "550 no such user" in (dead.last_error or "")
+    assert state(storage, second.entry_id).state is DeliveryState.SENT
+
+
+def test_an_unexpected_notifier_error_is_retried_not_raised(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (entry,) = queue(storage, 1)
+    notifier.fail_next(RuntimeError("driver bug"))
+    assert make(storage, notifier, clock).run_once().retried == 1
+    assert "unexpected notifier error" in (state(storage, entry.entry_id).last_error or "")
+
+
+def test_a_rendering_failure_kills_only_that_entry(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    bad, good = queue(storage, 2)
+    dispatcher = make(storage, notifier, clock)
+    original = dispatcher.render
+
+    def render(entry: OutboxEntry) -> EmailMessage:
+        if entry.entry_id == bad.entry_id:
+            raise KeyError("template broke")
+        return original(entry)
+
+    dispatcher.render = render  # type: ignore[method-assign]
+    assert dispatcher.run_once() == DispatchReport(claimed=2, sent=1, dead=1)
+    (dead,) = dead_letters(storage)
+    assert dead.entry_id == bad.entry_id and "rendering failed" in (dead.last_error or "")
+    assert [m["Message-ID"] for m in notifier.messages] == [good.message_id]
+
+
+class Crash(BaseException):
+    """The process dies (not an Exception: nothing may catch it)."""
+
+
+def test_a_crash_between_send_and_mark_resends_with_the_same_message_id(
+    storage: MemoryStorage, clock: ManualClock
+) -> None:
+    (entry,) = queue(storage, 1)
+    sent: list[EmailMessage] = []
+
+    class SendsThenDies:
+        crashed = False
+
+        def send(self, message: EmailMessage) -> None:
+            sent.append(message)
+            if not self.crashed:
+                self.crashed = True
+                raise Crash
+
+    notifier = SendsThenDies()
+    dispatcher = make(storage, notifier, clock, lease=timedelta(minutes=5))
+    with pytest.raises(Crash):
+        dispatcher.run_once()
+    assert state(storage, entry.entry_id).state is DeliveryState.PENDING  # not lost
+    assert make(storage, notifier, clock).run_once().claimed == 0  # still leased
+    clock.advance(timedelta(minutes=5))
+    assert make(storage, notifier, clock).run_once().sent == 1
+    assert [m["Message-ID"] for m in sent] == [entry.message_id, entry.message_id]
+    assert state(storage, entry.entry_id).state is DeliveryState.SENT
+
+
+def test_a_storage_failure_when_marking_leaves_the_entry_to_its_lease(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (entry,) = queue(storage, 1)
+
+    class FlakyStorage:
+        def __init__(self) -> None:
+            self.units = 0
+
+        def unit_of_work(self) -> object:
+            self.units += 1
+            if self.units == 2:  # the unit of work that marks the entry sent
+                raise StorageError("database went away")
+            return storage.unit_of_work()
+
+    report = Dispatcher(FlakyStorage(), notifier, clock=clock).run_once()  # type: ignore[arg-type]
+    assert report == DispatchReport(claimed=1, unmarked=1)
+    clock.advance(timedelta(minutes=5))
+    assert make(storage, notifier, clock).run_once().sent == 1
+    assert [m["Message-ID"] for m in notifier.messages] == [entry.message_id] * 2
+
+
+def test_two_dispatchers_never_send_one_entry_at_the_same_time(
+    storage: MemoryStorage, clock: ManualClock
+) -> None:
+    entries = queue(storage, 120)
+    lock = threading.Lock()
+    in_flight: set[str] = set()
+    overlaps: list[str] = []
+    sent: Counter[str] = Counter()
+
+    class SlowNotifier:
+        def send(self, message: EmailMessage) -> None:
+            key = str(message["Message-ID"])
+            with lock:
+                if key in in_flight:
+                    overlaps.append(key)
+                in_flight.add(key)
+            time.sleep(0.0005)
+            with lock:
+                in_flight.discard(key)
+                sent[key] += 1
+
+    reports: list[DispatchReport] = []
+    together = threading.Barrier(2)
+
+    def work() -> None:
+        together.wait()
+        reports.append(make(storage, SlowNotifier(), clock, batch_size=7).run_until_idle())
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == []
+    assert sent == Counter({e.message_id: 1 for e in entries})
+    assert sum(r.sent for r in reports) == 120
+    assert all(r.sent > 0 for r in reports)  # both took part
+
+
+def test_invalid_settings_are_refused(storage: MemoryStorage, clock: ManualClock) -> None:
+    with pytest.raises(ValueError):
+        make(storage, MemoryNotifier(), clock, max_attempts=0)
+    with pytest.raises(ValueError):
+        make(storage, MemoryNotifier(), clock, base_delay=timedelta(hours=7))

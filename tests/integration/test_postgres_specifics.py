@@ -1,0 +1,438 @@
+"""What only the PostgreSQL adapter has: migrations, driver failures, indexes, leases.
+
+The shared contract suite checks the port; these tests check the promises of
+``aligner_core.adapters.postgres`` itself: a newer schema is refused and left
+untouched, concurrent first opens agree, unreachable servers, statement
+timeouts and lost connections become ``StorageError`` with nothing written,
+prefix and substring searches are served by their indexes, and concurrent
+claims never overlap. Each test works in a schema of its own, dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+DSN = os.environ.get("ALIGNER_CORE_TEST_POSTGRES_DSN")
+if not DSN:
+    pytest.skip(
+        "ALIGNER_CORE_TEST_POSTGRES_DSN is not set: PostgreSQL tests skipped",
+        allow_module_level=True,
+    )
+
+psycopg = pytest.importorskip("psycopg")
+psycopg_pool = pytest.importorskip("psycopg_pool")
+from psycopg import sql  # noqa: E402
+
+from aligner_core.adapters import postgres as pg  # noqa: E402
+from aligner_core.adapters.postgres import PostgresStorage, PostgresUnitOfWork  # noqa: E402
+from aligner_core.domain.cases import CaseStatus  # noqa: E402
+from aligner_core.domain.queries import CaseFilter, NameMatch, Scope, SortKey  # noqa: E402
+from aligner_core.errors import (  # noqa: E402
+    ConcurrencyConflictError,
+    SchemaVersionError,
+    StorageError,
+    ValidationError,
+)
+from aligner_core.testing.contracts import (  # noqa: E402
+    T0,
+    account,
+    case,
+    network,
+    outbox_entry,
+    population,
+)
+
+pytestmark = pytest.mark.postgres
+
+_RUN = f"aligner_test_{os.getpid()}_{secrets.token_hex(4)}"
+_counter = iter(range(1_000_000))
+
+
+def _raw() -> Any:
+    assert DSN is not None
+    return psycopg.connect(DSN, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[list[str]]:
+    names: list[str] = []
+    yield names
+    with _raw() as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def schema(postgres_schemas: list[str]) -> str:
+    name = f"{_RUN}_{next(_counter)}"
+    postgres_schemas.append(name)
+    return name
+
+
+@pytest.fixture
+def open_storage(schema: str) -> Iterator[Callable[..., PostgresStorage]]:
+    opened: list[PostgresStorage] = []
+
+    def open_(**options: Any) -> PostgresStorage:
+        assert DSN is not None
+        storage = PostgresStorage(DSN, schema=schema, **options)
+        opened.append(storage)
+        return storage
+
+    yield open_
+    for storage in opened:
+        storage.close()
+
+
+def _cast(storage: PostgresStorage) -> tuple[Any, Any]:
+    net = network()
+    doctor = account(net, "doctor")
+    with storage.unit_of_work() as uow:
+        uow.accounts.add_network(net)
+        uow.accounts.add(doctor)
+        uow.commit()
+    return net, doctor
+
+
+def _snapshot(schema: str) -> dict[str, Any]:
+    """Tables, indexes, migrations and meta rows of a schema: what 'unchanged' compares."""
+    with _raw() as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (schema,)
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s ORDER BY 1", (schema,)
+        ).fetchall()
+        s = sql.Identifier(schema)
+        versions = conn.execute(
+            sql.SQL("SELECT version FROM {}.schema_migrations ORDER BY 1").format(s)
+        ).fetchall()
+        meta = conn.execute(
+            sql.SQL("SELECT key, value FROM {}.meta ORDER BY 1").format(s)
+        ).fetchall()
+    return {"tables": tables, "indexes": indexes, "versions": versions, "meta": meta}
+
+
+# ---------------------------------------------------------------------- migrations
+def test_open_migrates_to_the_current_version_and_reopening_changes_nothing(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    first = open_storage()
+    before = _snapshot(schema)
+    assert before["versions"] == [(pg.SCHEMA_VERSION,)]
+    assert {("cases",), ("case_members",), ("accounts",), ("networks",), ("outbox",)} <= set(
+        before["tables"]
+    )
+    again = open_storage()
+    assert _snapshot(schema) == before
+    assert again.link_secret() == first.link_secret()
+    assert len(first.link_secret()) == 32
+
+
+def test_concurrent_first_opens_agree(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    with ThreadPoolExecutor(6) as pool:
+        storages = list(pool.map(lambda _: open_storage(), range(6)))
+    assert len({s.link_secret() for s in storages}) == 1
+    assert _snapshot(schema)["versions"] == [(pg.SCHEMA_VERSION,)]
+
+
+def test_a_newer_schema_is_refused_and_left_unchanged(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    open_storage().close()
+    with _raw() as conn:
+        conn.execute(
+            sql.SQL("INSERT INTO {}.schema_migrations (version) VALUES (%s)").format(
+                sql.Identifier(schema)
+            ),
+            (pg.SCHEMA_VERSION + 1,),
+        )
+    before = _snapshot(schema)
+    with pytest.raises(SchemaVersionError) as caught:
+        open_storage()
+    assert caught.value.found == pg.SCHEMA_VERSION + 1
+    assert caught.value.supported == pg.SCHEMA_VERSION
+    assert _snapshot(schema) == before
+
+
+def test_case_numbers_come_from_a_sequence_starting_at_100(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = open_storage()
+    with storage.unit_of_work() as uow:
+        assert [uow.cases.next_number() for _ in range(3)] == [100, 101, 102]
+
+
+# ---------------------------------------------------------------------- driver failures
+def test_an_unreachable_server_is_a_storage_error() -> None:
+    started = time.monotonic()
+    with pytest.raises(StorageError) as caught:
+        PostgresStorage("postgresql://postgres@127.0.0.1:1/test", timeout=1.0)
+    assert isinstance(caught.value.__cause__, psycopg.Error)
+    assert time.monotonic() - started < 10
+
+
+def test_a_statement_timeout_is_a_storage_error_and_writes_nothing(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    storage = open_storage(statement_timeout=0.3)
+    _, doctor = _cast(storage)
+    c = case(1, doctor)
+    with storage.unit_of_work() as uow:
+        uow.cases.add(c)
+        uow.commit()
+    with _raw() as blocker, blocker.transaction():
+        blocker.execute(
+            sql.SQL("SELECT 1 FROM {}.cases WHERE case_id = %s FOR UPDATE").format(
+                sql.Identifier(schema)
+            ),
+            (c.case_id,),
+        )
+        with storage.unit_of_work() as uow:
+            uow.cases.update(attrs.evolve(c, status=CaseStatus.CANCELLED, version=2))
+            uow.outbox.add(outbox_entry(doctor))
+            with pytest.raises(StorageError) as caught:
+                uow.commit()
+    assert isinstance(caught.value.__cause__, psycopg.errors.QueryCanceled)
+    with storage.unit_of_work() as uow:
+        assert uow.cases.get(c.case_id) == c
+        assert uow.outbox.pending() == []
+
+
+def _terminate(pid: int) -> None:
+    with _raw() as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_connection_lost_before_commit_is_a_storage_error_and_writes_nothing(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = open_storage()
+    _, doctor = _cast(storage)
+    c = case(1, doctor)
+    with storage.unit_of_work() as uow:
+        uow.cases.add(c)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        loaded = uow.cases.get(c.case_id)
+        uow.cases.update(attrs.evolve(loaded, status=CaseStatus.CANCELLED, version=2))
+        uow.cases.add(case(2, doctor))
+        uow.outbox.add(outbox_entry(doctor))
+        _terminate(uow.backend_pid)
+        with pytest.raises(StorageError):
+            uow.commit()
+    with storage.unit_of_work() as uow:  # the pool replaced the dead connection
+        assert uow.cases.get(c.case_id) == c
+        assert uow.cases.list(Scope(everything=True), CaseFilter()).total == 1
+        assert uow.outbox.pending() == []
+
+
+def test_a_connection_lost_mid_commit_leaves_nothing_half_written(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    """The commit has inserted a case and waits on a locked row when its backend dies."""
+    storage = open_storage()
+    _, doctor = _cast(storage)
+    c = case(1, doctor)
+    with storage.unit_of_work() as uow:
+        uow.cases.add(c)
+        uow.commit()
+    outcome: list[BaseException | None] = []
+    with _raw() as blocker, blocker.transaction():
+        blocker.execute(
+            sql.SQL("SELECT 1 FROM {}.cases WHERE case_id = %s FOR UPDATE").format(
+                sql.Identifier(schema)
+            ),
+            (c.case_id,),
+        )
+        uow: PostgresUnitOfWork = storage.unit_of_work()
+        uow.cases.add(case(2, doctor))  # inserted before the blocked update
+        uow.cases.update(attrs.evolve(c, status=CaseStatus.CANCELLED, version=2))
+        uow.outbox.add(outbox_entry(doctor))
+        pid = uow.backend_pid
+
+        def commit() -> None:
+            try:
+                uow.commit()
+                outcome.append(None)
+            except BaseException as e:
+                outcome.append(e)
+            finally:
+                uow.__exit__(None, None, None)
+
+        worker = threading.Thread(target=commit)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait until the commit waits on our lock
+            waiting = blocker.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+            if waiting and waiting[0] == "Lock":
+                break
+            time.sleep(0.02)
+        _terminate(pid)
+        worker.join(10)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], StorageError)
+    with storage.unit_of_work() as check:
+        assert check.cases.get(c.case_id) == c
+        assert check.cases.list(Scope(everything=True), CaseFilter()).total == 1
+        assert check.outbox.pending() == []
+
+
+def test_driver_errors_are_mapped_to_the_library_errors() -> None:
+    """The mapping itself, for failures that are hard to provoke on demand."""
+    cases: list[tuple[Exception, type[Exception]]] = [
+        (psycopg.errors.SerializationFailure("x"), ConcurrencyConflictError),
+        (psycopg.errors.DeadlockDetected("x"), ConcurrencyConflictError),
+        (psycopg.errors.QueryCanceled("x"), StorageError),
+        (psycopg.OperationalError("x"), StorageError),
+        (psycopg.InterfaceError("x"), StorageError),
+        (psycopg_pool.PoolTimeout("x"), StorageError),
+        (psycopg.errors.UniqueViolation("x"), ValidationError),
+    ]
+    for raised, expected in cases:
+        with pytest.raises(expected) as caught, pg._driver_errors("test"):
+            raise raised
+        assert caught.value.__cause__ is raised
+
+
+def test_unique_violations_name_the_field(open_storage: Callable[..., PostgresStorage]) -> None:
+    storage = open_storage()
+    net, _doctor = _cast(storage)
+    with storage.unit_of_work() as uow:
+        uow.accounts.add(account(net, "DOCTOR", email="other@example.org"))
+        with pytest.raises(ValidationError) as caught:
+            uow.commit()
+    assert caught.value.paths == ["$.username"]
+
+
+def test_closed_pool_is_a_storage_error(open_storage: Callable[..., PostgresStorage]) -> None:
+    storage = open_storage()
+    uow = storage.unit_of_work()
+    storage.close()
+    with pytest.raises(StorageError):
+        uow.cases.next_number()
+
+
+# ---------------------------------------------------------------------- indexes
+def _plans(storage: PostgresStorage, run: Callable[[PostgresUnitOfWork], object]) -> list[str]:
+    """EXPLAIN every query ``run`` makes through the adapter, with sequential scans off."""
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    original = PostgresUnitOfWork.fetchall
+
+    def recording(self: PostgresUnitOfWork, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        seen.append((query, params))
+        return original(self, query, *params)
+
+    with storage.unit_of_work() as uow:
+        PostgresUnitOfWork.fetchall = recording  # type: ignore[method-assign]
+        try:
+            run(uow)
+        finally:
+            PostgresUnitOfWork.fetchall = original  # type: ignore[method-assign]
+    plans = []
+    with _raw() as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(storage.schema)))
+        conn.execute("SET enable_seqscan = off")
+        for query, params in seen:
+            rows = conn.execute("EXPLAIN " + query, params).fetchall()
+            plans.append("\n".join(r[0] for r in rows))
+    return plans
+
+
+def _populated(open_storage: Callable[..., PostgresStorage]) -> PostgresStorage:
+    storage = open_storage()
+    pop = population(3000, seed=7)
+    with storage.unit_of_work() as uow:
+        for net in pop.networks:
+            uow.accounts.add_network(net)
+        for doctor in pop.doctors:
+            uow.accounts.add(doctor)
+        uow.commit()
+    assert storage.import_cases(pop.cases, batch=700) == 3000
+    with _raw() as conn:
+        conn.execute(sql.SQL("ANALYZE {}.cases").format(sql.Identifier(storage.schema)))
+    return storage
+
+
+def test_prefix_search_is_served_by_the_name_key_index(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = _populated(open_storage)
+    query = CaseFilter(patient_name="jane d", sort=SortKey.PATIENT, descending=False)
+    plans = _plans(storage, lambda uow: uow.cases.list(Scope(everything=True), query))
+    assert plans and "cases_name_key" in plans[0], plans
+
+
+def test_substring_search_uses_trigrams_where_available(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = _populated(open_storage)
+    if not storage.trigram_search:
+        pytest.skip("pg_trgm cannot be installed on this server: substring search scans")
+    query = CaseFilter(patient_name="mith", name_match=NameMatch.SUBSTRING)
+    plans = _plans(storage, lambda uow: uow.cases.list(Scope(everything=True), query))
+    assert plans and "cases_name_trgm" in plans[0], plans
+    with storage.unit_of_work() as uow:
+        page = uow.cases.list(Scope(everything=True), query)
+    assert page.total > 0 and all("mith" in s.patient_name.casefold() for s in page.items)
+
+
+def test_dashboard_counts_use_an_index(open_storage: Callable[..., PostgresStorage]) -> None:
+    storage = _populated(open_storage)
+    with storage.unit_of_work() as uow:
+        net = uow.cases.list(Scope(everything=True), CaseFilter(limit=1)).items[0].network_id
+    plans = _plans(storage, lambda uow: uow.cases.count_by_status(Scope(network_id=net)))
+    assert plans and "cases_network_status" in plans[0], plans
+
+
+def test_import_moves_the_number_sequence_past_the_imported_cases(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = _populated(open_storage)
+    with storage.unit_of_work() as uow:
+        highest = uow.cases.list(Scope(everything=True), CaseFilter(sort=SortKey.NUMBER, limit=1))
+        assert uow.cases.next_number() > highest.items[0].number
+
+
+# ---------------------------------------------------------------------- outbox leases
+def test_concurrent_claims_from_several_storages_never_overlap(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    first = open_storage(max_size=8)
+    _, doctor = _cast(first)
+    with first.unit_of_work() as uow:
+        for _ in range(200):
+            uow.outbox.add(outbox_entry(doctor))
+        uow.commit()
+    handles = [first, open_storage(max_size=8), open_storage(max_size=8)]
+    claimed: list[list[Any]] = [[] for _ in range(6)]
+    barrier = threading.Barrier(6)
+
+    def claimer(i: int) -> None:
+        storage = handles[i % 3]
+        barrier.wait()
+        while True:
+            with storage.unit_of_work() as uow:
+                got = uow.outbox.claim(T0, T0 + timedelta(minutes=5), 7)
+            if not got:
+                return
+            claimed[i].extend(e.entry_id for e in got)
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(claimer, range(6)))
+    everything = [e for part in claimed for e in part]
+    assert len(everything) == len(set(everything)) == 200

@@ -1,0 +1,249 @@
+"""What only the SQLite adapter promises: schema on open, refusals, pragmas, query plans."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from aligner_core.adapters.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
+from aligner_core.domain.queries import CaseFilter, NameMatch, Scope
+from aligner_core.errors import SchemaVersionError, StorageError
+from aligner_core.testing.contracts import account, case, network, populate
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cases.db"
+
+
+def _pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def test_opening_creates_the_schema_once_and_keeps_the_secret(db: Path) -> None:
+    first = SqliteStorage(db)
+    secret = first.link_secret()
+    first.close()
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION
+    assert _pragma(db, "application_id") == APPLICATION_ID
+    again = SqliteStorage(db)
+    assert again.link_secret() == secret
+    again.close()
+
+
+def test_wal_page_size_and_synchronous(db: Path) -> None:
+    storage = SqliteStorage(db, synchronous="FULL", busy_timeout=1.5)
+    conn = storage._conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1500
+    storage.close()
+    normal = SqliteStorage(db)
+    assert normal._conn().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    normal.close()
+
+
+def test_a_newer_schema_is_refused_and_the_file_left_untouched(db: Path) -> None:
+    SqliteStorage(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {DB_SCHEMA_VERSION + 1}")
+    conn.close()
+    before = (db.read_bytes(), os.stat(db).st_mtime_ns)
+    with pytest.raises(SchemaVersionError) as caught:
+        SqliteStorage(db)
+    assert caught.value.found == DB_SCHEMA_VERSION + 1
+    assert "will not modify" in str(caught.value)
+    assert (db.read_bytes(), os.stat(db).st_mtime_ns) == before
+
+
+def test_another_applications_database_is_refused(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(SchemaVersionError):
+        SqliteStorage(db)
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 200,
+        b"just some notes, not a database\n" * 300,
+        b"SQLite format 3\x00" + b"\xff" * 4000,  # a damaged header
+    ],
+    ids=["pdf", "text", "corrupt"],
+)
+def test_a_file_that_is_not_a_usable_database_is_refused(db: Path, content: bytes) -> None:
+    db.write_bytes(content)
+    with pytest.raises(StorageError) as caught:
+        SqliteStorage(db)
+    assert not isinstance(caught.value.__cause__, SchemaVersionError)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    assert db.read_bytes() == content
+    assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["missing-directory/cases.db", "/proc/aligner-core-cases.db"],
+    ids=["missing-directory", "proc-filesystem"],
+)
+def test_an_unwritable_location_is_a_storage_error(tmp_path: Path, where: str) -> None:
+    # Tests run as root, for whom chmod does not stop writes; /proc refuses new files even
+    # to root, and a missing directory is what a mistyped path gives.
+    path = where if where.startswith("/") else str(tmp_path / where)
+    with pytest.raises(StorageError) as caught:
+        SqliteStorage(path)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+
+
+def test_a_read_only_database_file_refuses_writes_with_a_storage_error(db: Path) -> None:
+    SqliteStorage(db).close()
+    storage = SqliteStorage(db)
+    # a read-only handle, as a read-only mount would give: writing must fail cleanly
+    storage._local.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    storage._connections.append(storage._local.conn)
+    with storage.unit_of_work() as uow, pytest.raises(StorageError) as caught:
+        uow.accounts.add_network(network())
+        uow.commit()
+    assert "cannot write" in str(caught.value)
+    storage.close()
+
+
+def test_a_lock_held_beyond_the_busy_timeout_is_a_storage_error(db: Path) -> None:
+    storage = SqliteStorage(db, busy_timeout=0.2)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with storage.unit_of_work() as uow:
+            with pytest.raises(StorageError) as caught:
+                uow.cases.next_number()
+            uow.accounts.add_network(network())
+            with pytest.raises(StorageError):
+                uow.commit()
+        assert "locked beyond the busy timeout (0.2 s)" in str(caught.value)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with storage.unit_of_work() as uow:  # nothing was written, and the storage still works
+        assert uow.cases.list(Scope(everything=True), CaseFilter()).total == 0
+        assert uow.cases.next_number() == 100
+    storage.close()
+
+
+def test_a_writer_waits_for_a_short_lock(db: Path) -> None:
+    storage = SqliteStorage(db, busy_timeout=5)
+    blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.2, lambda: blocker.execute("COMMIT")).start()
+    with storage.unit_of_work() as uow:
+        assert uow.cases.next_number() == 100
+    blocker.close()
+    storage.close()
+
+
+def _plan(storage: SqliteStorage, sql: str, params: list[object]) -> str:
+    rows = storage._conn().execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    return " | ".join(str(r[-1]) for r in rows)
+
+
+def test_a_prefix_search_is_an_index_range_not_a_scan(db: Path) -> None:
+    storage = SqliteStorage(db)
+    populate(storage, 30, seed=2)
+    with storage.unit_of_work() as uow:
+        where, params = uow.cases._where(Scope(everything=True), CaseFilter(patient_name="Anna Mü"))
+        assert uow.cases.list(Scope(everything=True), CaseFilter(patient_name="Anna Mü")).total > 0
+    plan = _plan(storage, f"SELECT count(*) FROM cases WHERE {where}", params)
+    assert "USING INDEX cases_name (name_key>? AND name_key<?)" in plan or "cases_name" in plan, (
+        plan
+    )
+    assert "SCAN cases" not in plan, plan
+    storage.close()
+
+
+def test_substring_search_uses_the_trigram_index(db: Path) -> None:
+    storage = SqliteStorage(db)
+    if storage.substring_search != "fts5-trigram":
+        pytest.skip("this SQLite has no FTS5 trigram tokenizer: substring search scans")
+    populate(storage, 30, seed=2)
+    query = CaseFilter(patient_name="üller", name_match=NameMatch.SUBSTRING)
+    with storage.unit_of_work() as uow:
+        where, params = uow.cases._where(Scope(everything=True), query)
+        assert uow.cases.list(Scope(everything=True), query).total > 0
+    plan = _plan(storage, f"SELECT count(*) FROM cases WHERE {where}", params)
+    assert "VIRTUAL TABLE INDEX" in plan and "cases_fts" in plan, plan
+    storage.close()
+
+
+def test_renaming_a_patient_updates_the_trigram_index(db: Path) -> None:
+    import attrs
+
+    storage = SqliteStorage(db)
+    net = network()
+    doctor = account(net, "doc")
+    c = case(5, doctor, name=("Anna", "Müller"))
+    with storage.unit_of_work() as uow:
+        uow.accounts.add_network(net)
+        uow.accounts.add(doctor)
+        uow.cases.add(c)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        renamed = attrs.evolve(c, patient=attrs.evolve(c.patient, last_name="Schmidt"), version=2)
+        uow.cases.update(renamed)
+        uow.commit()
+    everything = Scope(everything=True)
+    with storage.unit_of_work() as uow:
+        find = CaseFilter(name_match=NameMatch.SUBSTRING, patient_name="schmi")
+        gone = CaseFilter(name_match=NameMatch.SUBSTRING, patient_name="müll")
+        assert uow.cases.list(everything, find).total == 1
+        assert uow.cases.list(everything, gone).total == 0
+    check = storage._conn().execute("INSERT INTO cases_fts (cases_fts) VALUES ('integrity-check')")
+    assert check.fetchall() == []
+    storage.close()
+
+
+def test_bulk_import_matches_the_unit_of_work(tmp_path: Path) -> None:
+    from aligner_core.testing.contracts import population
+
+    pop = population(40, seed=5)
+    storage = SqliteStorage(tmp_path / "bulk.db")
+    with storage.unit_of_work() as uow:
+        for net in pop.networks:
+            uow.accounts.add_network(net)
+        uow.commit()
+    assert storage.import_cases(pop.cases, batch=7) == 40
+    scope = Scope(everything=True)
+    with storage.unit_of_work() as uow:
+        assert uow.cases.list(scope, CaseFilter(limit=100)).total == sum(
+            1 for c in pop.cases if c.status.value != "deleted"
+        )
+        assert uow.cases.get(pop.cases[3].case_id) == pop.cases[3]
+        assert uow.cases.next_number() == max(c.number for c in pop.cases) + 1
+        substring = CaseFilter(patient_name="üll", name_match=NameMatch.SUBSTRING, limit=100)
+        expected = sum(
+            1
+            for c in pop.cases
+            if "üll" in c.patient.full_name.casefold() and c.status.value != "deleted"
+        )
+        assert uow.cases.list(scope, substring).total == expected
+    with pytest.raises(Exception) as caught:
+        storage.import_cases(pop.cases[:2])
+    assert isinstance(caught.value, (StorageError, ValueError))
+    assert storage._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    storage.close()
+
+
+def test_no_driver_exception_escapes_after_close(db: Path) -> None:
+    storage = SqliteStorage(db)
+    uow = storage.unit_of_work()
+    storage.close()
+    with pytest.raises(StorageError):
+        uow.cases.list(Scope(everything=True), CaseFilter())
