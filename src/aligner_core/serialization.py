@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from enum import Enum
-from typing import Any, TypeVar
+from enum import Enum, IntEnum, StrEnum
+from typing import Any, TypeVar, get_origin
 from uuid import UUID
 
 import cattrs
+from cattrs.cols import (
+    homogenous_tuple_structure_factory,
+    is_mutable_sequence,
+    is_sequence,
+    list_structure_factory,
+)
 from cattrs.strategies import configure_tagged_union
 
 from aligner_core.domain.orders import (
@@ -89,6 +95,10 @@ def _field_errors(exc: BaseException, path: str = "$") -> list[FieldError]:
     return [FieldError(message, path)]
 
 
+def _name(cl: Any) -> str:
+    return getattr(cl, "__name__", None) or repr(cl)
+
+
 class Converter(cattrs.Converter):
     """The library's converter; build it with :func:`make_converter`."""
 
@@ -97,9 +107,9 @@ class Converter(cattrs.Converter):
         try:
             return self.structure(data, cl)
         except ValidationError as e:
-            raise ValidationError(_field_errors(e), subject=cl.__name__) from e
+            raise ValidationError(_field_errors(e), subject=_name(cl)) from e
         except (cattrs.BaseValidationError, cattrs.ForbiddenExtraKeysError) as e:
-            raise ValidationError(_field_errors(e), subject=cl.__name__) from e
+            raise ValidationError(_field_errors(e), subject=_name(cl)) from e
         except (
             TypeError,
             ValueError,
@@ -108,7 +118,7 @@ class Converter(cattrs.Converter):
             RecursionError,
             OverflowError,
         ) as e:
-            raise ValidationError(_field_errors(e), subject=cl.__name__) from e
+            raise ValidationError(_field_errors(e), subject=_name(cl)) from e
 
     def dumps(self, obj: Any) -> str:
         """Compact JSON text of ``obj``."""
@@ -119,7 +129,7 @@ class Converter(cattrs.Converter):
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as e:
-            raise ValidationError.single(f"malformed JSON ({e})", subject=cl.__name__) from e
+            raise ValidationError.single(f"malformed JSON ({e})", subject=_name(cl)) from e
         return self.structure_checked(data, cl)
 
     def to_document(self, obj: Any) -> dict[str, Any]:
@@ -131,14 +141,14 @@ class Converter(cattrs.Converter):
     def from_document(self, data: Any, cl: type[T]) -> T:
         """Structure a stored document, refusing one from a newer schema."""
         if not isinstance(data, dict):
-            raise ValidationError.single("a document is a JSON object", subject=cl.__name__)
+            raise ValidationError.single("a document is a JSON object", subject=_name(cl))
         data = dict(data)
         version = data.pop(_SCHEMA_KEY, SCHEMA_VERSION)
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise ValidationError.single(
                 f"document schema {version!r} is newer than supported {SCHEMA_VERSION}",
                 f"$.{_SCHEMA_KEY}",
-                subject=cl.__name__,
+                subject=_name(cl),
             )
         return self.structure_checked(data, cl)
 
@@ -149,7 +159,7 @@ class Converter(cattrs.Converter):
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as e:
-            raise ValidationError.single(f"malformed JSON ({e})", subject=cl.__name__) from e
+            raise ValidationError.single(f"malformed JSON ({e})", subject=_name(cl)) from e
         return self.from_document(data, cl)
 
 
@@ -181,26 +191,46 @@ def _structure_tooth(value: Any, _: type) -> Tooth:
 
 
 def _strict(kind: type[Any]) -> Any:
-    """Primitives as JSON gives them: no "12" for an int, no 1 for a bool (1.0 for 1 is fine)."""
+    """Primitives as JSON gives them: no "12" for an int, no 1 for a bool (1 for 1.0 is fine).
 
-    def structure(value: Any, _: type) -> Any:
+    Registered for ``str``, ``int``, ``float`` and ``bool`` themselves, so it also
+    receives their subclasses (``StrEnum``, ``IntEnum``): the raw JSON type is
+    checked first, then the enum (or the type) builds the value.
+    """
+
+    def structure(value: Any, cl: type) -> Any:
         if type(value) is not kind and not (kind is float and type(value) is int):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-        return kind(value)
+        return value if cl is kind and kind is not float else cl(value)
 
     return structure
 
 
-def _exactly(kind: type) -> Any:
-    return lambda t: t is kind
-
-
-def _is_enum(t: Any) -> bool:
-    return isinstance(t, type) and issubclass(t, Enum)
-
-
 def _enum_value(e: Enum) -> Any:
-    return e.value
+    return e._value_
+
+
+def _no_text_for_arrays(value: Any, cl: Any, inner: Any) -> Any:
+    if isinstance(value, str | bytes | dict):
+        raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+    return inner(value, cl)
+
+
+def _array_factory(cl: Any, converter: cattrs.Converter) -> Any:
+    """Sequences refuse a JSON string or object (cattrs would split a string into letters)."""
+    args = getattr(cl, "__args__", ())
+    inner: Any
+    if get_origin(cl) is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        inner = converter._structure_tuple
+    elif is_mutable_sequence(cl):
+        inner = list_structure_factory(cl, converter)
+    else:
+        inner = homogenous_tuple_structure_factory(cl, converter)
+
+    def structure(value: Any, t: Any) -> Any:
+        return _no_text_for_arrays(value, t, inner)
+
+    return structure
 
 
 def make_converter() -> Converter:
@@ -215,13 +245,15 @@ def make_converter() -> Converter:
     converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
     converter.register_structure_hook(Tooth, _structure_tooth)
     for kind in (str, int, float, bool):
-        converter.register_structure_hook_func(_exactly(kind), _strict(kind))
-    converter.register_unstructure_hook_func(_is_enum, _enum_value)
+        converter.register_structure_hook(kind, _strict(kind))
+    for base in (Enum, StrEnum, IntEnum):
+        converter.register_unstructure_hook(base, _enum_value)
+    converter.register_structure_hook_factory(is_sequence, _array_factory)
     configure_tagged_union(
         OrderDetails,
         converter,
         tag_generator=lambda cl: _ORDER_TAGS[cl],
-        tag_name="type",
+        tag_name="order_type",
     )
     optional_order: Any = OrderDetails | None
     converter.register_structure_hook(

@@ -608,3 +608,23 @@ def test_modification_goes_back_to_planning_from_both_states() -> None:
     for status in (S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED):
         attempt = Attempt(make_case(status=status, plans=1), Action.REQUEST_MODIFICATION, REASON)
         assert fire(attempt) is S.IN_PLANNING
+
+
+# -- the fast path reads the machine's table; firing the machine agrees --------------------------
+@pytest.mark.parametrize("status", [s for s in CaseStatus if s is not S.DELETED])
+def test_table_route_and_machine_trigger_agree(status: CaseStatus) -> None:
+    """``fire`` resolves routes from ``machine.events[...].transitions``; the real trigger agrees."""
+    lefts: list[CaseStatus | None] = list(lifecycle.HOLDABLE) if status is S.ON_HOLD else [None]
+    checked = 0
+    for action in Action:
+        for kind in CaseKind:
+            for left in lefts:
+                case = make_case(kind, status, hold_left=left)
+                for final in (True, False):
+                    attempt = lifecycle.Attempt(case, action, {"final": final})
+                    fast = lifecycle._route(attempt)
+                    slow = lifecycle.trigger_on_machine(attempt)
+                    expected = None if fast is False else (status if fast is None else fast)
+                    assert slow == expected, (action, kind, left, final)
+                    checked += 1
+    assert checked > 100

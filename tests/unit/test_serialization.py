@@ -69,26 +69,6 @@ from aligner_core.testing import strategies as s
 
 CONVERTER = make_converter()
 
-LEAD_RETAINER_TAG = (
-    "lead: RetainerOrder has a field named 'type', the tag name of the order union; "
-    "unstructuring overwrites it with 'retainer', structuring pops it -> KeyError @ $.order.type"
-)
-LEAD_STR_ENUM = (
-    "lead: StrEnum members unstructure as themselves (cattrs' str identity hook wins over the "
-    "Enum predicate hook), not as plain str values"
-)
-LEAD_STRICT = (
-    "lead: the strict str/int/float/bool hooks are registered with register_structure_hook_func "
-    "and never dispatched; cattrs' builtin int()/str()/bool() coercion runs instead"
-)
-LEAD_UNION_NAME = (
-    "lead: structure_checked(data, OrderDetails) raises AttributeError "
-    "(a UnionType has no __name__) instead of ValidationError"
-)
-LEAD_STR_AS_TUPLE = (
-    "lead: a JSON string is accepted where an array is expected and split into characters"
-)
-
 # (strategy, class) for every model; OrderDetails is the tagged union.
 MODELS: list[tuple[st.SearchStrategy[Any], Any]] = [
     (s.addresses(), Address),
@@ -191,14 +171,12 @@ def test_round_trip_through_documents(strategy: st.SearchStrategy[Any], cls: typ
     check()
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_RETAINER_TAG)
 @ROUND_TRIP
 @given(s.retainer_orders())
 def test_retainer_order_round_trips_through_the_union(order: RetainerOrder) -> None:
     assert CONVERTER.structure(_unstructure(order, OrderDetails), OrderDetails) == order
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_RETAINER_TAG)
 @ROUND_TRIP
 @given(RETAINER_CASES)
 def test_retainer_case_round_trips(case: Case) -> None:
@@ -288,7 +266,6 @@ def test_int_enums_unstructure_as_plain_ints() -> None:
     assert value["wear_schedule"] == 21
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_STR_ENUM)
 def test_unstructured_case_holds_only_plain_json_values() -> None:
     assert _plain_json_leaves(CONVERTER.unstructure(_case())) == []
 
@@ -316,11 +293,10 @@ def test_teeth_unstructure_as_fdi_numbers() -> None:
 )
 def test_order_union_is_tagged_with_type(order: Any, kind: CaseKind, tag: str) -> None:
     case = _case(kind=kind, request=None, order=order, parent_id=ID)
-    assert CONVERTER.unstructure(case)["order"]["type"] == tag
-    assert CONVERTER.unstructure(order, unstructure_as=OrderDetails)["type"] == tag
+    assert CONVERTER.unstructure(case)["order"]["order_type"] == tag
+    assert CONVERTER.unstructure(order, unstructure_as=OrderDetails)["order_type"] == tag
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_RETAINER_TAG)
 def test_retainer_order_keeps_its_retainer_type() -> None:
     order = RetainerOrder(RetainerType.FIXED_LINGUAL, lower_range=LingualRange.R3_3)
     data = CONVERTER.unstructure(order, unstructure_as=OrderDetails)
@@ -331,16 +307,15 @@ def test_order_union_refuses_an_unknown_tag() -> None:
     data = CONVERTER.unstructure(
         _case(kind=CaseKind.REVISION, request=None, order=RevisionOrder("x"))
     )
-    data["order"]["type"] = "teleport"
+    data["order"]["order_type"] = "teleport"
     with pytest.raises(ValidationError) as info:
         CONVERTER.structure_checked(data, Case)
     assert info.value.paths == ["$.order"]
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_UNION_NAME)
 def test_structure_checked_of_the_union_raises_validation_error() -> None:
     with pytest.raises(ValidationError):
-        CONVERTER.structure_checked({"type": "revision"}, OrderDetails)  # type: ignore[arg-type]
+        CONVERTER.structure_checked({"order_type": "revision"}, OrderDetails)  # type: ignore[arg-type]
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -439,7 +414,6 @@ def test_every_bad_field_is_named_in_one_error() -> None:
     assert all(f"@ {p}" in str(error) for p in error.paths)
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_STRICT)
 def test_every_bad_field_is_named_including_wrongly_typed_primitives() -> None:
     data = _good()
     data["patient"]["gender"] = "robot"
@@ -460,7 +434,6 @@ def test_every_bad_field_is_named_including_wrongly_typed_primitives() -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_STRICT)
 @pytest.mark.parametrize(
     ("value", "cls"),
     [("7", int), (True, int), (1.5, int), (5, str), ("false", bool), (0, bool), ("1.5", float)],
@@ -470,13 +443,8 @@ def test_primitives_are_not_coerced(value: Any, cls: type) -> None:
         CONVERTER.structure_checked(value, cls)
 
 
-LEAD_ATTRS_VALIDATORS = (
-    "lead: attrs' built-in validators (matches_re on FileReport.sha256, in_ on "
-    "MeshReport.format) raise a plain ValueError, so the error names the object, not the field"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_ATTRS_VALIDATORS)
 def test_attrs_validator_failures_name_the_field() -> None:
     data = _good()
     data["records"]["files"][0]["report"]["sha256"] = "not hex"
@@ -538,7 +506,6 @@ def test_extra_keys_are_listed_with_other_bad_fields() -> None:
     assert sorted(info.value.paths) == ["$", "$.patient.gender"]
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD_STR_AS_TUPLE)
 def test_text_is_not_accepted_as_an_array() -> None:
     data = CONVERTER.unstructure(CollaboratorGrant(ID, ID, NOW, (CollaboratorPermission.COMMENT,)))
     account = CONVERTER.unstructure(

@@ -12,6 +12,7 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain._checks import aware, finite_non_negative, non_blank, non_negative_int
+from aligner_core.errors import ValidationError
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -116,17 +117,31 @@ class ArchPlausibility(StrEnum):
 
 
 def _vec3(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    from aligner_core.errors import ValidationError
 
     if not (isinstance(value, tuple) and len(value) == 3):
         raise ValidationError.single("must be three numbers", f"$.{attribute.name}")
+
+
+def _one_of(*allowed: str) -> Any:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in allowed:
+            raise ValidationError.single(
+                f"must be one of {', '.join(allowed)}", f"$.{attribute.name}"
+            )
+
+    return check
+
+
+def _sha256(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise ValidationError.single("must be 64 lowercase hex digits", f"$.{attribute.name}")
 
 
 @attrs.frozen
 class MeshReport:
     """What the STL scanner measured on a triangle mesh (units as in the file, taken as mm)."""
 
-    format: str = attrs.field(validator=attrs.validators.in_(("binary", "ascii")))
+    format: str = attrs.field(validator=_one_of("binary", "ascii"))
     triangles: int = attrs.field(validator=non_negative_int)
     vertices: int = attrs.field(validator=non_negative_int)
     degenerate_triangles: int = attrs.field(validator=non_negative_int)
@@ -152,7 +167,7 @@ class FileReport:
 
     media_type: MediaType
     size: int = attrs.field(validator=non_negative_int)
-    sha256: str = attrs.field(validator=attrs.validators.matches_re(_SHA256))
+    sha256: str = attrs.field(validator=_sha256)
     warnings: tuple[str, ...] = ()
     mesh: MeshReport | None = None
     archive_entries: int | None = None
@@ -183,7 +198,6 @@ class FileRef:
 
 
 def _unique_ids(inst: object, attribute: attrs.Attribute[Any], value: tuple[FileRef, ...]) -> None:
-    from aligner_core.errors import ValidationError
 
     ids = [f.file_id for f in value]
     if len(ids) != len(set(ids)):
