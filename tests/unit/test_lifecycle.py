@@ -613,7 +613,7 @@ def test_modification_goes_back_to_planning_from_both_states() -> None:
 # -- the fast path reads the machine's table; firing the machine agrees --------------------------
 @pytest.mark.parametrize("status", [s for s in CaseStatus if s is not S.DELETED])
 def test_table_route_and_machine_trigger_agree(status: CaseStatus) -> None:
-    """``fire`` resolves routes from ``machine.events[...].transitions``; the real trigger agrees."""
+    """``fire`` routes by reading ``machine.events[...].transitions``; the real trigger agrees."""
     lefts: list[CaseStatus | None] = list(lifecycle.HOLDABLE) if status is S.ON_HOLD else [None]
     checked = 0
     for action in Action:

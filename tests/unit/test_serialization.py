@@ -443,8 +443,6 @@ def test_primitives_are_not_coerced(value: Any, cls: type) -> None:
         CONVERTER.structure_checked(value, cls)
 
 
-
-
 def test_attrs_validator_failures_name_the_field() -> None:
     data = _good()
     data["records"]["files"][0]["report"]["sha256"] = "not hex"
