@@ -3,11 +3,13 @@
 Storage URLs:
 
 - ``memory://`` -- in-memory; deterministic clock and ids by default (for test suites);
-- ``sqlite:///path/cases.db`` -- the embedded default; blobs in ``cases.db.blobs/`` beside it;
+- ``sqlite:///cases.db`` (relative) or ``sqlite:////srv/lab/cases.db`` (absolute, four
+  slashes, as in SQLAlchemy) -- the embedded default; blobs in ``cases.db.blobs/`` beside it;
 - ``postgresql://...`` -- a shared database; blobs in ``blob_root`` (default ``./aligner-blobs``).
 
-Any port can be replaced with a keyword option: ``clock=``, ids=``, ``blobs=``,
-``scanner=``, ``notifier=``. Adapters are built here, never at import time.
+Any port can be replaced with a keyword option: ``clock=``, ``ids=``, ``blobs=``,
+``scanner=``, ``notifier=``; ``base_url=`` and ``sender=`` are the dispatcher's
+defaults for links and the From address. Adapters are built here, never at import time.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from email.message import EmailMessage
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from aligner_core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from aligner_core.notifications.dispatcher import Dispatcher
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Notifier, Storage
 from aligner_core.service.core import Service, SpooledFile
 
@@ -28,15 +33,27 @@ __all__ = ["Core", "connect"]
 class Core(Service):
     """A wired core: the service plus the adapters it was built with."""
 
-    def __init__(self, storage: Storage, *, notifier: Notifier, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        notifier: Notifier,
+        dispatch_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(storage, **kwargs)
         self.notifier = notifier
+        self.dispatch_options = dict(dispatch_options or {})
 
-    def dispatcher(self, **options: Any) -> Any:
-        """The outbox dispatcher for this core's storage and notifier."""
+    def dispatcher(self, **options: Any) -> Dispatcher:
+        """The outbox dispatcher for this core's storage and notifier.
+
+        Options given to ``connect`` (``base_url``, ``sender``) are the defaults here.
+        """
         from aligner_core.notifications.dispatcher import Dispatcher
 
-        return Dispatcher(self.storage, self.notifier, clock=self.clock, **options)
+        merged = {**self.dispatch_options, **options}
+        return Dispatcher(self.storage, self.notifier, clock=self.clock, **merged)
 
     def shutdown(self) -> None:
         """Close the storage (``close`` is the case command that ends a treatment)."""
@@ -135,9 +152,11 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         clock = clock or SystemClock()
         ids = ids or RandomIds()
     secret = options.pop("link_secret", None) or storage.link_secret()
+    dispatch = _take(options, "base_url", "sender", "templates", "max_attempts")
     return Core(
         storage,
         notifier=notifier or _NullNotifier(),
+        dispatch_options=dispatch,
         clock=clock,
         ids=ids,
         blobs=blobs,

@@ -32,7 +32,12 @@ from typing import Protocol, cast
 
 import attrs
 
-from aligner_core.errors import AlignerError, PermanentDeliveryError, TemporaryDeliveryError
+from aligner_core.errors import (
+    AlignerError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    ValidationError,
+)
 from aligner_core.notifications.messages import Templates, render
 from aligner_core.notifications.outbox import OutboxEntry
 from aligner_core.ports import Clock, Notifier, OutboxRepository, Storage
@@ -96,9 +101,9 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1 or batch_size < 1:
-            raise ValueError("max_attempts and batch_size must be at least 1")
+            raise ValidationError.single("max_attempts and batch_size must be at least 1")
         if base_delay <= timedelta(0) or max_delay < base_delay or lease <= timedelta(0):
-            raise ValueError("need 0 < base_delay <= max_delay and a positive lease")
+            raise ValidationError.single("need 0 < base_delay <= max_delay and a positive lease")
         self.storage = storage
         self.notifier = notifier
         self.clock = clock
