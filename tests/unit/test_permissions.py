@@ -179,6 +179,7 @@ SPEC: dict[Action, set[Relation]] = {
     Action.SHARE_PLAN: {R.OWNER},
     Action.REVOKE_SHARE: {R.OWNER},
     Action.INVITE_COLLABORATOR: {R.OWNER},
+    Action.REVOKE_COLLABORATOR: {R.OWNER},
     Action.RESPOND_INVITATION: {R.INVITEE},
     Action.REASSIGN: {R.ADMIN},
 }

@@ -816,6 +816,7 @@ A = Action
                 A.SUBMIT,
                 A.COMMENT,
                 A.INVITE_COLLABORATOR,
+                A.REVOKE_COLLABORATOR,
             },
         ),
         ("draft", "planner", {A.VIEW, A.COMMENT}),
@@ -825,7 +826,14 @@ A = Action
         (
             "in_planning",
             "doctor",
-            {A.VIEW, A.CANCEL, A.COMMENT, A.ADD_DOCUMENT, A.INVITE_COLLABORATOR},
+            {
+                A.VIEW,
+                A.CANCEL,
+                A.COMMENT,
+                A.ADD_DOCUMENT,
+                A.INVITE_COLLABORATOR,
+                A.REVOKE_COLLABORATOR,
+            },
         ),
         (
             "waiting_for_approval",
@@ -841,6 +849,7 @@ A = Action
                 A.SHARE_PLAN,
                 A.REVOKE_SHARE,
                 A.INVITE_COLLABORATOR,
+                A.REVOKE_COLLABORATOR,
             },
         ),
         (
@@ -864,6 +873,7 @@ A = Action
                 A.SHARE_PLAN,
                 A.REVOKE_SHARE,
                 A.INVITE_COLLABORATOR,
+                A.REVOKE_COLLABORATOR,
                 A.ORDER_FOLLOW_UP,
             },
         ),
@@ -879,11 +889,23 @@ A = Action
                 A.SHARE_PLAN,
                 A.REVOKE_SHARE,
                 A.INVITE_COLLABORATOR,
+                A.REVOKE_COLLABORATOR,
                 A.ORDER_FOLLOW_UP,
             },
         ),
         ("on_hold", "planner", {A.VIEW, A.RELEASE, A.COMMENT, A.ADD_DOCUMENT}),
-        ("on_hold", "doctor", {A.VIEW, A.CANCEL, A.COMMENT, A.ADD_DOCUMENT, A.INVITE_COLLABORATOR}),
+        (
+            "on_hold",
+            "doctor",
+            {
+                A.VIEW,
+                A.CANCEL,
+                A.COMMENT,
+                A.ADD_DOCUMENT,
+                A.INVITE_COLLABORATOR,
+                A.REVOKE_COLLABORATOR,
+            },
+        ),
     ],
 )
 def test_allowed_actions_per_role_per_state(

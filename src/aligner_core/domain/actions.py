@@ -33,6 +33,7 @@ class Action(StrEnum):
     SHARE_PLAN = "share_plan"
     REVOKE_SHARE = "revoke_share"
     INVITE_COLLABORATOR = "invite_collaborator"
+    REVOKE_COLLABORATOR = "revoke_collaborator"
     RESPOND_INVITATION = "respond_invitation"
     REASSIGN = "reassign"
     ORDER_FOLLOW_UP = "order_follow_up"

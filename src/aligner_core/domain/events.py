@@ -44,6 +44,7 @@ class EventType(StrEnum):
     COLLABORATOR_INVITED = "collaborator_invited"
     COLLABORATOR_ACCEPTED = "collaborator_accepted"
     COLLABORATOR_DECLINED = "collaborator_declined"
+    COLLABORATOR_REVOKED = "collaborator_revoked"
     FOLLOW_UP_ORDERED = "follow_up_ordered"
 
 

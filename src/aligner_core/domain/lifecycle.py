@@ -103,6 +103,7 @@ TABLE: tuple[Row, ...] = (
     Row(Action.SHARE_PLAN, PLAN_VISIBLE, None),
     Row(Action.REVOKE_SHARE, PLAN_VISIBLE, None),
     Row(Action.INVITE_COLLABORATOR, OPEN, None),
+    Row(Action.REVOKE_COLLABORATOR, OPEN, None),
     Row(Action.RESPOND_INVITATION, OPEN, None),
     Row(Action.REASSIGN, OPEN, None),
     Row(Action.ORDER_FOLLOW_UP, (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED), None),

@@ -71,6 +71,7 @@ MATRIX: dict[Action, frozenset[Relation]] = {
     Action.SHARE_PLAN: frozenset({R.OWNER}),
     Action.REVOKE_SHARE: frozenset({R.OWNER}),
     Action.INVITE_COLLABORATOR: frozenset({R.OWNER}),
+    Action.REVOKE_COLLABORATOR: frozenset({R.OWNER}),
     Action.RESPOND_INVITATION: frozenset({R.INVITEE}),
     Action.REASSIGN: frozenset({R.ADMIN}),
     Action.ORDER_FOLLOW_UP: frozenset({R.OWNER}),

@@ -219,6 +219,9 @@ DEFAULT_TEMPLATES: Mapping[EventType, MessageTemplate] = {
     _E.COLLABORATOR_DECLINED: _case(
         "invitation declined", "Your invitation to collaborate on case $case_number was declined."
     ),
+    _E.COLLABORATOR_REVOKED: _case(
+        "collaboration ended", "Your access to case $case_number as a collaborator has ended."
+    ),
     _E.FOLLOW_UP_ORDERED: _case(
         "follow-up order", "A follow-up order was placed for case $case_number."
     ),

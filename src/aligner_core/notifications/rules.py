@@ -55,6 +55,7 @@ RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.COLLABORATOR_INVITED: (A.SUBJECT,),
     EventType.COLLABORATOR_ACCEPTED: (A.INVITER,),
     EventType.COLLABORATOR_DECLINED: (A.INVITER,),
+    EventType.COLLABORATOR_REVOKED: (A.SUBJECT,),
 }
 
 #: Events every recipient gets whatever their preferences.
@@ -64,6 +65,7 @@ MANDATORY = frozenset(
         EventType.PLAN_UPLOADED,
         EventType.CASE_SHIPPED,
         EventType.COLLABORATOR_INVITED,
+        EventType.COLLABORATOR_REVOKED,
         EventType.ORDER_REFUSED,
         EventType.CASE_CANCELLED,
     }

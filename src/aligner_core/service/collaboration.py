@@ -18,7 +18,7 @@ from aligner_core.domain.accounts import (
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, Comment
 from aligner_core.domain.events import EventType
-from aligner_core.errors import ValidationError
+from aligner_core.errors import NotFoundError, ValidationError
 from aligner_core.ports import UnitOfWork
 from aligner_core.service._base import ServiceBase, _Change
 
@@ -90,6 +90,28 @@ class CollaborationCommands(ServiceBase):
             )
 
         return self._act(actor_id, case_id, Action.RESPOND_INVITATION, change)
+
+    def revoke_collaborator(self, doctor_id: UUID, case_id: UUID, collaborator_id: UUID) -> Case:
+        """End a collaborator's access (invited or accepted); they are told."""
+
+        def change(case: Case, actor: Account, now: datetime, uow: UnitOfWork) -> _Change:
+            grant = case.grant_for(collaborator_id)
+            if grant is None or grant.status not in (GrantStatus.INVITED, GrantStatus.ACCEPTED):
+                raise NotFoundError("collaborator", collaborator_id)
+            grants = tuple(
+                attrs.evolve(g, status=GrantStatus.REVOKED)
+                if g.account_id == collaborator_id
+                else g
+                for g in case.collaborators
+            )
+            return _Change(
+                attrs.evolve(case, collaborators=grants),
+                EventType.COLLABORATOR_REVOKED,
+                {"collaborator": collaborator_id},
+                subject_id=collaborator_id,
+            )
+
+        return self._act(doctor_id, case_id, Action.REVOKE_COLLABORATOR, change)
 
     def reassign(self, admin_id: UUID, case_id: UUID, new_owner_id: UUID) -> Case:
         """Give a case to another doctor of the network; both doctors are told."""
