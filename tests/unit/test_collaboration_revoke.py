@@ -47,3 +47,18 @@ def test_revoked_collaborator_loses_access_and_is_told() -> None:
 
     with pytest.raises(NotFoundError):
         core.revoke_collaborator(lab.doctor, case_id, tps)
+
+
+def test_staff_collaborator_lists_the_shared_case_of_another_network() -> None:
+    core = aligner_core.connect("memory://")
+    lab = set_up_lab(core)
+    tps_lab = set_up_lab(core, "TPS")
+    case_id = lab.ready_case()
+    core.invite_collaborator(lab.doctor, case_id, tps_lab.planner, [P.EDIT_SETUP])
+    assert case_id not in {c.case_id for c in core.list_cases(tps_lab.planner).items}
+    core.respond_to_invitation(tps_lab.planner, case_id, accept=True)
+    listed = {c.case_id for c in core.list_cases(tps_lab.planner).items}
+    assert case_id in listed
+    assert core.dashboard(tps_lab.planner).total == 1
+    # their own network's staff do not see it
+    assert case_id not in {c.case_id for c in core.list_cases(tps_lab.production).items}

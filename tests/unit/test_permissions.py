@@ -206,7 +206,10 @@ def test_no_collaborator_ever_accepts_or_rejects_a_plan() -> None:
 def test_scope_for_each_role() -> None:
     assert permissions.scope_for(account(1, Role.DOCTOR)) == Scope(member_id=uuid.UUID(int=1))
     for role in (Role.PLANNER, Role.PRODUCTION, Role.ADMIN):
-        assert permissions.scope_for(account(2, role)) == Scope(network_id=NET)
+        # staff see their network plus any other network's case shared with them
+        assert permissions.scope_for(account(2, role)) == Scope(
+            network_id=NET, member_id=uuid.UUID(int=2)
+        )
     with pytest.raises(PermissionDeniedError) as info:
         permissions.scope_for(account(1, Role.DOCTOR, active=False))
     assert info.value.reason == "account is blocked"

@@ -136,15 +136,17 @@ def filter_clauses(
     clauses = [f"status <> {ph}"]
     params: list[Any] = [CaseStatus.DELETED.value]
     if not scope.everything:
+        either: list[str] = []
         if scope.member_id is not None:
-            clauses.append(
-                f"(owner_id = {ph} OR number IN "
-                f"(SELECT number FROM {members} WHERE account_id = {ph}))"
+            either.append(
+                f"owner_id = {ph} OR number IN "
+                f"(SELECT number FROM {members} WHERE account_id = {ph})"
             )
             params.extend([str(scope.member_id)] * 2)
-        else:
-            clauses.append(f"network_id = {ph}")
+        if scope.network_id is not None:
+            either.append(f"network_id = {ph}")
             params.append(str(scope.network_id))
+        clauses.append("(" + " OR ".join(either) + ")")
     if query is None:
         return clauses, params
     key = query.name_key

@@ -142,9 +142,9 @@ def require_admin_of(actor: Account, network_id: object, action: str) -> None:
 
 
 def scope_for(actor: Account) -> Scope:
-    """The cases a user may list: doctors their own and shared ones, staff their network."""
+    """The cases a user may list: their own and shared ones; lab staff also their network's."""
     if not actor.is_active:
         raise PermissionDeniedError(actor.account_id, "list cases", None, "account is blocked")
     if actor.role is Role.DOCTOR:
         return Scope(member_id=actor.account_id)
-    return Scope(network_id=actor.network_id)
+    return Scope(network_id=actor.network_id, member_id=actor.account_id)

@@ -53,11 +53,12 @@ def name_key(text: str) -> str:
 
 @attrs.frozen
 class Scope:
-    """Which cases a viewer may see: a whole network, and/or cases they are a member of.
+    """Which cases a viewer may see: a whole network, cases they are a member of, or both.
 
-    ``network_id`` set and ``member_id`` None: lab staff and admins.
-    ``member_id`` set: the doctor's own cases and those shared with them (any network).
-    ``everything``: no restriction (maintenance tools and tests only).
+    ``member_id``: the cases someone owns or collaborates on (any network); a
+    doctor's scope. ``network_id``: every case of the network; lab staff and
+    admins have both (their network plus cases of other networks shared with
+    them). ``everything``: no restriction (maintenance tools and tests only).
     """
 
     network_id: UUID | None = None
@@ -180,7 +181,7 @@ def visible(case: Case, scope: Scope) -> bool:
         return True
     if scope.member_id is not None and scope.member_id in case.member_ids:
         return True
-    return scope.member_id is None and scope.network_id == case.network_id
+    return scope.network_id is not None and scope.network_id == case.network_id
 
 
 def matches(case: Case, query: CaseFilter) -> bool:
