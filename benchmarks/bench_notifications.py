@@ -23,7 +23,7 @@ from aligner_core.adapters.smtp import SmtpNotifier
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.notifications.dispatcher import Dispatcher
 from aligner_core.notifications.outbox import OutboxEntry
-from aligner_core.testing.contracts_notify import LocalSmtpServer
+from aligner_core.testing.smtp_server import LocalSmtpServer
 
 TARGET = 1.5
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

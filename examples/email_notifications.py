@@ -14,8 +14,8 @@ from __future__ import annotations
 import aligner_core
 from aligner_core.adapters.smtp import SmtpNotifier
 from aligner_core.bootstrap import Core
-from aligner_core.testing.contracts_notify import LocalSmtpServer
 from aligner_core.testing.factories import plan_summary, set_up_lab
+from aligner_core.testing.smtp_server import LocalSmtpServer
 
 
 def main() -> int:

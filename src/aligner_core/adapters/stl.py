@@ -268,8 +268,8 @@ def analyze_triangles(vectors: F32Array, fmt: str) -> MeshReport:
     degenerate = int(np.count_nonzero((doubled_area == 0) | collapsed))
     edges = _count_edges(faces, nverts)
     # Column by column: a strided axis-0 reduction over (3N, 3) is ~10x slower.
-    low = np.array([float(points[:, i].min()) for i in range(3)])
-    high = np.array([float(points[:, i].max()) for i in range(3)])
+    low = np.array([float(points[:, i].min(axis=0)) for i in range(3)])
+    high = np.array([float(points[:, i].max(axis=0)) for i in range(3)])
     size = high - low
     return MeshReport(
         format=fmt,
