@@ -216,21 +216,71 @@ def _no_text_for_arrays(value: Any, cl: Any, inner: Any) -> Any:
     return inner(value, cl)
 
 
+def _homogeneous(cl: Any) -> bool:
+    args: tuple[Any, ...] = getattr(cl, "__args__", ())
+    return len(args) == 2 and args[1] is Ellipsis
+
+
 def _array_factory(cl: Any, converter: cattrs.Converter) -> Any:
-    """Sequences refuse a JSON string or object (cattrs would split a string into letters)."""
-    args = getattr(cl, "__args__", ())
+    """Sequences refuse a JSON string or object (cattrs would split a string into letters).
+
+    Tuples take a fast path (one list comprehension with the element hooks); when
+    it fails, cattrs' detailed path runs to name the bad index in the error.
+    """
+    args: tuple[Any, ...] = getattr(cl, "__args__", ())
     inner: Any
-    if get_origin(cl) is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+    fast: Any = None
+    if get_origin(cl) is tuple and args and not _homogeneous(cl):
         inner = converter._structure_tuple
+        hooks = [converter.get_structure_hook(a) for a in args]
+
+        def fast(value: list[Any]) -> tuple[Any, ...]:
+            if len(value) != len(hooks):
+                raise ValueError("wrong length")
+            return tuple([h(x, a) for h, a, x in zip(hooks, args, value, strict=True)])
+
     elif is_mutable_sequence(cl):
         inner = list_structure_factory(cl, converter)
     else:
         inner = homogenous_tuple_structure_factory(cl, converter)
+        if args:
+            elem = args[0]
+            hook = converter.get_structure_hook(elem)
+
+            def fast(value: list[Any]) -> tuple[Any, ...]:
+                return tuple([hook(x, elem) for x in value])
 
     def structure(value: Any, t: Any) -> Any:
+        if fast is not None and type(value) is list:
+            try:
+                return fast(value)
+            except Exception:  # noqa: S110 - the detailed path below names what is wrong
+                pass
         return _no_text_for_arrays(value, t, inner)
 
     return structure
+
+
+def _is_tuple(cl: Any) -> bool:
+    return get_origin(cl) is tuple
+
+
+def _tuple_unstructure_factory(cl: Any, converter: cattrs.Converter) -> Any:
+    """Tuples become lists with one comprehension (cattrs' generic path is a generator)."""
+    args: tuple[Any, ...] = getattr(cl, "__args__", ())
+    plain = (str, int, float, bool)
+    if not args:
+        return list
+    if _homogeneous(cl):
+        elem = args[0]
+        if elem in plain:
+            return list
+        hook = converter.get_unstructure_hook(elem)
+        return lambda seq: [hook(x) for x in seq]
+    if all(a in plain for a in args):
+        return list
+    hooks = [converter.get_unstructure_hook(a) for a in args]
+    return lambda seq: [h(x) for h, x in zip(hooks, seq, strict=True)]
 
 
 def make_converter() -> Converter:
@@ -249,6 +299,7 @@ def make_converter() -> Converter:
     for base in (Enum, StrEnum, IntEnum):
         converter.register_unstructure_hook(base, _enum_value)
     converter.register_structure_hook_factory(is_sequence, _array_factory)
+    converter.register_unstructure_hook_factory(_is_tuple, _tuple_unstructure_factory)
     configure_tagged_union(
         OrderDetails,
         converter,
