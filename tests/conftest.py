@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stl-samples"
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under CI (ALIGNER_CORE_REQUIRE_POSTGRES=1) a missing PostgreSQL fails the run."""
-    if not os.environ.get("ALIGNER_CORE_REQUIRE_POSTGRES"):
+    """Under CI (ALIGNER_CORE_CI=1) what a test needs must be there: fail, never skip.
+
+    PostgreSQL must answer at ALIGNER_CORE_TEST_POSTGRES_DSN and the shared STL
+    samples must sit beside the checkout.
+    """
+    if not os.environ.get("ALIGNER_CORE_CI"):
         return
+    if not SAMPLES.is_dir():
+        pytest.exit(f"the shared STL samples are missing: {SAMPLES}", 1)
     dsn = os.environ.get("ALIGNER_CORE_TEST_POSTGRES_DSN")
     if not dsn:
-        pytest.exit("ALIGNER_CORE_TEST_POSTGRES_DSN must be set when PostgreSQL is required", 1)
+        pytest.exit("ALIGNER_CORE_TEST_POSTGRES_DSN must be set under CI", 1)
     try:
         import psycopg
 
