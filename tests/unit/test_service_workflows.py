@@ -567,7 +567,7 @@ def test_collaborator_invite_accept_and_decline(core: Core, lab: Lab) -> None:
     # the lab's comment now reaches the commenting collaborator too
     core.comment(lab.planner, case_id, "updated")
     lab_comment = [
-        e for e in outbox(core, EventType.COMMENT_ADDED) if e.event.get("from_lab") == "True"
+        e for e in outbox(core, EventType.COMMENT_ADDED) if e.event.get("side") == "lab"
     ]
     assert {e.recipient_id for e in lab_comment} == {lab.doctor, service}
 

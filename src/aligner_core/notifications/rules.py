@@ -73,7 +73,7 @@ MANDATORY = frozenset(
 
 
 def _comment_audience(event: DomainEvent) -> tuple[Audience, ...]:
-    if event.get("from_lab") == "True":
+    if event.get("side") == "lab":
         return (A.DOCTOR, A.COMMENTING_COLLABORATORS)
     return (A.PLANNERS, A.DOCTOR)  # the doctor only matters when a collaborator wrote it
 

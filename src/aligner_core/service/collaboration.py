@@ -38,7 +38,7 @@ class CollaborationCommands(ServiceBase):
             return _Change(
                 attrs.evolve(case, comments=(*case.comments, note)),
                 EventType.COMMENT_ADDED,
-                {"from_lab": from_lab, "comment": note.comment_id},
+                {"side": "lab" if from_lab else "practice", "comment": note.comment_id},
             )
 
         return self._act(actor_id, case_id, Action.COMMENT, change)
