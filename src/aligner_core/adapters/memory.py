@@ -20,6 +20,7 @@ from uuid import UUID
 
 import attrs
 
+from aligner_core.adapters._pending import PendingAccounts, PendingCases
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.queries import (
@@ -125,22 +126,18 @@ class MemoryStorage:
 class _Cases:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
-        self.added: dict[UUID, Case] = {}
-        self.updated: dict[UUID, Case] = {}
+        self.pending = PendingCases()
+        self.added, self.updated = self.pending.added, self.pending.updated
 
     def _committed(self) -> _State:
         return self._uow.storage._state
 
     def add(self, case: Case) -> None:
-        if case.version != 1:
-            raise ValidationError.single("a new case has version 1", "$.version")
-        self.added[case.case_id] = case
+        self.pending.add(case)
 
     def get(self, case_id: UUID) -> Case:
-        if case_id in self.updated:
-            return self.updated[case_id]
-        if case_id in self.added:
-            return self.added[case_id]
+        if (pending := self.pending.find(case_id)) is not None:
+            return pending
         with self._uow.storage._lock:
             found = self._committed().cases.get(case_id)
         if found is None:
@@ -148,9 +145,8 @@ class _Cases:
         return found
 
     def get_by_number(self, number: int) -> Case:
-        for case in (*self.updated.values(), *self.added.values()):
-            if case.number == number:
-                return case
+        if (pending := self.pending.find_number(number)) is not None:
+            return pending
         with self._uow.storage._lock:
             case_id = self._committed().numbers.get(number)
             found = self._committed().cases.get(case_id) if case_id else None
@@ -159,19 +155,8 @@ class _Cases:
         return found
 
     def update(self, case: Case) -> None:
-        if case.case_id in self.added:
-            base = self.added[case.case_id]
-            if case.version != base.version + 1:
-                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, base.version)
-            self.added[case.case_id] = attrs.evolve(case, version=1)
-            return
-        if case.case_id in self.updated:
-            # a second change in the same unit of work: one version step in all
-            prev = self.updated[case.case_id]
-            if case.version != prev.version + 1:
-                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, prev.version)
-            case = attrs.evolve(case, version=prev.version)
-        self.updated[case.case_id] = case
+        """Queue a change; its version must be one more than the stored one (checked at commit)."""
+        self.pending.update(case)
 
     def next_number(self) -> int:
         with self._uow.storage._lock:
@@ -200,8 +185,8 @@ class _Accounts:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
         self.networks: dict[UUID, Network] = {}
-        self.added: dict[UUID, Account] = {}
-        self.updated: dict[UUID, Account] = {}
+        self.pending = PendingAccounts()
+        self.added, self.updated = self.pending.added, self.pending.updated
 
     def _state(self) -> _State:
         return self._uow.storage._state
@@ -231,12 +216,11 @@ class _Accounts:
         return found
 
     def add(self, account: Account) -> None:
-        self.added[account.account_id] = account
+        self.pending.add(account)
 
     def get(self, account_id: UUID) -> Account:
-        for pending in (self.updated, self.added):
-            if account_id in pending:
-                return pending[account_id]
+        if (pending := self.pending.find(account_id)) is not None:
+            return pending
         with self._uow.storage._lock:
             found = self._state().accounts.get(account_id)
         if found is None:
@@ -245,9 +229,8 @@ class _Accounts:
 
     def by_username(self, username: str) -> Account:
         key = username.casefold()
-        for account in (*self.updated.values(), *self.added.values()):
-            if account.username.casefold() == key:
-                return account
+        if (pending := self.pending.find_username(username)) is not None:
+            return pending
         with self._uow.storage._lock:
             account_id = self._state().usernames.get(key)
         if account_id is None:
@@ -255,7 +238,7 @@ class _Accounts:
         return self.get(account_id)
 
     def update(self, account: Account) -> None:
-        self.updated[account.account_id] = account
+        self.pending.update(account)
 
     def in_network(self, network_id: UUID) -> Sequence[Account]:
         with self._uow.storage._lock:
@@ -435,12 +418,8 @@ class MemoryUnitOfWork:
             state.networks[network.network_id] = network
             state.codes[network.reference_code.casefold()] = network.network_id
         # an account added and changed in one unit of work is stored once, as version 1
-        final = dict(self.accounts.added)
-        for account_id, account in self.accounts.updated.items():
-            final[account_id] = (
-                attrs.evolve(account, version=1) if account_id in self.accounts.added else account
-            )
-        for account in final.values():
+        pending = self.accounts.pending
+        for account in (*pending.final_added().values(), *pending.final_updated().values()):
             previous = state.accounts.get(account.account_id)
             if previous is not None:
                 state.emails.pop(previous.email.casefold(), None)

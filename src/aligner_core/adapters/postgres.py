@@ -47,6 +47,7 @@ from psycopg.copy import QueuedLibpqWriter
 from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from aligner_core.adapters._pending import PendingAccounts, PendingCases
 from aligner_core.adapters._sql import case_row, filter_clauses, order_by
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
@@ -442,8 +443,8 @@ class PostgresStorage:
 class _Cases:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
-        self.added: dict[UUID, Case] = {}
-        self.updated: dict[UUID, Case] = {}
+        self.pending = PendingCases()
+        self.added, self.updated = self.pending.added, self.pending.updated
         self.members: dict[UUID, tuple[str, ...]] = {}  # as loaded: skip unchanged rows
 
     def _load(self, row: tuple[Any, ...] | None) -> Case | None:
@@ -454,24 +455,19 @@ class _Cases:
         return case
 
     def add(self, case: Case) -> None:
-        if case.version != 1:
-            raise ValidationError.single("a new case has version 1", "$.version")
-        self.added[case.case_id] = case
+        self.pending.add(case)
 
     def get(self, case_id: UUID) -> Case:
-        if case_id in self.updated:
-            return self.updated[case_id]
-        if case_id in self.added:
-            return self.added[case_id]
+        if (pending := self.pending.find(case_id)) is not None:
+            return pending
         found = self._load(self._uow.fetchone("SELECT doc FROM cases WHERE case_id = %s", case_id))
         if found is None:
             raise NotFoundError("case", case_id)
         return found
 
     def get_by_number(self, number: int) -> Case:
-        for case in (*self.updated.values(), *self.added.values()):
-            if case.number == number:
-                return case
+        if (pending := self.pending.find_number(number)) is not None:
+            return pending
         found = None
         if -(2**63) <= number < 2**63:
             found = self._load(
@@ -484,19 +480,8 @@ class _Cases:
         return found
 
     def update(self, case: Case) -> None:
-        if case.case_id in self.added:
-            base = self.added[case.case_id]
-            if case.version != base.version + 1:
-                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, base.version)
-            self.added[case.case_id] = attrs.evolve(case, version=1)
-            return
-        if case.case_id in self.updated:
-            # a second change in the same unit of work: one version step in all
-            prev = self.updated[case.case_id]
-            if case.version != prev.version + 1:
-                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, prev.version)
-            case = attrs.evolve(case, version=prev.version)
-        self.updated[case.case_id] = case
+        """Queue a change; its version must be one more than the stored one (checked at commit)."""
+        self.pending.update(case)
 
     def next_number(self) -> int:
         row = self._uow.fetchone("SELECT nextval('case_number_seq')")
@@ -629,8 +614,8 @@ class _Accounts:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
         self.networks: dict[UUID, Network] = {}
-        self.added: dict[UUID, Account] = {}
-        self.updated: dict[UUID, Account] = {}
+        self.pending = PendingAccounts()
+        self.added, self.updated = self.pending.added, self.pending.updated
 
     def _load(self, row: tuple[Any, ...] | None, cl: type[T]) -> T | None:
         return None if row is None else self._uow.storage.converter.from_document(row[0], cl)
@@ -664,12 +649,11 @@ class _Accounts:
         return found
 
     def add(self, account: Account) -> None:
-        self.added[account.account_id] = account
+        self.pending.add(account)
 
     def get(self, account_id: UUID) -> Account:
-        for pending in (self.updated, self.added):
-            if account_id in pending:
-                return pending[account_id]
+        if (pending := self.pending.find(account_id)) is not None:
+            return pending
         found = self._load(
             self._uow.fetchone("SELECT doc FROM accounts WHERE account_id = %s", account_id),
             Account,
@@ -680,9 +664,8 @@ class _Accounts:
 
     def by_username(self, username: str) -> Account:
         key = username.casefold()
-        for account in (*self.updated.values(), *self.added.values()):
-            if account.username.casefold() == key:
-                return account
+        if (pending := self.pending.find_username(username)) is not None:
+            return pending
         found = None
         if _storable(key):
             found = self._load(
@@ -694,7 +677,7 @@ class _Accounts:
         return self.updated.get(found.account_id, found)
 
     def update(self, account: Account) -> None:
-        self.updated[account.account_id] = account
+        self.pending.update(account)
 
     def in_network(self, network_id: UUID) -> Sequence[Account]:
         rows = self._uow.fetchall("SELECT doc FROM accounts WHERE network_id = %s", network_id)
@@ -712,10 +695,7 @@ class _Accounts:
                 "INSERT INTO networks (network_id, code_key, doc) VALUES (%s, %s, %s)",
                 (network.network_id, network.reference_code.casefold(), dumps(network)),
             )
-        for added in self.added.values():
-            account = added
-            if added.account_id in self.updated:
-                account = attrs.evolve(self.updated[added.account_id], version=1)
+        for account in self.pending.final_added().values():
             cur.execute(
                 "INSERT INTO accounts (account_id, network_id, username_key, email_key, version,"
                 " doc) VALUES (%s, %s, %s, %s, %s, %s)",
@@ -728,9 +708,7 @@ class _Accounts:
                     dumps(account),
                 ),
             )
-        for account_id, account in self.updated.items():
-            if account_id in self.added:
-                continue
+        for account_id, account in self.pending.final_updated().items():
             cur.execute(
                 "UPDATE accounts SET network_id = %s, username_key = %s, email_key = %s,"
                 " version = %s, doc = %s WHERE account_id = %s AND version = %s",

@@ -35,6 +35,7 @@ from uuid import UUID
 
 import attrs
 
+from aligner_core.adapters._pending import PendingAccounts, PendingCases
 from aligner_core.adapters._sql import (
     CaseRow,
     case_row,
@@ -502,8 +503,8 @@ class SqliteCaseRepository:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
         self._db = uow.storage
-        self.added: dict[UUID, Case] = {}
-        self.updated: dict[UUID, Case] = {}
+        self.pending = PendingCases()
+        self.added, self.updated = self.pending.added, self.pending.updated
 
     def _load(self, rows: list[Any], kind: str, key: object) -> Case:
         if not rows:
@@ -512,23 +513,19 @@ class SqliteCaseRepository:
 
     def add(self, case: Case) -> None:
         """Queue a new case (version 1); a taken id or number fails at commit."""
-        if case.version != 1:
-            raise ValidationError.single("a new case has version 1", "$.version")
-        self.added[case.case_id] = case
+        self.pending.add(case)
 
     def get(self, case_id: UUID) -> Case:
         """The case (deleted drafts included); ``NotFoundError`` if there is none."""
-        for pending in (self.updated, self.added):
-            if case_id in pending:
-                return pending[case_id]
+        if (pending := self.pending.find(case_id)) is not None:
+            return pending
         rows = self._db.query("SELECT doc FROM cases WHERE case_id = ?", (str(case_id),))
         return self._load(rows, "case", case_id)
 
     def get_by_number(self, number: int) -> Case:
         """The case with that number unless it is a deleted draft."""
-        for case in (*self.updated.values(), *self.added.values()):
-            if case.number == number:
-                return case
+        if (pending := self.pending.find_number(number)) is not None:
+            return pending
         rows = self._db.query(
             "SELECT doc FROM cases WHERE number = ? AND status <> ?",
             (number, CaseStatus.DELETED.value),
@@ -537,18 +534,7 @@ class SqliteCaseRepository:
 
     def update(self, case: Case) -> None:
         """Queue a change; its version must be one more than the stored one (checked at commit)."""
-        if case.case_id in self.added:
-            base = self.added[case.case_id]
-            if case.version != base.version + 1:
-                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, base.version)
-            self.added[case.case_id] = attrs.evolve(case, version=1)
-            return
-        if case.case_id in self.updated:
-            prev = self.updated[case.case_id]
-            if case.version != prev.version + 1:
-                raise ConcurrencyConflictError("case", case.case_id, case.version - 1, prev.version)
-            case = attrs.evolve(case, version=prev.version)
-        self.updated[case.case_id] = case
+        self.pending.update(case)
 
     def next_number(self) -> int:
         """A new case number, taken at once (never reused, even if this unit rolls back)."""
@@ -648,8 +634,8 @@ class SqliteAccountRepository:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._db = uow.storage
         self.networks: dict[UUID, Network] = {}
-        self.added: dict[UUID, Account] = {}
-        self.updated: dict[UUID, Account] = {}
+        self.pending = PendingAccounts()
+        self.added, self.updated = self.pending.added, self.pending.updated
 
     def _account(self, rows: list[Any], key: object) -> Account:
         if not rows:
@@ -678,25 +664,23 @@ class SqliteAccountRepository:
         return self._db.converter.document_loads(rows[0][0], Network)
 
     def add(self, account: Account) -> None:
-        self.added[account.account_id] = account
+        self.pending.add(account)
 
     def get(self, account_id: UUID) -> Account:
-        for pending in (self.updated, self.added):
-            if account_id in pending:
-                return pending[account_id]
+        if (pending := self.pending.find(account_id)) is not None:
+            return pending
         rows = self._db.query("SELECT doc FROM accounts WHERE account_id = ?", (str(account_id),))
         return self._account(rows, account_id)
 
     def by_username(self, username: str) -> Account:
         key = username.casefold()
-        for account in (*self.updated.values(), *self.added.values()):
-            if account.username.casefold() == key:
-                return account
+        if (pending := self.pending.find_username(username)) is not None:
+            return pending
         rows = self._db.query("SELECT doc FROM accounts WHERE username_key = ?", (key,))
         return self._account(rows, username)
 
     def update(self, account: Account) -> None:
-        self.updated[account.account_id] = account
+        self.pending.update(account)
 
     def in_network(self, network_id: UUID) -> Sequence[Account]:
         rows = self._db.query("SELECT doc FROM accounts WHERE network_id = ?", (str(network_id),))
@@ -726,18 +710,13 @@ class SqliteAccountRepository:
                     "INSERT INTO networks VALUES (?, ?, ?)",
                     (str(network.network_id), network.reference_code.casefold(), dumps(network)),
                 )
-            for account_id, new in self.added.items():
-                account = new
-                if account_id in self.updated:
-                    account = attrs.evolve(self.updated[account_id], version=1)
+            for account_id, account in self.pending.final_added().items():
                 conn.execute(
                     "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)",
                     (str(account_id), str(account.network_id), account.username.casefold(),
                      account.email.casefold(), account.version, dumps(account)),
                 )  # fmt: skip
-            for account_id, account in self.updated.items():
-                if account_id in self.added:
-                    continue
+            for account_id, account in self.pending.final_updated().items():
                 changed = conn.execute(
                     "UPDATE accounts SET network_id = ?, username_key = ?, email_key = ?, "
                     "version = ?, doc = ? WHERE account_id = ? AND version = ?",
