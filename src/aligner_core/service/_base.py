@@ -39,6 +39,7 @@ from aligner_core.notifications.rules import recipients
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Storage, UnitOfWork
 
 __all__ = ["ServiceBase", "SpooledFile", "Spooler"]
+
 #: Log lines name case numbers, account ids and actions: never a patient.
 log = logging.getLogger("aligner_core.service")
 
