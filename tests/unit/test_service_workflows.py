@@ -566,9 +566,7 @@ def test_collaborator_invite_accept_and_decline(core: Core, lab: Lab) -> None:
     assert len(detail.case.plans) == 1
     # the lab's comment now reaches the commenting collaborator too
     core.comment(lab.planner, case_id, "updated")
-    lab_comment = [
-        e for e in outbox(core, EventType.COMMENT_ADDED) if e.event.get("side") == "lab"
-    ]
+    lab_comment = [e for e in outbox(core, EventType.COMMENT_ADDED) if e.event.get("side") == "lab"]
     assert {e.recipient_id for e in lab_comment} == {lab.doctor, service}
 
     core.invite_collaborator(lab.doctor, case_id, second, [P.VIEW_DETAILS])
@@ -646,7 +644,7 @@ def test_cancel_before_production_only(core: Core, lab: Lab) -> None:
     started = waiting(core, lab)
     core.accept_plan(lab.doctor, started, 1)
     err = refused(core.cancel, lab.admin, started, "too late")
-    assert err.reasons == ("not possible in state in_production",)
+    assert err.reasons == ("the case is already in production",)
     core.hold(lab.production, started, "material")
     err = refused(core.cancel, lab.doctor, started, "too late")
     assert err.reasons == ("the case is already in production",)

@@ -40,6 +40,7 @@ ALL_BUT_DELETED = tuple(s for s in CaseStatus if s is not S.DELETED)
 PLAN_VISIBLE = (S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED, S.IN_PRODUCTION, S.SHIPPED, S.CLOSED)
 HOLDABLE = tuple(sorted(ACTIVE_STATUSES))
 BEFORE_PRODUCTION = (S.LAB_REVIEW, S.IN_PLANNING, S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED)
+AFTER_PRODUCTION_STARTED = (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED)
 OPEN = tuple(s for s in CaseStatus if s not in (S.DELETED, S.CANCELLED))
 
 
@@ -340,6 +341,8 @@ def blockers(attempt: Attempt) -> list[str]:
     """Every reason the attempt would be refused now (empty: it may go ahead)."""
     case = attempt.case
     if attempt.action not in _actions_from(case.status, case.kind):
+        if attempt.action is Action.CANCEL and case.status in AFTER_PRODUCTION_STARTED:
+            return ["the case is already in production"]
         return [f"not possible in state {case.status.value}"]
     reasons: list[str] = []
     for guard in GUARDS.get(attempt.action, ()):
