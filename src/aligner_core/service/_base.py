@@ -242,6 +242,19 @@ class ServiceBase:
         )
         return updated
 
+    def _act_for_reason(
+        self, actor_id: UUID, case_id: UUID, action: Action, event: EventType, reason: str
+    ) -> Case:
+        """An action whose reason is both a guard argument and a line of the history."""
+        return self._act(
+            actor_id,
+            case_id,
+            action,
+            args={"reason": reason},
+            event=event,
+            details={"reason": reason},
+        )
+
     def _parent(self, uow: UnitOfWork, case: Case) -> Case | None:
         if case.parent_id is None:
             return None

@@ -33,13 +33,8 @@ class PlanningCommands(ServiceBase):
         return self._act(staff_id, case_id, Action.ACCEPT_ORDER, event=EventType.ORDER_ACCEPTED)
 
     def refuse_order(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:
-        return self._act(
-            staff_id,
-            case_id,
-            Action.REFUSE_ORDER,
-            args={"reason": reason},
-            event=EventType.ORDER_REFUSED,
-            details={"reason": reason},
+        return self._act_for_reason(
+            staff_id, case_id, Action.REFUSE_ORDER, EventType.ORDER_REFUSED, reason
         )
 
     def upload_plan(
@@ -88,24 +83,14 @@ class PlanningCommands(ServiceBase):
         )
 
     def reject_plan(self, doctor_id: UUID, case_id: UUID, reason: str) -> Case:
-        return self._act(
-            doctor_id,
-            case_id,
-            Action.REJECT_PLAN,
-            args={"reason": reason},
-            event=EventType.PLAN_REJECTED,
-            details={"reason": reason},
+        return self._act_for_reason(
+            doctor_id, case_id, Action.REJECT_PLAN, EventType.PLAN_REJECTED, reason
         )
 
     def request_modification(self, actor_id: UUID, case_id: UUID, reason: str) -> Case:
         """Back to planning with the reason and a new turnaround deadline."""
-        return self._act(
-            actor_id,
-            case_id,
-            Action.REQUEST_MODIFICATION,
-            args={"reason": reason},
-            event=EventType.MODIFICATION_REQUESTED,
-            details={"reason": reason},
+        return self._act_for_reason(
+            actor_id, case_id, Action.REQUEST_MODIFICATION, EventType.MODIFICATION_REQUESTED, reason
         )
 
     # ------------------------------------------------------------------ sharing

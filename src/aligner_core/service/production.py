@@ -23,26 +23,14 @@ class ProductionCommands(ServiceBase):
 
     # ------------------------------------------------------------------ hold, cancel, ship, close
     def hold(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:
-        return self._act(
-            staff_id,
-            case_id,
-            Action.HOLD,
-            args={"reason": reason},
-            event=EventType.CASE_HELD,
-            details={"reason": reason},
-        )
+        return self._act_for_reason(staff_id, case_id, Action.HOLD, EventType.CASE_HELD, reason)
 
     def release(self, staff_id: UUID, case_id: UUID) -> Case:
         return self._act(staff_id, case_id, Action.RELEASE, event=EventType.CASE_RELEASED)
 
     def cancel(self, actor_id: UUID, case_id: UUID, reason: str) -> Case:
-        return self._act(
-            actor_id,
-            case_id,
-            Action.CANCEL,
-            args={"reason": reason},
-            event=EventType.CASE_CANCELLED,
-            details={"reason": reason},
+        return self._act_for_reason(
+            actor_id, case_id, Action.CANCEL, EventType.CASE_CANCELLED, reason
         )
 
     def ship(
