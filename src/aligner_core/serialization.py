@@ -10,7 +10,9 @@ bad field as ``msg @ $.path``.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum, IntEnum, StrEnum
 from typing import Any, TypeVar, get_origin
@@ -283,14 +285,36 @@ def _tuple_unstructure_factory(cl: Any, converter: cattrs.Converter) -> Any:
     return lambda seq: [h(x) for h, x in zip(hooks, seq, strict=True)]
 
 
+def _memoized_text() -> tuple[Callable[[UUID], str], Callable[[datetime], str]]:
+    """UUID and datetime text, remembered per converter (bounded).
+
+    A case is saved again after every command and keeps most of its ids and
+    timestamps, so most of its text is the same each time; formatting them is
+    most of what unstructuring costs. Datetimes are keyed with their UTC offset:
+    equal instants in other zones keep their own text.
+    """
+    uuid_text = functools.lru_cache(maxsize=16_384)(UUID.__str__)
+    iso = functools.lru_cache(maxsize=16_384)(_isoformat_at)
+
+    def datetime_text(value: datetime) -> str:
+        return iso(value, value.utcoffset())
+
+    return uuid_text, datetime_text
+
+
+def _isoformat_at(value: datetime, offset: object) -> str:
+    return value.isoformat()
+
+
 def make_converter() -> Converter:
     """A new converter with the library's hooks; cheap enough to build per storage."""
     converter = Converter(forbid_extra_keys=True, detailed_validation=True)
-    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    uuid_text, datetime_text = _memoized_text()
+    converter.register_unstructure_hook(datetime, datetime_text)
     converter.register_structure_hook(datetime, _structure_datetime)
     converter.register_unstructure_hook(date, date.isoformat)
     converter.register_structure_hook(date, _structure_date)
-    converter.register_unstructure_hook(UUID, str)
+    converter.register_unstructure_hook(UUID, uuid_text)
     converter.register_structure_hook(UUID, _structure_uuid)
     converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
     converter.register_structure_hook(Tooth, _structure_tooth)

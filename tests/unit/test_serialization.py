@@ -535,3 +535,16 @@ def test_structure_checked_leaves_its_input_alone() -> None:
     kept = copy.deepcopy(data)
     CONVERTER.structure_checked(data, Case)
     assert data == kept
+
+
+def test_remembered_datetime_text_keeps_each_offset() -> None:
+    """Equal instants in two zones keep their own text (the memo is keyed by the offset)."""
+    from datetime import timedelta, timezone
+
+    converter = make_converter()
+    utc = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    cet = utc.astimezone(timezone(timedelta(hours=1)))
+    assert utc == cet
+    assert converter.unstructure(utc) == "2026-01-05T09:00:00+00:00"
+    assert converter.unstructure(cet) == "2026-01-05T10:00:00+01:00"
+    assert converter.unstructure(utc) == "2026-01-05T09:00:00+00:00"
