@@ -165,9 +165,7 @@ class Converter(cattrs.Converter):
         return self.from_document(data, cl)
 
 
-def _structure_datetime(value: Any, _: type) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("expected an ISO 8601 text")
+def _parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.utcoffset() is None:
         raise ValueError("datetime without a time zone")
@@ -180,16 +178,33 @@ def _structure_date(value: Any, _: type) -> date:
     return date.fromisoformat(value)
 
 
-def _structure_uuid(value: Any, _: type) -> UUID:
-    if not isinstance(value, str):
-        raise TypeError("expected a UUID text")
-    return UUID(value)
+def _parsers() -> tuple[Any, Any, Any]:
+    """Structure hooks for UUIDs, datetimes and teeth that remember what they parsed.
 
+    The values are immutable, so handing out the same object again is safe; a
+    case loaded before every command repeats most of its ids and timestamps.
+    Failures are not remembered (``lru_cache`` keeps only results).
+    """
+    uuid_of = functools.lru_cache(maxsize=16_384)(UUID)
+    datetime_of = functools.lru_cache(maxsize=16_384)(_parse_datetime)
+    tooth_of = functools.lru_cache(maxsize=128)(Tooth.from_fdi)
 
-def _structure_tooth(value: Any, _: type) -> Tooth:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("expected an FDI tooth number")
-    return Tooth.from_fdi(value)
+    def structure_uuid(value: Any, _: type) -> UUID:
+        if type(value) is not str:
+            raise TypeError("expected a UUID text")
+        return uuid_of(value)
+
+    def structure_datetime(value: Any, _: type) -> datetime:
+        if type(value) is not str:
+            raise TypeError("expected an ISO 8601 text")
+        return datetime_of(value)
+
+    def structure_tooth(value: Any, _: type) -> Tooth:
+        if type(value) is not int:
+            raise TypeError("expected an FDI tooth number")
+        return tooth_of(value)
+
+    return structure_uuid, structure_datetime, structure_tooth
 
 
 def _strict(kind: type[Any]) -> Any:
@@ -310,14 +325,15 @@ def make_converter() -> Converter:
     """A new converter with the library's hooks; cheap enough to build per storage."""
     converter = Converter(forbid_extra_keys=True, detailed_validation=True)
     uuid_text, datetime_text = _memoized_text()
+    structure_uuid, structure_datetime, structure_tooth = _parsers()
     converter.register_unstructure_hook(datetime, datetime_text)
-    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_structure_hook(datetime, structure_datetime)
     converter.register_unstructure_hook(date, date.isoformat)
     converter.register_structure_hook(date, _structure_date)
     converter.register_unstructure_hook(UUID, uuid_text)
-    converter.register_structure_hook(UUID, _structure_uuid)
+    converter.register_structure_hook(UUID, structure_uuid)
     converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
-    converter.register_structure_hook(Tooth, _structure_tooth)
+    converter.register_structure_hook(Tooth, structure_tooth)
     for kind in (str, int, float, bool):
         converter.register_structure_hook(kind, _strict(kind))
     for base in (Enum, StrEnum, IntEnum):
