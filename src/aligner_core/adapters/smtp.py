@@ -33,6 +33,7 @@ from aligner_core.errors import (
     NotificationError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
+    ValidationError,
 )
 
 __all__ = ["Security", "SmtpNotifier"]
@@ -128,11 +129,13 @@ class SmtpNotifier:
         local_hostname: str | None = None,
     ) -> None:
         if security not in ("none", "starttls", "tls"):
-            raise ValueError("security is 'none', 'starttls' or 'tls'")
+            raise ValidationError.single("security is 'none', 'starttls' or 'tls'", "$.security")
         if (username is None) != (password is None):
-            raise ValueError("give both username and password, or neither")
+            raise ValidationError.single(
+                "give both username and password, or neither", "$.username"
+            )
         if timeout <= 0:
-            raise ValueError("timeout must be positive")
+            raise ValidationError.single("timeout must be positive", "$.timeout")
         self.host = host
         self.port = port
         self.security: Security = security

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from aligner_core.domain.prescriptions import Design
+from aligner_core.errors import ValidationError
 
 __all__ = [
     "TURNAROUND_DAYS",
@@ -51,7 +52,7 @@ def _is_business_day(day: date, holidays: Collection[date]) -> bool:
 def add_business_days(start: date, days: int, holidays: Collection[date] = ()) -> date:
     """The date ``days`` business days after ``start`` (``start`` itself not counted)."""
     if days < 0:
-        raise ValueError("days must be >= 0")
+        raise ValidationError.single("days must be >= 0", "$.days")
     current = start
     remaining = days
     while remaining:
