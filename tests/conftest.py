@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Machines here are small and shared: time is no property of this code, so no deadlines.
+settings.register_profile("aligner", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("aligner")
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stl-samples"
 
