@@ -25,7 +25,10 @@ SAMPLES = _repo_root().parent / "shared" / "data" / "stl-samples"
 
 
 def _readme_table() -> list[tuple[str, str, int]]:
-    rows = []
+    """The samples' README table; empty when the samples are not beside the checkout."""
+    rows: list[tuple[str, str, int]] = []
+    if not (SAMPLES / "README.md").is_file():
+        return rows
     for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
         m = re.match(r"\|\s*([\w/.-]+\.stl)\s*\|\s*(ASCII|binary)\s*\|\s*([\d,]+)\s*\|", line)
         if m:
@@ -34,7 +37,11 @@ def _readme_table() -> list[tuple[str, str, int]]:
 
 
 ROWS = _readme_table()
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared STL samples missing")
+# Outside CI the module skips visibly when ../shared is not beside the checkout;
+# under CI (ALIGNER_CORE_CI=1) tests/conftest.py fails the run instead.
+pytestmark = pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason=f"shared STL samples missing (looked in {SAMPLES})"
+)
 
 
 def test_readme_lists_every_sample() -> None:
