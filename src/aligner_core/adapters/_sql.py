@@ -97,6 +97,21 @@ class CaseRow:
     #: accepted collaborators (the owner is not repeated): the members table of the doctor scope
     collaborator_ids: tuple[str, ...]
 
+    def values(self, doc: str) -> tuple[Any, ...]:
+        """The stored column values in ``CASE_COLUMNS`` order, the document last."""
+        return (
+            self.case_id, self.number, self.version, self.status, self.kind, self.owner_id,
+            self.network_id, self.name_key, self.patient_name, self.created_at, self.updated_at,
+            self.accepted_at, doc,
+        )  # fmt: skip
+
+
+#: The columns of the cases table both SQL adapters write, in ``CaseRow.values`` order.
+CASE_COLUMNS = (
+    "case_id", "number", "version", "status", "kind", "owner_id", "network_id", "name_key",
+    "patient_name", "created_at", "updated_at", "accepted_at", "doc",
+)  # fmt: skip
+
 
 def case_row(case: Case) -> CaseRow:
     """The column values of ``case``, as the SQL adapters store them."""

@@ -48,7 +48,7 @@ from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolati
 from psycopg_pool import ConnectionPool
 
 from aligner_core.adapters._pending import PendingAccounts, PendingCases
-from aligner_core.adapters._sql import case_row, filter_clauses, order_by
+from aligner_core.adapters._sql import CASE_COLUMNS, case_row, filter_clauses, order_by
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.queries import CaseFilter, CaseSummary, NameMatch, Page, Scope
@@ -141,10 +141,7 @@ _UNIQUE_MESSAGES: dict[str, tuple[str, str]] = {
     "outbox_pkey": ("outbox entry already exists", "$.entry_id"),
 }
 
-_CASE_COLUMNS = (
-    "case_id, number, version, status, kind, owner_id, network_id, name_key, "
-    "patient_name, created_at, updated_at, accepted_at, doc"
-)
+_CASE_COLUMNS = ", ".join(CASE_COLUMNS)
 _SUMMARY_COLUMNS = (
     "case_id, number, kind, status, patient_name, owner_id, network_id, "
     "created_at, updated_at, accepted_at, version"
@@ -415,23 +412,7 @@ class PostgresStorage:
             with cur.copy(f"COPY cases ({_CASE_COLUMNS}) FROM STDIN", writer=writer) as copy:
                 for case in chunk:
                     r = case_row(case)
-                    copy.write_row(
-                        (
-                            r.case_id,
-                            r.number,
-                            r.version,
-                            r.status,
-                            r.kind,
-                            r.owner_id,
-                            r.network_id,
-                            r.name_key,
-                            r.patient_name,
-                            r.created_at,
-                            r.updated_at,
-                            r.accepted_at,
-                            dumps(case),
-                        )
-                    )
+                    copy.write_row(r.values(dumps(case)))
                     members.extend((r.number, m) for m in r.collaborator_ids)
             with cur.copy("COPY case_members (number, account_id) FROM STDIN") as copy:
                 for member in members:
@@ -546,21 +527,7 @@ class _Cases:
                 cur.execute(
                     f"INSERT INTO cases ({_CASE_COLUMNS}) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        r.case_id,
-                        r.number,
-                        r.version,
-                        r.status,
-                        r.kind,
-                        r.owner_id,
-                        r.network_id,
-                        r.name_key,
-                        r.patient_name,
-                        r.created_at,
-                        r.updated_at,
-                        r.accepted_at,
-                        dumps(case),
-                    ),
+                    r.values(dumps(case)),
                 )
             cur.executemany(
                 "INSERT INTO case_members (number, account_id) VALUES (%s, %s)",

@@ -37,6 +37,7 @@ import attrs
 
 from aligner_core.adapters._pending import PendingAccounts, PendingCases
 from aligner_core.adapters._sql import (
+    CASE_COLUMNS,
     CaseRow,
     case_row,
     decode_time,
@@ -140,21 +141,13 @@ _SUMMARY_COLUMNS = (
     "created_at, updated_at, accepted_at, version"
 )
 _CASE_INSERT = (
-    "INSERT INTO cases (number, case_id, version, status, kind, owner_id, network_id, name_key, "
-    "patient_name, created_at, updated_at, accepted_at, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
 )
 _CASE_UPDATE = (
     "UPDATE cases SET version = ?, status = ?, kind = ?, owner_id = ?, network_id = ?, "
     "name_key = ?, patient_name = ?, created_at = ?, updated_at = ?, accepted_at = ?, doc = ? "
     "WHERE case_id = ? AND version = ?"
 )
-
-
-def _insert_params(row: CaseRow, doc: str) -> tuple[Any, ...]:
-    return (
-        row.number, row.case_id, row.version, row.status, row.kind, row.owner_id, row.network_id,
-        row.name_key, row.patient_name, row.created_at, row.updated_at, row.accepted_at, doc,
-    )  # fmt: skip
 
 
 def _trigram_query(key: str) -> str:
@@ -433,7 +426,7 @@ class SqliteStorage:
                 chunk: list[tuple[Any, ...]] = []
                 members: list[tuple[str, int]] = []
                 for row, doc in rows:
-                    chunk.append(_insert_params(row, doc))
+                    chunk.append(row.values(doc))
                     members.extend((m, row.number) for m in row.collaborator_ids)
                     top = max(top, row.number)
                     if len(chunk) >= batch:
@@ -592,7 +585,7 @@ class SqliteCaseRepository:
         for case in self.added.values():
             row = case_row(case)
             try:
-                conn.execute(_CASE_INSERT, _insert_params(row, dumps(case)))
+                conn.execute(_CASE_INSERT, row.values(dumps(case)))
             except sqlite3.IntegrityError as e:
                 raise ValidationError.single(
                     f"case {case.number} already exists", "$.number"
