@@ -53,11 +53,6 @@ _ORDER_TAGS: dict[type, str] = {
 }
 
 
-def _path_of(path: str) -> str:
-    """cattrs paths look like ``$.a.b[0]``; keep them as they are, root included."""
-    return path if path.startswith("$") else f"$.{path}"
-
-
 def _field_errors(exc: BaseException, path: str = "$") -> list[FieldError]:
     """Flatten a cattrs error tree (and our own errors inside it) into field errors."""
     if isinstance(exc, ValidationError):
