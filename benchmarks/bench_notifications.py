@@ -18,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from uuid import UUID
 
-from aligner_core.adapters.memory import ManualClock, MemoryStorage
-from aligner_core.adapters.smtp import SmtpNotifier
+from aligner_core.clock import ManualClock
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.notifications.dispatcher import Dispatcher
 from aligner_core.notifications.outbox import OutboxEntry
+from aligner_core.notifications.smtp import SmtpNotifier
+from aligner_core.storage.memory import MemoryStorage
 from aligner_core.testing.smtp_server import LocalSmtpServer
 
 TARGET = 1.5

@@ -29,8 +29,8 @@ DSN_VARIABLE = "ALIGNER_CORE_TEST_POSTGRES_DSN"
 
 
 def _core(dsn: str, schema: str):  # type: ignore[no-untyped-def]
-    from aligner_core.adapters.blobs import MemoryBlobStore
     from aligner_core.bootstrap import connect
+    from aligner_core.files.blobs import MemoryBlobStore
 
     return connect(dsn, schema=schema, blobs=MemoryBlobStore(), max_size=2)
 
@@ -55,7 +55,7 @@ def _worker(
 
 def throughput(dsn: str, schema: str, seconds: float) -> dict[int, float]:
     from aligner_core.domain.cases import CaseStatus
-    from aligner_core.testing.contracts import case as make_case
+    from aligner_core.testing.contracts.storage import case as make_case
     from aligner_core.testing.factories import Lab
 
     core = _core(dsn, schema)
@@ -92,9 +92,9 @@ def throughput(dsn: str, schema: str, seconds: float) -> dict[int, float]:
 def bulk_import(dsn: str, schema: str, n: int) -> tuple[float, float]:
     import psycopg
 
-    from aligner_core.adapters._sql import case_row
-    from aligner_core.adapters.postgres import PostgresStorage
-    from aligner_core.testing.contracts import population
+    from aligner_core.storage.postgres import PostgresStorage
+    from aligner_core.storage.sql.columns import case_row
+    from aligner_core.testing.contracts.storage import population
 
     pop = population(n, seed=11, first_number=1_000_000)
     storage = PostgresStorage(dsn, schema=schema)

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from aligner_core.adapters.stl import (
+from aligner_core.files.stl import (
     StlAnalyzer,
     analyze_triangles,
     speedups_available,

@@ -31,11 +31,11 @@ from uuid import UUID
 
 import attrs
 
-from aligner_core.adapters._sql import CaseRow, case_row
-from aligner_core.adapters.sqlite import PAGE_SIZE, SqliteStorage
 from aligner_core.domain.cases import CaseStatus
 from aligner_core.domain.queries import CaseFilter, Scope
 from aligner_core.serialization import make_converter
+from aligner_core.storage.sql.columns import CaseRow, case_row
+from aligner_core.storage.sqlite import PAGE_SIZE, SqliteStorage
 
 SYLLABLES = ["an", "ber", "ca", "dö", "el", "fi", "gar", "ho", "is", "jo", "ka", "lü", "mi", "no",
              "ør", "pa", "qui", "ro", "sa", "ti", "ul", "ve", "wi", "xa", "yo", "zé"]  # fmt: skip
@@ -54,7 +54,7 @@ def best(fn: Callable[[], Any], repeat: int) -> float:
 
 def documents(n: int, seed: int = 1) -> tuple[list[tuple[CaseRow, str]], Any]:
     """``n`` case rows and JSON documents: one template evolved with new ids, names, statuses."""
-    from aligner_core.testing.contracts import population
+    from aligner_core.testing.contracts.storage import population
 
     rnd = random.Random(seed)
     pop = population(1, seed)
@@ -193,11 +193,12 @@ def run(n: int, work: Path, repeat: int) -> dict[str, float]:
 
 def one_command(storage: SqliteStorage, work: Path, n: int) -> tuple[float, float]:
     """Median time of ``core.comment`` on a full database vs one raw insert-and-commit."""
-    from aligner_core.adapters.blobs import MemoryBlobStore
-    from aligner_core.adapters.content import ContentScanner
-    from aligner_core.adapters.memory import MemoryNotifier
-    from aligner_core.adapters.system import RandomIds, SystemClock
     from aligner_core.bootstrap import Core, _spooler
+    from aligner_core.clock import SystemClock
+    from aligner_core.files.blobs import MemoryBlobStore
+    from aligner_core.files.content import ContentScanner
+    from aligner_core.ids import RandomIds
+    from aligner_core.notifications.notifiers import MemoryNotifier
     from aligner_core.testing.factories import set_up_lab
 
     core = Core(

@@ -12,8 +12,8 @@ appears nowhere in them; the case number identifies the case.
 from __future__ import annotations
 
 import aligner_core
-from aligner_core.adapters.smtp import SmtpNotifier
 from aligner_core.bootstrap import Core
+from aligner_core.notifications.smtp import SmtpNotifier
 from aligner_core.testing.factories import plan_summary, set_up_lab
 from aligner_core.testing.smtp_server import LocalSmtpServer
 

@@ -6,7 +6,7 @@ shipping in two phases, then a refinement, a retainer and a remake.
 
     python examples/full_case_lifecycle.py [path/to/cases.db]
 
-The steps themselves are in ``aligner_core.demo`` (also ``aligner-core demo``).
+The steps themselves are in ``aligner_core.cli.demo`` (also ``aligner-core demo``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 import aligner_core
-from aligner_core.demo import run_full_lifecycle
+from aligner_core.cli.demo import run_full_lifecycle
 
 
 def main() -> int:

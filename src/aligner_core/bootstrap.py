@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from email.message import EmailMessage
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -67,7 +66,7 @@ class Core(Service):
 
 
 def _spooler(directory: str | None) -> Any:
-    from aligner_core.adapters.intake import spool
+    from aligner_core.files.intake import spool
 
     def run(source: IO[bytes] | Iterable[bytes], max_bytes: int) -> SpooledFile:
         return spool(source, max_bytes=max_bytes, directory=directory)  # type: ignore[return-value]
@@ -76,18 +75,15 @@ def _spooler(directory: str | None) -> Any:
 
 
 def _default_scanner() -> FileScanner:
-    from aligner_core.adapters.content import ContentScanner
+    from aligner_core.files.content import ContentScanner
 
     return ContentScanner()
 
 
-class _NullNotifier:
-    """Drops nothing: messages stay in the outbox until a real notifier is configured."""
+def _null_notifier() -> Notifier:
+    from aligner_core.notifications.notifiers import NullNotifier
 
-    def send(self, message: EmailMessage) -> None:
-        from aligner_core.errors import TemporaryDeliveryError
-
-        raise TemporaryDeliveryError("no notifier configured")
+    return NullNotifier()
 
 
 def connect(url: str = "memory://", **options: Any) -> Core:
@@ -102,13 +98,11 @@ def connect(url: str = "memory://", **options: Any) -> Core:
     spool_dir: str | None = options.pop("spool_dir", None)
     storage: Storage
     if scheme == "memory":
-        from aligner_core.adapters.blobs import MemoryBlobStore
-        from aligner_core.adapters.memory import (
-            ManualClock,
-            MemoryNotifier,
-            MemoryStorage,
-            SequentialIds,
-        )
+        from aligner_core.clock import ManualClock
+        from aligner_core.files.blobs import MemoryBlobStore
+        from aligner_core.ids import SequentialIds
+        from aligner_core.notifications.notifiers import MemoryNotifier
+        from aligner_core.storage.memory import MemoryStorage
 
         storage = MemoryStorage()
         clock = clock or ManualClock()
@@ -116,8 +110,8 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         blobs = blobs or MemoryBlobStore()
         notifier = notifier or MemoryNotifier()
     elif scheme == "sqlite":
-        from aligner_core.adapters.blobs import FileSystemBlobStore
-        from aligner_core.adapters.sqlite import SqliteStorage
+        from aligner_core.files.blobs import FileSystemBlobStore
+        from aligner_core.storage.sqlite import SqliteStorage
 
         path = unquote(parts.path)
         if parts.netloc:
@@ -133,8 +127,8 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         storage = SqliteStorage(path, **_take(options, "synchronous", "busy_timeout"))
         blobs = blobs or FileSystemBlobStore(options.pop("blob_root", f"{path}.blobs"))
     elif scheme in ("postgresql", "postgres"):
-        from aligner_core.adapters.blobs import FileSystemBlobStore
-        from aligner_core.adapters.postgres import PostgresStorage
+        from aligner_core.files.blobs import FileSystemBlobStore
+        from aligner_core.storage.postgres import PostgresStorage
 
         storage = PostgresStorage(
             url, **_take(options, "schema", "min_size", "max_size", "timeout")
@@ -147,7 +141,8 @@ def connect(url: str = "memory://", **options: Any) -> Core:
             f"unknown storage URL scheme {scheme!r} (memory, sqlite, postgresql)", "$.url"
         )
     if clock is None or ids is None:
-        from aligner_core.adapters.system import RandomIds, SystemClock
+        from aligner_core.clock import SystemClock
+        from aligner_core.ids import RandomIds
 
         clock = clock or SystemClock()
         ids = ids or RandomIds()
@@ -155,7 +150,7 @@ def connect(url: str = "memory://", **options: Any) -> Core:
     dispatch = _take(options, "base_url", "sender", "templates", "max_attempts")
     return Core(
         storage,
-        notifier=notifier or _NullNotifier(),
+        notifier=notifier or _null_notifier(),
         dispatch_options=dispatch,
         clock=clock,
         ids=ids,

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from aligner_core.adapters.memory import MemoryStorage
 from aligner_core.ports import Storage
-from aligner_core.testing.contracts import StorageContract
+from aligner_core.storage.memory import MemoryStorage
+from aligner_core.testing.contracts.storage import StorageContract
 
 
 class TestMemoryStorage(StorageContract):

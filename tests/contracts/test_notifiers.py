@@ -7,11 +7,11 @@ from email.message import EmailMessage
 
 import pytest
 
-from aligner_core.adapters.memory import MemoryNotifier
-from aligner_core.adapters.smtp import SmtpNotifier
 from aligner_core.errors import TemporaryDeliveryError
+from aligner_core.notifications.notifiers import MemoryNotifier
+from aligner_core.notifications.smtp import SmtpNotifier
 from aligner_core.ports import Notifier
-from aligner_core.testing.contracts_notify import LocalSmtpServer, NotifierContract, free_port
+from aligner_core.testing.contracts.notifiers import LocalSmtpServer, NotifierContract, free_port
 
 
 class TestMemoryNotifier(NotifierContract):

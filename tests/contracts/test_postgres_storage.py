@@ -25,8 +25,8 @@ if not DSN:
 psycopg = pytest.importorskip("psycopg")
 from psycopg import sql  # noqa: E402
 
-from aligner_core.adapters.postgres import PostgresStorage  # noqa: E402
-from aligner_core.testing.contracts import StorageContract  # noqa: E402
+from aligner_core.storage.postgres import PostgresStorage  # noqa: E402
+from aligner_core.testing.contracts.storage import StorageContract  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 

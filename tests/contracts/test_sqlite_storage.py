@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aligner_core.adapters.sqlite import SqliteStorage
-from aligner_core.testing.contracts import StorageContract
+from aligner_core.storage.sqlite import SqliteStorage
+from aligner_core.testing.contracts.storage import StorageContract
 
 
 class TestSqliteStorage(StorageContract):

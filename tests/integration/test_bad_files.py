@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from aligner_core.adapters.content import ContentScanner, Limits
-from aligner_core.adapters.stl import StlAnalyzer
 from aligner_core.domain.records import FileKind
 from aligner_core.errors import RejectedFileError
-from aligner_core.testing.contracts_files import (
+from aligner_core.files.content import ContentScanner, Limits
+from aligner_core.files.stl import StlAnalyzer
+from aligner_core.testing.contracts.files import (
     TETRAHEDRON,
     ascii_stl_bytes,
     binary_stl_bytes,

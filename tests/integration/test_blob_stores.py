@@ -11,10 +11,10 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from aligner_core.adapters.blobs import FileSystemBlobStore, FsspecBlobStore, MemoryBlobStore
 from aligner_core.errors import StorageError
+from aligner_core.files.blobs import FileSystemBlobStore, FsspecBlobStore, MemoryBlobStore
 from aligner_core.ports import BlobStore
-from aligner_core.testing.contracts_files import BlobStoreContract
+from aligner_core.testing.contracts.files import BlobStoreContract
 
 
 class TestMemoryBlobStore(BlobStoreContract):

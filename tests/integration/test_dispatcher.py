@@ -15,11 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import aligner_core
-from aligner_core.adapters.memory import ManualClock, MemoryNotifier, MemoryStorage
+from aligner_core.clock import ManualClock
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.errors import PermanentDeliveryError, StorageError, TemporaryDeliveryError
 from aligner_core.notifications.dispatcher import Dispatcher, DispatchReport, dead_letters
+from aligner_core.notifications.notifiers import MemoryNotifier
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
+from aligner_core.storage.memory import MemoryStorage
 from aligner_core.testing.factories import plan_summary, set_up_lab
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -44,11 +44,11 @@ if not DSN:
 psycopg = pytest.importorskip("psycopg")
 from psycopg import sql  # noqa: E402
 
-from aligner_core.adapters.blobs import MemoryBlobStore  # noqa: E402
 from aligner_core.bootstrap import Core, connect  # noqa: E402
 from aligner_core.domain.cases import CaseStatus  # noqa: E402
 from aligner_core.errors import ConcurrencyConflictError  # noqa: E402
-from aligner_core.testing.contracts import case as make_case  # noqa: E402
+from aligner_core.files.blobs import MemoryBlobStore  # noqa: E402
+from aligner_core.testing.contracts.storage import case as make_case  # noqa: E402
 from aligner_core.testing.factories import Lab  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -1,7 +1,7 @@
 """What only the PostgreSQL adapter has: migrations, driver failures, indexes, leases.
 
 The shared contract suite checks the port; these tests check the promises of
-``aligner_core.adapters.postgres`` itself: a newer schema is refused and left
+``aligner_core.storage.postgres`` itself: a newer schema is refused and left
 untouched, concurrent first opens agree, unreachable servers, statement
 timeouts and lost connections become ``StorageError`` with nothing written,
 prefix and substring searches are served by their indexes, and concurrent
@@ -31,10 +31,9 @@ if not DSN:
 
 psycopg = pytest.importorskip("psycopg")
 psycopg_pool = pytest.importorskip("psycopg_pool")
+from aligner_core.storage import postgres as pg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from aligner_core.adapters import postgres as pg  # noqa: E402
-from aligner_core.adapters.postgres import PostgresStorage, PostgresUnitOfWork  # noqa: E402
 from aligner_core.domain.cases import CaseStatus  # noqa: E402
 from aligner_core.domain.queries import CaseFilter, NameMatch, Scope, SortKey  # noqa: E402
 from aligner_core.errors import (  # noqa: E402
@@ -43,7 +42,8 @@ from aligner_core.errors import (  # noqa: E402
     StorageError,
     ValidationError,
 )
-from aligner_core.testing.contracts import (  # noqa: E402
+from aligner_core.storage.postgres import PostgresStorage, PostgresUnitOfWork  # noqa: E402
+from aligner_core.testing.contracts.storage import (  # noqa: E402
     T0,
     account,
     case,

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import aligner_core
-from aligner_core.adapters.memory import ManualClock
-from aligner_core.adapters.smtp import SmtpNotifier
 from aligner_core.bootstrap import Core
+from aligner_core.clock import ManualClock
 from aligner_core.errors import PermanentDeliveryError, TemporaryDeliveryError
 from aligner_core.notifications.dispatcher import Dispatcher, dead_letters
 from aligner_core.notifications.outbox import OutboxEntry
-from aligner_core.testing.contracts_notify import (
+from aligner_core.notifications.smtp import SmtpNotifier
+from aligner_core.testing.contracts.notifiers import (
     LocalSmtpServer,
     SilentServer,
     free_port,

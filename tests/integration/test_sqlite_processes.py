@@ -14,9 +14,9 @@ from uuid import UUID
 import attrs
 import pytest
 
-from aligner_core.adapters.sqlite import SqliteStorage
 from aligner_core.domain.cases import CaseStatus
 from aligner_core.errors import ConcurrencyConflictError
+from aligner_core.storage.sqlite import SqliteStorage
 
 pytestmark = pytest.mark.slow
 

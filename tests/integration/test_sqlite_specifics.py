@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from aligner_core.adapters.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
 from aligner_core.domain.queries import CaseFilter, NameMatch, Scope
 from aligner_core.errors import SchemaVersionError, StorageError
-from aligner_core.testing.contracts import account, case, network, populate
+from aligner_core.storage.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
+from aligner_core.testing.contracts.storage import account, case, network, populate
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_renaming_a_patient_updates_the_trigram_index(db: Path) -> None:
 
 
 def test_bulk_import_matches_the_unit_of_work(tmp_path: Path) -> None:
-    from aligner_core.testing.contracts import population
+    from aligner_core.testing.contracts.storage import population
 
     pop = population(40, seed=5)
     storage = SqliteStorage(tmp_path / "bulk.db")

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aligner_core.adapters.stl import StlAnalyzer, analyze_triangles, merge_vertices
 from aligner_core.domain.records import MeshReport
+from aligner_core.files.stl import StlAnalyzer, analyze_triangles, merge_vertices
 
 trimesh = pytest.importorskip("trimesh")
 

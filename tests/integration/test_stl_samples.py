@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aligner_core.adapters.content import ContentScanner
-from aligner_core.adapters.stl import StlAnalyzer
 from aligner_core.domain.records import FileKind, MediaType
+from aligner_core.files.content import ContentScanner
+from aligner_core.files.stl import StlAnalyzer
 
 
 def _repo_root() -> Path:

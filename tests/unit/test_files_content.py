@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from aligner_core.adapters.content import (
+from aligner_core.domain.records import FileKind, MediaType
+from aligner_core.errors import RejectedFileError, StorageError
+from aligner_core.files.content import (
     STL_EXTRA_MISSING,
     ContentScanner,
     Limits,
@@ -19,11 +21,9 @@ from aligner_core.adapters.content import (
     sniff,
     sniff_file,
 )
-from aligner_core.adapters.stl import StlAnalyzer
-from aligner_core.domain.records import FileKind, MediaType
-from aligner_core.errors import RejectedFileError, StorageError
+from aligner_core.files.stl import StlAnalyzer
 from aligner_core.ports import FileScanner
-from aligner_core.testing.contracts_files import (
+from aligner_core.testing.contracts.files import (
     FileScannerContract,
     ascii_stl_bytes,
     binary_stl_bytes,

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aligner_core.adapters.intake import SpooledUpload, spool
 from aligner_core.domain.records import MAX_NAME_LENGTH, sanitize_filename
 from aligner_core.errors import RejectedFileError
-from aligner_core.testing.contracts_files import GeneratedStream
+from aligner_core.files.intake import SpooledUpload, spool
+from aligner_core.testing.contracts.files import GeneratedStream
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import io
 import json
 from pathlib import Path
 
-from aligner_core.scan_cli import run_scan
-from aligner_core.testing.contracts_files import (
+from aligner_core.cli.scan import run_scan
+from aligner_core.testing.contracts.files import (
     ascii_stl_bytes,
     binary_stl_bytes,
     pdf_bytes,

@@ -11,8 +11,8 @@ import attrs
 import pytest
 
 from aligner_core import connect
-from aligner_core.adapters.memory import ManualClock
 from aligner_core.bootstrap import Core
+from aligner_core.clock import ManualClock
 from aligner_core.domain.accounts import AccountStatus, CollaboratorPermission, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus

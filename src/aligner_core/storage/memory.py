@@ -8,19 +8,16 @@ and nothing of its unit of work is applied. Reads see committed state.
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
 import attrs
 
-from aligner_core.adapters._pending import PendingAccounts, PendingCases
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.queries import (
@@ -40,53 +37,12 @@ from aligner_core.errors import (
     ValidationError,
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
+from aligner_core.storage._pending import PendingAccounts, PendingCases
 
 __all__ = [
-    "ManualClock",
-    "MemoryNotifier",
     "MemoryStorage",
     "MemoryUnitOfWork",
-    "SequentialIds",
 ]
-
-
-class ManualClock:
-    """A deterministic clock: starts at ``start``, moves ``tick`` per reading and on ``advance``."""
-
-    def __init__(
-        self,
-        start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        tick: timedelta = timedelta(seconds=1),
-    ) -> None:
-        if start.utcoffset() is None:
-            raise ValidationError.single("the clock needs an aware datetime", "$.start")
-        self._now = start
-        self._tick = tick
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            current = self._now
-            self._now += self._tick
-            return current
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
-
-
-class SequentialIds:
-    """Deterministic UUIDs: the same sequence for the same ``seed``."""
-
-    def __init__(self, seed: int = 0) -> None:
-        self._counter = itertools.count(1)
-        self._seed = seed
-        self._lock = threading.Lock()
-
-    def new_id(self) -> UUID:
-        with self._lock:
-            n = next(self._counter)
-        return UUID(int=(self._seed << 64) | n, version=4)
 
 
 @attrs.define
@@ -433,25 +389,3 @@ class MemoryUnitOfWork:
             state.outbox[entry.entry_id] = entry
         for entry_id, changes in self.outbox.marks:
             state.outbox[entry_id] = attrs.evolve(state.outbox[entry_id], **changes)
-
-
-class MemoryNotifier:
-    """Records every message it is given; portal test suites read ``messages``.
-
-    ``fail_next(error)`` makes the next sends raise, to test retries.
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._failures: list[Exception] = []
-        self._lock = threading.Lock()
-
-    def fail_next(self, *errors: Exception) -> None:
-        with self._lock:
-            self._failures.extend(errors)
-
-    def send(self, message: EmailMessage) -> None:
-        with self._lock:
-            if self._failures:
-                raise self._failures.pop(0)
-            self.messages.append(message)

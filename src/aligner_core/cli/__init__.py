@@ -19,7 +19,7 @@ __all__ = ["main"]
 
 def _demo(args: argparse.Namespace) -> int:
     from aligner_core.bootstrap import connect
-    from aligner_core.demo import run_full_lifecycle
+    from aligner_core.cli.demo import run_full_lifecycle
 
     if args.db == "memory":
         url = "memory://"
@@ -35,7 +35,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from aligner_core.scan_cli import run_scan
+    from aligner_core.cli.scan import run_scan
 
     return run_scan(list(args.files), as_json=args.json)
 

@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 import attrs
 
-from aligner_core.adapters.content import ContentScanner, sniff_file
 from aligner_core.domain.records import FileKind, FileReport, MediaType, MeshReport
 from aligner_core.errors import RejectedFileError, StorageError
+from aligner_core.files.content import ContentScanner, sniff_file
 
 __all__ = ["format_report", "run_scan"]
 

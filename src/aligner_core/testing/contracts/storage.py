@@ -924,11 +924,12 @@ class StorageContract:
             assert len({n1.cases.next_number(), n2.cases.next_number()}) == 2
 
     def test_the_service_runs_a_case_on_this_storage(self, storage: Storage) -> None:
-        from aligner_core.adapters.blobs import MemoryBlobStore
-        from aligner_core.adapters.content import ContentScanner
-        from aligner_core.adapters.memory import ManualClock, MemoryNotifier
-        from aligner_core.adapters.system import RandomIds
         from aligner_core.bootstrap import Core, _spooler
+        from aligner_core.clock import ManualClock
+        from aligner_core.files.blobs import MemoryBlobStore
+        from aligner_core.files.content import ContentScanner
+        from aligner_core.ids import RandomIds
+        from aligner_core.notifications.notifiers import MemoryNotifier
         from aligner_core.testing.factories import set_up_lab
 
         core = Core(

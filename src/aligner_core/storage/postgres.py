@@ -47,8 +47,6 @@ from psycopg.copy import QueuedLibpqWriter
 from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolation
 from psycopg_pool import ConnectionPool
 
-from aligner_core.adapters._pending import PendingAccounts, PendingCases
-from aligner_core.adapters._sql import CASE_COLUMNS, case_row, filter_clauses, order_by
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.queries import CaseFilter, CaseSummary, NameMatch, Page, Scope
@@ -62,6 +60,8 @@ from aligner_core.errors import (
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
 from aligner_core.serialization import Converter, make_converter
+from aligner_core.storage._pending import PendingAccounts, PendingCases
+from aligner_core.storage.sql.columns import CASE_COLUMNS, case_row, filter_clauses, order_by
 
 __all__ = ["SCHEMA_VERSION", "PostgresStorage", "PostgresUnitOfWork"]
 

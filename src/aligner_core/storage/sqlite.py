@@ -5,8 +5,8 @@ Why it looks like this:
 - Cases, accounts, networks and outbox entries are stored as converter JSON
   documents (with their schema version), plus real indexed columns for what
   the case list and dashboard filter on; the columns come from
-  :func:`aligner_core.adapters._sql.case_row` and the query semantics from
-  :mod:`aligner_core.domain.queries` via :func:`~aligner_core.adapters._sql.filter_clauses`.
+  :func:`aligner_core.storage.sql.columns.case_row` and the query semantics from
+  :mod:`aligner_core.domain.queries` via :func:`~aligner_core.storage.sql.columns.filter_clauses`.
 - A unit of work buffers its writes (like the in-memory adapter) and applies
   them at ``commit`` in one ``BEGIN IMMEDIATE`` transaction: case updates are
   ``UPDATE ... WHERE version = ?`` so a stale writer gets
@@ -35,16 +35,6 @@ from uuid import UUID
 
 import attrs
 
-from aligner_core.adapters._pending import PendingAccounts, PendingCases
-from aligner_core.adapters._sql import (
-    CASE_COLUMNS,
-    CaseRow,
-    case_row,
-    decode_time,
-    encode_time,
-    filter_clauses,
-    order_by,
-)
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.queries import CaseFilter, CaseSummary, NameMatch, Page, Scope
@@ -57,6 +47,16 @@ from aligner_core.errors import (
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
 from aligner_core.serialization import Converter, make_converter
+from aligner_core.storage._pending import PendingAccounts, PendingCases
+from aligner_core.storage.sql.columns import (
+    CASE_COLUMNS,
+    CaseRow,
+    case_row,
+    decode_time,
+    encode_time,
+    filter_clauses,
+    order_by,
+)
 
 __all__ = [
     "DB_SCHEMA_VERSION",

@@ -79,7 +79,7 @@ class Limits:
 
 
 class MeshAnalyzer(Protocol):
-    """Measures an STL file (implemented by ``aligner_core.adapters.stl.StlAnalyzer``)."""
+    """Measures an STL file (implemented by ``aligner_core.files.stl.StlAnalyzer``)."""
 
     def analyze(
         self, path: str | os.PathLike[str], size: int, sha256: str
@@ -354,7 +354,7 @@ class ContentScanner:
 
 def _default_stl_analyzer() -> MeshAnalyzer | None:
     try:
-        from aligner_core.adapters.stl import StlAnalyzer
+        from aligner_core.files.stl import StlAnalyzer
     except ImportError:
         return None
     return StlAnalyzer()

@@ -1,0 +1,1 @@
+"""Files: taking uploads in, checking their content, STL analysis, blob stores."""

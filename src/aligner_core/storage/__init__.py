@@ -1,0 +1,1 @@
+"""Storage: the in-memory store and the SQL stores (SQLite, PostgreSQL) behind one port."""

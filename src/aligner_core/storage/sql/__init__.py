@@ -1,0 +1,1 @@
+"""The SQL storage core shared by the SQLite and PostgreSQL dialects."""

@@ -1,0 +1,1 @@
+"""Contract suites every adapter passes (storage, blob stores and scanners, notifiers)."""
