@@ -193,19 +193,12 @@ def run(n: int, work: Path, repeat: int) -> dict[str, float]:
 
 def one_command(storage: SqliteStorage, work: Path, n: int) -> tuple[float, float]:
     """Median time of ``core.comment`` on a full database vs one raw insert-and-commit."""
-    from aligner_core.bootstrap import Core, _spooler
+    from aligner_core.bootstrap import connect
     from aligner_core.clock import SystemClock
-    from aligner_core.files.blobs import MemoryBlobStore
-    from aligner_core.files.content import ContentScanner
     from aligner_core.ids import RandomIds
-    from aligner_core.notifications.notifiers import MemoryNotifier
     from aligner_core.testing.factories import set_up_lab
 
-    core = Core(
-        storage, notifier=MemoryNotifier(), clock=SystemClock(), ids=RandomIds(),
-        blobs=MemoryBlobStore(), scanner=ContentScanner(), spooler=_spooler(None),
-        link_secret=storage.link_secret(),
-    )  # fmt: skip
+    core = connect(storage=storage, clock=SystemClock(), ids=RandomIds())
     lab = set_up_lab(core, code=f"BENCH-{n}")
     case_id = lab.ready_case()
     core.submit(lab.doctor, case_id)

@@ -1,36 +1,229 @@
 """aligner_core: the clear-aligner case workflow between dental practices and an aligner lab.
 
-Build a wired core with :func:`connect`; change state only through its commands.
+Build a wired core with :func:`connect`; change state only through its commands
+(:mod:`aligner_core.commands`, run with ``core.execute``). Everything a shell
+needs is importable from here; :mod:`aligner_core.testing` has what its tests need.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aligner_core.domain.teeth import Notation, Tooth, ToothChart, ToothState
-from aligner_core.errors import AlignerError
+from aligner_core import commands
+from aligner_core.commands import (
+    AcceptOrder,
+    AcceptPlan,
+    Activate,
+    AttachFile,
+    Block,
+    Cancel,
+    CaseCommand,
+    Close,
+    Command,
+    Comment,
+    Confirm,
+    ConfirmDelivery,
+    CreateCase,
+    CreateNetwork,
+    DeleteDraft,
+    Hold,
+    InviteCollaborator,
+    MuteNotifications,
+    OrderFollowUp,
+    Reassign,
+    RefuseOrder,
+    Register,
+    RejectPlan,
+    Release,
+    Reopen,
+    RequestModification,
+    RespondToInvitation,
+    RevokeCollaborator,
+    RevokeShare,
+    SetTeeth,
+    SharePlan,
+    Ship,
+    Submit,
+    UpdateDraft,
+    UpdateProfile,
+    UploadPlan,
+)
+from aligner_core.domain.accounts import (
+    Account,
+    AccountStatus,
+    Address,
+    CollaboratorPermission,
+    Network,
+    ProfileChanges,
+    Registration,
+    Role,
+)
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import Case, CaseKind, CaseStatus
+from aligner_core.domain.events import EventType
+from aligner_core.domain.orders import (
+    ClinicalFeature,
+    LingualRange,
+    RefinementOrder,
+    ReplacementOrder,
+    ReplacementReason,
+    RetainerOrder,
+    RetainerType,
+    RevisionOrder,
+)
+from aligner_core.domain.patients import Gender, PatientDetails
+from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
+from aligner_core.domain.prescriptions import (
+    Adjustment,
+    Approach,
+    Arches,
+    Choice,
+    Dentition,
+    Design,
+    Pontic,
+    Shade,
+    TreatmentRequest,
+    TreatmentScope,
+    WearSchedule,
+)
+from aligner_core.domain.queries import CaseFilter, CaseSummary, NameMatch, Page, SortKey
+from aligner_core.domain.records import FileKind, ImpressionType, MediaType
+from aligner_core.domain.teeth import Notation, Tooth, ToothChart, ToothMark, ToothState
+from aligner_core.errors import (
+    AlignerError,
+    ConcurrencyConflictError,
+    FieldError,
+    InvalidTransitionError,
+    NotFoundError,
+    NotificationError,
+    PermissionDeniedError,
+    Reason,
+    RejectedFileError,
+    StorageError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from aligner_core.bootstrap import connect as connect
+    from aligner_core.service.core import Core as Core
 
 __all__ = [
+    "AcceptOrder",
+    "AcceptPlan",
+    "Account",
+    "AccountStatus",
+    "Action",
+    "Activate",
+    "Address",
+    "Adjustment",
     "AlignerError",
+    "Approach",
+    "Arches",
+    "AttachFile",
+    "Block",
+    "Cancel",
+    "Case",
+    "CaseCommand",
+    "CaseFilter",
+    "CaseKind",
+    "CaseStatus",
+    "CaseSummary",
+    "Choice",
+    "ClinicalFeature",
+    "Close",
+    "CollaboratorPermission",
+    "Command",
+    "Comment",
+    "ConcurrencyConflictError",
+    "Confirm",
+    "ConfirmDelivery",
+    "Core",
+    "CreateCase",
+    "CreateNetwork",
+    "DeleteDraft",
+    "Dentition",
+    "Design",
+    "EventType",
+    "FieldError",
+    "FileKind",
+    "Gender",
+    "Hold",
+    "ImpressionType",
+    "InvalidTransitionError",
+    "InviteCollaborator",
+    "IprContact",
+    "LingualRange",
+    "MediaType",
+    "MuteNotifications",
+    "NameMatch",
+    "Network",
+    "NotFoundError",
     "Notation",
+    "NotificationError",
+    "OrderFollowUp",
+    "Page",
+    "PatientDetails",
+    "PermissionDeniedError",
+    "PlanStep",
+    "PlanSummary",
+    "PlanVersion",
+    "Pontic",
+    "ProfileChanges",
+    "Reason",
+    "Reassign",
+    "RefinementOrder",
+    "RefuseOrder",
+    "Register",
+    "Registration",
+    "RejectPlan",
+    "RejectedFileError",
+    "Release",
+    "Reopen",
+    "ReplacementOrder",
+    "ReplacementReason",
+    "RequestModification",
+    "RespondToInvitation",
+    "RetainerOrder",
+    "RetainerType",
+    "RevisionOrder",
+    "RevokeCollaborator",
+    "RevokeShare",
+    "Role",
+    "SetTeeth",
+    "Shade",
+    "SharePlan",
+    "Ship",
+    "SortKey",
+    "StorageError",
+    "Submit",
     "Tooth",
     "ToothChart",
+    "ToothMark",
     "ToothState",
+    "TreatmentRequest",
+    "TreatmentScope",
+    "UpdateDraft",
+    "UpdateProfile",
+    "UploadPlan",
+    "ValidationError",
+    "WearSchedule",
     "__version__",
+    "commands",
     "connect",
 ]
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0.dev0"
 
 
-def __getattr__(name: str) -> object:
-    # connect lives in bootstrap, which imports the adapters' registry; import it lazily
+def __getattr__(name: str) -> Any:
+    # connect and Core wire the service and its adapters' registry; import them lazily
     # so `import aligner_core` stays cheap and does no work at import time.
     if name == "connect":
         from aligner_core.bootstrap import connect
 
         return connect
+    if name == "Core":
+        from aligner_core.service.core import Core
+
+        return Core
     raise AttributeError(name)

@@ -7,62 +7,54 @@ Storage URLs:
   slashes, as in SQLAlchemy) -- the embedded default; blobs in ``cases.db.blobs/`` beside it;
 - ``postgresql://...`` -- a shared database; blobs in ``blob_root`` (default ``./aligner-blobs``).
 
-Any port can be replaced with a keyword option: ``clock=``, ``ids=``, ``blobs=``,
-``scanner=``, ``notifier=``; ``base_url=`` and ``sender=`` are the dispatcher's
-defaults for links and the From address. Adapters are built here, never at import time.
+Every option is listed in :data:`OPTIONS` (and in the README); an unknown one is a
+``ValidationError``. Adapters are built here, never at import time.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import IO, Any, Final
 from urllib.parse import unquote, urlsplit
 
 from aligner_core.errors import ValidationError
-
-if TYPE_CHECKING:
-    from aligner_core.notifications.dispatcher import Dispatcher
+from aligner_core.links import Links
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Notifier, Storage
-from aligner_core.service.core import Service, SpooledFile
+from aligner_core.service.core import Core
+from aligner_core.service.deps import Deps, SpooledFile
 
-__all__ = ["Core", "connect"]
+__all__ = ["OPTIONS", "Core", "connect"]
 
-
-class Core(Service):
-    """A wired core: the service plus the adapters it was built with."""
-
-    def __init__(
-        self,
-        storage: Storage,
-        *,
-        notifier: Notifier,
-        dispatch_options: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(storage, **kwargs)
-        self.notifier = notifier
-        self.dispatch_options = dict(dispatch_options or {})
-
-    def dispatcher(self, **options: Any) -> Dispatcher:
-        """The outbox dispatcher for this core's storage and notifier.
-
-        Options given to ``connect`` (``base_url``, ``sender``) are the defaults here.
-        """
-        from aligner_core.notifications.dispatcher import Dispatcher
-
-        merged = {**self.dispatch_options, **options}
-        return Dispatcher(self.storage, self.notifier, clock=self.clock, **merged)
-
-    def shutdown(self) -> None:
-        """Close the storage (``close`` is the case command that ends a treatment)."""
-        self.storage.close()
-
-    def __enter__(self) -> Core:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+#: Every keyword ``connect`` takes, with what it is for.
+OPTIONS: Final[Mapping[str, str]] = {
+    "storage": "a ready Storage instead of one built from the URL",
+    "clock": "the Clock (default: the system clock; memory:// a manual one)",
+    "ids": "the IdGenerator (default: random UUIDs; memory:// sequential ones)",
+    "blobs": "the BlobStore (default: files beside the database; memory:// in memory)",
+    "blob_root": "where the default file-system blob store keeps files",
+    "scanner": "the FileScanner that checks uploads (default: ContentScanner)",
+    "notifier": "where e-mails go (default: none, they wait; memory:// records them)",
+    "spool_dir": "where uploads are streamed to before they are checked",
+    "max_upload_bytes": "the largest upload taken in at all (bytes)",
+    "link_secret": "the key that signs share links (default: kept with the storage)",
+    "portal_url": "the portal's address (default https://portal.example/)",
+    "base_url": "the same as portal_url (older name)",
+    "case_url": "URL template of a case page with {number} (default {portal_url}cases/{number})",
+    "share_url": "URL template of a share link with {token} (default {portal_url}share/{token})",
+    "sender": "the From address of e-mails",
+    "templates": "e-mail Templates overriding the defaults",
+    "max_attempts": "the dispatcher's attempts before it gives up on an e-mail",
+    "default_reference_code": "the network a registration without a code joins",
+    "turnaround_table": "business days per (stage, design), replacing the defaults",
+    "message_id_domain": "the domain of e-mail Message-IDs",
+    "synchronous": "SQLite: NORMAL or FULL",
+    "busy_timeout": "SQLite: seconds a writer waits for another",
+    "schema": "PostgreSQL: the schema holding the tables (default aligner_core)",
+    "min_size": "PostgreSQL: the smallest pool",
+    "max_size": "PostgreSQL: the largest pool",
+    "timeout": "PostgreSQL: seconds to connect or wait for a pooled connection",
+}
 
 
 def _spooler(directory: str | None) -> Any:
@@ -86,46 +78,56 @@ def _null_notifier() -> Notifier:
     return NullNotifier()
 
 
-def connect(url: str = "memory://", **options: Any) -> Core:
-    """Build a fully wired core from a storage URL (see the module docstring)."""
+def _sqlite_path(url: str) -> str:
     parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    path = unquote(parts.netloc + parts.path)
+    if url.startswith("sqlite:////"):
+        path = "/" + path.lstrip("/")  # sqlite:////abs.db -> /abs.db
+    elif url.startswith("sqlite:///"):
+        path = path[1:] if path.startswith("/") else path  # sqlite:///relative.db
+    if not path:
+        raise ValidationError.single(
+            "sqlite URL needs a path: sqlite:///cases.db", "$.url", code="invalid_url"
+        )
+    return path
+
+
+def connect(url: str = "memory://", **options: Any) -> Core:
+    """Build a fully wired core from a storage URL (see the module docstring and ``OPTIONS``)."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ValidationError.single(
+            f"unknown option {', '.join(unknown)}; connect takes {', '.join(OPTIONS)}",
+            "$.options",
+            code="unexpected_field",
+        )
+    scheme = urlsplit(url).scheme.lower() if isinstance(url, str) else ""
     clock: Clock | None = options.pop("clock", None)
     ids: IdGenerator | None = options.pop("ids", None)
     blobs: BlobStore | None = options.pop("blobs", None)
-    scanner: FileScanner | None = options.pop("scanner", None)
     notifier: Notifier | None = options.pop("notifier", None)
-    spool_dir: str | None = options.pop("spool_dir", None)
-    storage: Storage
-    if scheme == "memory":
+    storage: Storage | None = options.pop("storage", None)
+    blob_root = options.pop("blob_root", None)
+    if storage is not None or scheme == "memory":
         from aligner_core.clock import ManualClock
         from aligner_core.files.blobs import MemoryBlobStore
         from aligner_core.ids import SequentialIds
         from aligner_core.notifications.notifiers import MemoryNotifier
         from aligner_core.storage.memory import MemoryStorage
 
-        storage = MemoryStorage()
-        clock = clock or ManualClock()
-        ids = ids or SequentialIds()
+        storage = storage or MemoryStorage()
+        if scheme == "memory":
+            clock = clock or ManualClock()
+            ids = ids or SequentialIds()
+            notifier = notifier or MemoryNotifier()
         blobs = blobs or MemoryBlobStore()
-        notifier = notifier or MemoryNotifier()
     elif scheme == "sqlite":
         from aligner_core.files.blobs import FileSystemBlobStore
         from aligner_core.storage.sqlite import SqliteStorage
 
-        path = unquote(parts.path)
-        if parts.netloc:
-            path = unquote(parts.netloc + parts.path)
-        if (
-            path.startswith("/")
-            and url.startswith("sqlite:///")
-            and not url.startswith("sqlite:////")
-        ):
-            path = path[1:]  # sqlite:///relative.db -> relative.db ; sqlite:////abs.db -> /abs.db
-        if not path:
-            raise ValidationError.single("sqlite URL needs a path: sqlite:///cases.db", "$.url")
+        path = _sqlite_path(url)
         storage = SqliteStorage(path, **_take(options, "synchronous", "busy_timeout"))
-        blobs = blobs or FileSystemBlobStore(options.pop("blob_root", f"{path}.blobs"))
+        blobs = blobs or FileSystemBlobStore(blob_root or f"{path}.blobs")
     elif scheme in ("postgresql", "postgres"):
         from aligner_core.files.blobs import FileSystemBlobStore
         from aligner_core.storage.postgres import PostgresStorage
@@ -133,12 +135,10 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         storage = PostgresStorage(
             url, **_take(options, "schema", "min_size", "max_size", "timeout")
         )
-        blobs = blobs or FileSystemBlobStore(
-            options.pop("blob_root", os.path.abspath("aligner-blobs"))
-        )
+        blobs = blobs or FileSystemBlobStore(blob_root or os.path.abspath("aligner-blobs"))
     else:
         raise ValidationError.single(
-            f"unknown storage URL scheme {scheme!r} (memory, sqlite, postgresql)", "$.url"
+            "unknown storage URL scheme (memory, sqlite, postgresql)", "$.url", code="invalid_url"
         )
     if clock is None or ids is None:
         from aligner_core.clock import SystemClock
@@ -146,20 +146,32 @@ def connect(url: str = "memory://", **options: Any) -> Core:
 
         clock = clock or SystemClock()
         ids = ids or RandomIds()
-    secret = options.pop("link_secret", None) or storage.link_secret()
-    dispatch = _take(options, "base_url", "sender", "templates", "max_attempts")
-    return Core(
-        storage,
-        notifier=notifier or _null_notifier(),
-        dispatch_options=dispatch,
+    portal = options.pop("portal_url", None) or options.pop("base_url", None)
+    links = Links(
+        portal=portal or Links().portal,
+        case=options.pop("case_url", None) or "",
+        share=options.pop("share_url", None) or "",
+    )
+    options.pop("base_url", None)
+    deps = Deps(
+        storage=storage,
         clock=clock,
         ids=ids,
         blobs=blobs,
-        scanner=scanner or _default_scanner(),
-        spooler=_spooler(spool_dir),
-        link_secret=secret,
-        **options,
+        scanner=options.pop("scanner", None) or _default_scanner(),
+        spooler=_spooler(options.pop("spool_dir", None)),
+        link_secret=options.pop("link_secret", None) or storage.link_secret(),
+        links=links,
+        **_take(
+            options,
+            "max_upload_bytes",
+            "default_reference_code",
+            "turnaround_table",
+            "message_id_domain",
+        ),
     )
+    dispatch = _take(options, "sender", "templates", "max_attempts")
+    return Core(deps, notifier=notifier or _null_notifier(), dispatch_options=dispatch)
 
 
 def _take(options: dict[str, Any], *names: str) -> dict[str, Any]:

@@ -1,176 +1,174 @@
-"""One cattrs converter for storage and for shells' JSON.
+"""One cattrs converter for storage and for shells' JSON and HTML forms.
 
 ``make_converter()`` builds a private converter (never the cattrs global one)
 with explicit hooks: ISO 8601 datetimes and dates, UUIDs as text, enums by
-value, teeth as FDI numbers, follow-up orders as a tagged union. Untrusted
-input goes through :meth:`Converter.load` / :meth:`Converter.structure_checked`,
-which fail only with :class:`~aligner_core.errors.ValidationError` naming every
-bad field as ``msg @ $.path``.
+value, teeth as FDI numbers, follow-up orders as a tagged union, durations in
+seconds. Untrusted input goes through :meth:`Converter.load` (JSON text),
+:meth:`Converter.load_form` (HTML form fields) or
+:meth:`Converter.structure_checked` (parsed data); each fails only with one
+:class:`~aligner_core.errors.ValidationError` naming every problem (type
+errors and domain rules alike) as ``msg @ $.path``, each with a code, never
+with the offending value. Documents past the converter's :class:`Limits` are
+refused before they become objects.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
-from datetime import date, datetime
+import math
+import re
+import typing
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
 from enum import Enum, IntEnum, StrEnum
-from typing import Any, TypeVar, get_origin
+from itertools import accumulate
+from typing import Any, TypeVar, get_args, get_origin
 from uuid import UUID
 
+import attrs
 import cattrs
-from cattrs.cols import (
-    homogenous_tuple_structure_factory,
-    is_mutable_sequence,
-    is_sequence,
-    list_structure_factory,
-)
-from cattrs.strategies import configure_tagged_union
+from cattrs.cols import is_sequence
+from cattrs.gen import make_dict_structure_fn, override
 
-from aligner_core.domain.orders import (
-    OrderDetails,
-    RefinementOrder,
-    ReplacementOrder,
-    RetainerOrder,
-    RevisionOrder,
-)
+from aligner_core.domain.fields import Spec, is_checked, problems, spec_of
+from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
 from aligner_core.domain.teeth import Tooth
 from aligner_core.errors import AlignerError, FieldError, ValidationError
+from aligner_core.forms import form_to_data
 
-__all__ = ["SCHEMA_VERSION", "Converter", "make_converter"]
+__all__ = ["DOCUMENT_VERSION", "SCHEMA_VERSION", "Converter", "Limits", "make_converter"]
 
 T = TypeVar("T")
 
-#: Version of the stored document layout; bumped when a stored shape changes.
-SCHEMA_VERSION = 1
+#: Version of the stored document layout (the ``_schema`` key of each stored document).
+DOCUMENT_VERSION = 1
+SCHEMA_VERSION = DOCUMENT_VERSION  # the older name
 _SCHEMA_KEY = "_schema"
+#: An array longer than this is refused wherever it stands (fields declare smaller bounds).
+MAX_ARRAY = 10_000
 
-_ORDER_TAGS: dict[type, str] = {
-    RefinementOrder: "refinement",
-    RetainerOrder: "retainer",
-    ReplacementOrder: "replacement",
-    RevisionOrder: "revision",
-}
+ORDER_TAGS: dict[type, str] = {cl: tag for tag, cl in ORDER_TYPES.items()}
+_ORDER_BY_TAG: dict[str, type] = dict(ORDER_TYPES)
+_ORDER_TAG = "order_type"
 
 
-def _field_errors(exc: BaseException, path: str = "$") -> list[FieldError]:
-    """Flatten a cattrs error tree (and our own errors inside it) into field errors."""
-    if isinstance(exc, ValidationError):
-        errors = []
-        for e in exc.errors:
-            sub = e.path[1:] if e.path.startswith("$") else e.path
-            errors.append(FieldError(e.message, path + sub if sub else path))
-        return errors
-    if isinstance(exc, AlignerError):
-        return [FieldError(str(exc), path)]
-    if isinstance(exc, cattrs.ClassValidationError | cattrs.IterableValidationError):
-        found: list[FieldError] = []
-        with_notes, without = exc.group_exceptions()
-        for inner, note in with_notes:
-            if isinstance(note, cattrs.AttributeValidationNote):
-                sub = f"{path}.{note.name}"
-            else:
-                sub = f"{path}[{note.index!r}]"
-            found.extend(_field_errors(inner, sub))
-        for inner in without:
-            found.extend(_field_errors(inner, path))
-        return found
-    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        return [FieldError(f"unexpected field {k!r}", path) for k in sorted(exc.extra_fields)]
-    if isinstance(exc, KeyError):
-        return [FieldError("required field missing", path)]
-    if isinstance(exc, cattrs.BaseValidationError):
-        found = []
-        for inner in exc.exceptions:
-            found.extend(_field_errors(inner, path))
-        return found or [FieldError(str(exc), path)]
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, TypeError | AttributeError):
-        message = f"invalid type ({message})"
-    elif isinstance(exc, ValueError):
-        message = f"invalid value ({message})"
-    return [FieldError(message, path)]
+@attrs.frozen
+class Limits:
+    """What ``load`` accepts before parsing: bytes, nesting depth and values of a document."""
+
+    max_bytes: int = 4 * 1024 * 1024
+    max_depth: int = 32
+    max_values: int = 100_000
 
 
 def _name(cl: Any) -> str:
-    return getattr(cl, "__name__", None) or repr(cl)
+    return getattr(cl, "__name__", None) or "input"
 
 
-class Converter(cattrs.Converter):
-    """The library's converter; build it with :func:`make_converter`."""
+# -- document limits --------------------------------------------------------------------------
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
-    def structure_checked(self, data: Any, cl: type[T]) -> T:
-        """Structure untrusted data; every failure is one ``ValidationError``."""
+
+def _check_limits(text: str | bytes, limits: Limits, subject: str) -> str:
+    """The text of a document within the limits, or a ValidationError before any parsing."""
+    if isinstance(text, bytes | bytearray):
+        if len(text) > limits.max_bytes:
+            raise ValidationError.of("document_too_large", subject=subject, max=limits.max_bytes)
         try:
-            return self.structure(data, cl)
-        except ValidationError as e:
-            raise ValidationError(_field_errors(e), subject=_name(cl)) from e
-        except (cattrs.BaseValidationError, cattrs.ForbiddenExtraKeysError) as e:
-            raise ValidationError(_field_errors(e), subject=_name(cl)) from e
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-            AttributeError,
-            RecursionError,
-            OverflowError,
-        ) as e:
-            raise ValidationError(_field_errors(e), subject=_name(cl)) from e
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError.of("malformed_json", subject=subject) from None
+    if not isinstance(text, str):
+        raise ValidationError.of("wrong_type", subject=subject, expected="text")
+    if len(text) > limits.max_bytes:
+        raise ValidationError.of("document_too_large", subject=subject, max=limits.max_bytes)
+    opening = text.count("[") + text.count("{")
+    if text.count(",") + opening > limits.max_values:
+        raise ValidationError.of("document_too_many_values", subject=subject, max=limits.max_values)
+    if opening > limits.max_depth:
+        brackets = _BRACKETS.findall(_JSON_STRING.sub("", text))
+        if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limits.max_depth:
+            raise ValidationError.of("document_too_deep", subject=subject, max=limits.max_depth)
+    return text
 
-    def dumps(self, obj: Any) -> str:
-        """Compact JSON text of ``obj``."""
-        return json.dumps(self.unstructure(obj), separators=(",", ":"), ensure_ascii=False)
 
-    def load(self, text: str | bytes, cl: type[T]) -> T:
-        """Parse JSON text and structure it; malformed JSON is a ``ValidationError`` too."""
+# -- primitive hooks: JSON types as JSON gives them, coded errors without values ---------------
+_EXPECTED = {str: "text", int: "integer", float: "number", bool: "boolean"}
+
+
+def _strict(kind: type[Any]) -> Any:
+    """Primitives as JSON gives them: no "12" for an int, no 1 for a bool (1 for 1.0 is fine).
+
+    Registered for ``str``, ``int``, ``float`` and ``bool`` themselves, so it also
+    receives their subclasses (``StrEnum``, ``IntEnum``): the raw JSON type is
+    checked first, then the enum (or the type) builds the value.
+    """
+    expected = _EXPECTED[kind]
+
+    def structure(value: Any, cl: type) -> Any:
+        if type(value) is not kind and not (kind is float and type(value) is int):
+            if isinstance(cl, type) and issubclass(cl, Enum):
+                raise _not_one_of(cl)
+            raise ValidationError.of("wrong_type", expected=expected)
+        if cl is kind:
+            if kind is float and not math.isfinite(value):
+                raise ValidationError.of("not_finite")
+            return float(value) if kind is float else value
         try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            raise ValidationError.single(f"malformed JSON ({e})", subject=_name(cl)) from e
-        return self.structure_checked(data, cl)
+            return cl(value)
+        except ValueError:
+            raise _not_one_of(cl) from None
 
-    def to_document(self, obj: Any) -> dict[str, Any]:
-        """A stored document: the unstructured object plus the schema version."""
-        data = self.unstructure(obj)
-        data[_SCHEMA_KEY] = SCHEMA_VERSION
-        return data  # type: ignore[no-any-return]
+    return structure
 
-    def from_document(self, data: Any, cl: type[T]) -> T:
-        """Structure a stored document, refusing one from a newer schema."""
-        if not isinstance(data, dict):
-            raise ValidationError.single("a document is a JSON object", subject=_name(cl))
-        data = dict(data)
-        version = data.pop(_SCHEMA_KEY, SCHEMA_VERSION)
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ValidationError.single(
-                f"document schema {version!r} is newer than supported {SCHEMA_VERSION}",
-                f"$.{_SCHEMA_KEY}",
-                subject=_name(cl),
-            )
-        return self.structure_checked(data, cl)
 
-    def document_dumps(self, obj: Any) -> str:
-        return json.dumps(self.to_document(obj), separators=(",", ":"), ensure_ascii=False)
+def _not_one_of(cl: type[Enum]) -> ValidationError:
+    return ValidationError.of("not_one_of", choices=", ".join(str(m.value) for m in cl))
 
-    def document_loads(self, text: str | bytes, cl: type[T]) -> T:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            raise ValidationError.single(f"malformed JSON ({e})", subject=_name(cl)) from e
-        return self.from_document(data, cl)
+
+def _structure_date(value: Any, _: type) -> date:
+    if type(value) is not str:
+        raise ValidationError.of("invalid_date")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError.of("invalid_date") from None
 
 
 def _parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.utcoffset() is None:
-        raise ValueError("datetime without a time zone")
+        raise ValidationError.of("naive_datetime")
     return parsed
 
 
-def _structure_date(value: Any, _: type) -> date:
-    if not isinstance(value, str):
-        raise TypeError("expected an ISO 8601 date text")
-    return date.fromisoformat(value)
+_ISO_DURATION = re.compile(
+    r"P(?:(?P<d>\d{1,4})D)?(?:T(?:(?P<h>\d{1,6})H)?(?:(?P<m>\d{1,8})M)?(?:(?P<s>\d{1,10})S)?)?"
+)
+
+
+def _structure_duration(value: Any, _: type) -> timedelta:
+    """Seconds as a number, or an ISO 8601 duration such as ``P14D`` or ``PT12H``."""
+    if type(value) in (int, float) and math.isfinite(value) and abs(value) < 1e12:
+        return timedelta(seconds=value)
+    if type(value) is str and value != "P" and (m := _ISO_DURATION.fullmatch(value)):
+        parts = {k: int(v) for k, v in m.groupdict().items() if v}
+        if parts:
+            return timedelta(
+                days=parts.get("d", 0),
+                hours=parts.get("h", 0),
+                minutes=parts.get("m", 0),
+                seconds=parts.get("s", 0),
+            )
+    raise ValidationError.of("invalid_duration")
+
+
+def _unstructure_duration(value: timedelta) -> int | float:
+    seconds = value.total_seconds()
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 def _parsers() -> tuple[Any, Any, Any]:
@@ -185,96 +183,89 @@ def _parsers() -> tuple[Any, Any, Any]:
     tooth_of = functools.lru_cache(maxsize=128)(Tooth.from_fdi)
 
     def structure_uuid(value: Any, _: type) -> UUID:
-        if type(value) is not str:
-            raise TypeError("expected a UUID text")
-        return uuid_of(value)
+        if type(value) is not str or len(value) > 64:
+            raise ValidationError.of("invalid_uuid")
+        try:
+            return uuid_of(value)
+        except ValueError:
+            raise ValidationError.of("invalid_uuid") from None
 
     def structure_datetime(value: Any, _: type) -> datetime:
-        if type(value) is not str:
-            raise TypeError("expected an ISO 8601 text")
-        return datetime_of(value)
+        if type(value) is not str or len(value) > 64:
+            raise ValidationError.of("invalid_datetime")
+        try:
+            return datetime_of(value)
+        except ValidationError:
+            raise
+        except ValueError:
+            raise ValidationError.of("invalid_datetime") from None
 
     def structure_tooth(value: Any, _: type) -> Tooth:
         if type(value) is not int:
-            raise TypeError("expected an FDI tooth number")
-        return tooth_of(value)
+            raise ValidationError.of("invalid_tooth", notation="FDI")
+        try:
+            return tooth_of(value)
+        except ValidationError:
+            raise ValidationError.of("invalid_tooth", notation="FDI") from None
 
     return structure_uuid, structure_datetime, structure_tooth
-
-
-def _strict(kind: type[Any]) -> Any:
-    """Primitives as JSON gives them: no "12" for an int, no 1 for a bool (1 for 1.0 is fine).
-
-    Registered for ``str``, ``int``, ``float`` and ``bool`` themselves, so it also
-    receives their subclasses (``StrEnum``, ``IntEnum``): the raw JSON type is
-    checked first, then the enum (or the type) builds the value.
-    """
-
-    def structure(value: Any, cl: type) -> Any:
-        if type(value) is not kind and not (kind is float and type(value) is int):
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-        return value if cl is kind and kind is not float else cl(value)
-
-    return structure
 
 
 def _enum_value(e: Enum) -> Any:
     return e._value_
 
 
-def _no_text_for_arrays(value: Any, cl: Any, inner: Any) -> Any:
-    if isinstance(value, str | bytes | dict):
-        raise TypeError(f"expected a JSON array, got {type(value).__name__}")
-    return inner(value, cl)
-
-
+# -- sequences --------------------------------------------------------------------------------
 def _homogeneous(cl: Any) -> bool:
     args: tuple[Any, ...] = getattr(cl, "__args__", ())
     return len(args) == 2 and args[1] is Ellipsis
 
 
-def _array_factory(cl: Any, converter: cattrs.Converter) -> Any:
-    """Sequences refuse a JSON string or object (cattrs would split a string into letters).
+def _array_factory(cl: Any, converter: Converter) -> Any:
+    """Sequences from JSON arrays only (cattrs would split a string into letters).
 
-    Tuples take a fast path (one list comprehension with the element hooks); when
-    it fails, cattrs' detailed path runs to name the bad index in the error.
+    Homogeneous tuples structure with one list comprehension; a failing item is
+    named by index (``$[3]``) with every other bad item. Arrays past
+    :data:`MAX_ARRAY` are refused before any item is read.
     """
     args: tuple[Any, ...] = getattr(cl, "__args__", ())
-    inner: Any
-    fast: Any = None
     if get_origin(cl) is tuple and args and not _homogeneous(cl):
-        inner = converter._structure_tuple
         hooks = [converter.get_structure_hook(a) for a in args]
 
-        def fast(value: list[Any]) -> tuple[Any, ...]:
-            if len(value) != len(hooks):
-                raise ValueError("wrong length")
+        def fixed(value: Any, _: Any) -> tuple[Any, ...]:
+            if type(value) is not list or len(value) != len(hooks):
+                raise ValidationError.of("wrong_type", expected="list")
             return tuple([h(x, a) for h, a, x in zip(hooks, args, value, strict=True)])
 
-    elif is_mutable_sequence(cl):
-        inner = list_structure_factory(cl, converter)
-    else:
-        inner = homogenous_tuple_structure_factory(cl, converter)
-        if args:
-            elem = args[0]
-            hook = converter.get_structure_hook(elem)
+        return fixed
+    elem = args[0] if args else Any
+    hook = converter.get_structure_hook(elem)
+    make = list if get_origin(cl) is list else tuple
 
-            def fast(value: list[Any]) -> tuple[Any, ...]:
-                return tuple([hook(x, elem) for x in value])
-
-    def structure(value: Any, t: Any) -> Any:
-        if fast is not None and type(value) is list:
-            try:
-                return fast(value)
-            except Exception:  # noqa: S110 - the detailed path below names what is wrong
-                pass
-        return _no_text_for_arrays(value, t, inner)
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not list:
+            raise ValidationError.of("wrong_type", expected="list")
+        if len(value) > MAX_ARRAY:
+            raise ValidationError.of("too_many", max=MAX_ARRAY)
+        try:
+            return make([hook(x, elem) for x in value])
+        except Exception:
+            _, errors = _items(converter, value, elem)
+            raise ValidationError(errors) from None
 
     return structure
 
 
-def _is_tuple(cl: Any) -> bool:
-    return get_origin(cl) is tuple
+def _items(converter: Converter, value: list[Any], elem: Any) -> tuple[list[Any], list[FieldError]]:
+    """The items that structure, and the problems of the others (by index)."""
+    good: list[Any] = []
+    errors: list[FieldError] = []
+    for i, item in enumerate(value):
+        try:
+            good.append(converter.structure(item, elem))
+        except Exception as e:
+            errors.extend(f.under(f"$[{i}]") for f in _describe(e))
+    return good, errors
 
 
 def _tuple_unstructure_factory(cl: Any, converter: cattrs.Converter) -> Any:
@@ -293,6 +284,255 @@ def _tuple_unstructure_factory(cl: Any, converter: cattrs.Converter) -> Any:
         return list
     hooks = [converter.get_unstructure_hook(a) for a in args]
     return lambda seq: [h(x) for h, x in zip(hooks, seq, strict=True)]
+
+
+def _is_tuple(cl: Any) -> bool:
+    return get_origin(cl) is tuple
+
+
+# -- classes: a fast path, and every problem when it fails --------------------------------------
+def _describe(exc: BaseException) -> list[FieldError]:
+    """The field errors an exception stands for (never repeating the input's values)."""
+    if isinstance(exc, ValidationError):
+        return list(exc.errors)
+    if isinstance(exc, AlignerError):
+        return [FieldError.of("invalid")]
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return [
+            FieldError.of("unexpected_field", field=str(k)[:50]) for k in sorted(exc.extra_fields)
+        ]
+    if isinstance(exc, cattrs.BaseValidationError):
+        found: list[FieldError] = []
+        for inner in exc.exceptions:
+            found.extend(_describe(inner))
+        return found or [FieldError.of("invalid")]
+    if isinstance(exc, RecursionError):
+        return [FieldError.of("document_too_deep", max="the")]
+    return [FieldError.of("invalid")]
+
+
+class _Partial:
+    """The fields of an input that did structure, for the checks of a partly bad input."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _attrs_factory(cl: type, converter: Converter) -> Any:
+    """A structure hook for an attrs class: cattrs' generated function, then every problem.
+
+    The generated function runs first (fast; the class's constructor checks its
+    invariants). Only when it fails does :func:`_collect` go field by field to
+    name every problem with its path.
+    """
+    hints = typing.get_type_hints(cl)
+    overrides: dict[str, Any] = {}
+    for a in attrs.fields(cl):
+        spec = spec_of(a)
+        if spec.max_items is not None:
+            overrides[a.name] = override(
+                struct_hook=_bounded(converter.get_structure_hook(hints[a.name]), spec)
+            )
+    fast: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cl,
+        converter,
+        _cattrs_forbid_extra_keys=True,
+        _cattrs_detailed_validation=False,
+        **overrides,
+    )
+
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not dict:
+            raise ValidationError.of("not_an_object", subject=cl.__name__)
+        try:
+            return fast(value, cl)
+        except Exception:
+            raise ValidationError(
+                _collect(converter, value, cl, hints), subject=cl.__name__
+            ) from None
+
+    return structure
+
+
+def _bounded(hook: Callable[[Any, Any], Any], spec: Spec) -> Callable[[Any, Any], Any]:
+    limit = spec.max_items
+
+    def structure(value: Any, cl: Any) -> Any:
+        if type(value) is list and limit is not None and len(value) > limit:
+            raise ValidationError.of("too_many", max=limit)
+        return hook(value, cl)
+
+    return structure
+
+
+def _collect(
+    converter: Converter, value: Mapping[str, Any], cl: type, hints: Mapping[str, Any]
+) -> list[FieldError]:
+    """Every problem of ``value`` as a ``cl``: unknown and missing fields, each field's
+    structure, type and bounds, and the class's rules on what did structure."""
+    fields = attrs.fields(cl)
+    known = {a.name for a in fields}
+    errors = [
+        FieldError.of("unexpected_field", field=str(k)[:50])
+        for k in sorted(value, key=str)
+        if k not in known
+    ]
+    present: dict[str, Any] = {}
+    partial: set[str] = set()
+    for a in fields:
+        path = f"$.{a.name}"
+        if a.name not in value:
+            if a.default is attrs.NOTHING:
+                errors.append(FieldError.of("required", path))
+            continue
+        raw, tp, spec = value[a.name], hints.get(a.name, Any), spec_of(a)
+        if spec.max_items is not None and type(raw) is list and len(raw) > spec.max_items:
+            errors.append(FieldError.of("too_many", path, max=spec.max_items))
+            continue
+        if get_origin(tp) is tuple and _homogeneous(tp) and type(raw) is list:
+            good, bad = _items(converter, raw, get_args(tp)[0])
+            errors.extend(e.under(path) for e in bad)
+            if bad:
+                partial.add(a.name)
+            structured: Any = tuple(good)
+        else:
+            try:
+                structured = converter.structure(raw, tp)
+            except Exception as e:
+                errors.extend(f.under(path) for f in _describe(e))
+                continue
+        try:
+            present[a.name] = a.converter(structured) if callable(a.converter) else structured
+        except ValidationError as e:
+            errors.extend(f.under(path) for f in e.errors)
+    if is_checked(cl):
+        errors.extend(problems(cl, _Partial(present), partial=partial))
+    else:
+        errors.extend(_run_validators(cl, fields, present))
+    if not errors:
+        try:
+            cl(**present)
+        except ValidationError as e:
+            errors.extend(e.errors)
+        except Exception:
+            errors.append(FieldError.of("invalid"))
+    return errors
+
+
+def _run_validators(cl: type, fields: Any, present: Mapping[str, Any]) -> list[FieldError]:
+    """An unchecked attrs class: its field validators one by one (they stop at the first)."""
+    found: list[FieldError] = []
+    holder = _Partial(present)
+    for a in fields:
+        if a.name in present and a.validator is not None:
+            try:
+                a.validator(holder, a, present[a.name])
+            except ValidationError as e:
+                found.extend(e.errors)
+            except Exception:
+                found.append(FieldError.of("invalid", f"$.{a.name}"))
+    return found
+
+
+# -- the tagged union of follow-up orders ---------------------------------------------------
+def _order_hooks(converter: Converter) -> tuple[Any, Any]:
+    tags = ", ".join(_ORDER_BY_TAG)
+
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not dict:
+            raise ValidationError.of("not_an_object")
+        tag = value.get(_ORDER_TAG)
+        cl = _ORDER_BY_TAG.get(tag) if isinstance(tag, str) else None
+        if cl is None:
+            raise ValidationError.of("not_one_of", choices=tags)
+        rest = {k: v for k, v in value.items() if k != _ORDER_TAG}
+        return converter.structure(rest, cl)
+
+    def unstructure(value: Any) -> Any:
+        data: dict[str, Any] = converter.unstructure(value)
+        data[_ORDER_TAG] = ORDER_TAGS[type(value)]
+        return data
+
+    return structure, unstructure
+
+
+class Converter(cattrs.Converter):
+    """The library's converter; build it with :func:`make_converter`."""
+
+    limits: Limits
+
+    def structure_checked(self, data: Any, cl: type[T]) -> T:
+        """Structure untrusted data; every failure is one ``ValidationError`` naming all."""
+        try:
+            return self.structure(data, cl)
+        except ValidationError as e:
+            raise ValidationError(e.errors, subject=_name(cl), omitted=e.omitted) from None
+        except Exception as e:
+            raise ValidationError(_describe(e), subject=_name(cl)) from None
+
+    def dumps(self, obj: Any) -> str:
+        """Compact JSON text of ``obj``."""
+        return json.dumps(self.unstructure(obj), separators=(",", ":"), ensure_ascii=False)
+
+    def loads_json(self, text: str | bytes, subject: str = "input") -> Any:
+        """Parse untrusted JSON text within the limits (refused before parsing when past them)."""
+        checked = _check_limits(text, self.limits, subject)
+        try:
+            return json.loads(checked)
+        except (ValueError, RecursionError):
+            raise ValidationError.of("malformed_json", subject=subject) from None
+
+    def load(self, text: str | bytes, cl: type[T]) -> T:
+        """Parse JSON text and structure it; malformed JSON is a ``ValidationError`` too."""
+        return self.structure_checked(self.loads_json(text, _name(cl)), cl)
+
+    def load_form(
+        self,
+        fields: Mapping[str, Any],
+        cl: type[T],
+        *,
+        notation: str = "fdi",
+        ignore: frozenset[str] | set[str] = frozenset(),
+    ) -> T:
+        """Structure what an HTML form sends: the same command (or error) as the JSON path.
+
+        ``fields`` maps names to a string or a list of strings (or an upload object
+        for a file field). Nested fields are dotted (``patient.last_name``), items of
+        lists indexed (``steps[0].number``); numbers come as text, checkboxes as
+        ``on``/``true``/``1`` (an absent required checkbox is false), an empty
+        value means absent, teeth are read in ``notation`` (``fdi``, ``universal``
+        or ``palmer``). Names in ``ignore`` (a CSRF token, the submit button) are
+        dropped.
+        """
+        data = form_to_data(fields, cl, notation=notation, ignore=ignore)
+        return self.structure_checked(data, cl)
+
+    def to_document(self, obj: Any) -> dict[str, Any]:
+        """A stored document: the unstructured object plus the document version."""
+        data = self.unstructure(obj)
+        data[_SCHEMA_KEY] = DOCUMENT_VERSION
+        return data  # type: ignore[no-any-return]
+
+    def from_document(self, data: Any, cl: type[T]) -> T:
+        """Structure a stored document, refusing one from a newer version."""
+        if not isinstance(data, dict):
+            raise ValidationError.of("not_an_object", subject=_name(cl))
+        data = dict(data)
+        version = data.pop(_SCHEMA_KEY, DOCUMENT_VERSION)
+        if type(version) is not int or version > DOCUMENT_VERSION:
+            raise ValidationError.of("schema_too_new", f"$.{_SCHEMA_KEY}", subject=_name(cl))
+        return self.structure_checked(data, cl)
+
+    def document_dumps(self, obj: Any) -> str:
+        return json.dumps(self.to_document(obj), separators=(",", ":"), ensure_ascii=False)
+
+    def document_loads(self, text: str | bytes, cl: type[T]) -> T:
+        """A stored document (trusted size: written by this library)."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ValidationError.of("malformed_json", subject=_name(cl)) from None
+        return self.from_document(data, cl)
 
 
 def _memoized_text() -> tuple[Callable[[UUID], str], Callable[[datetime], str]]:
@@ -316,38 +556,45 @@ def _isoformat_at(value: datetime, offset: object) -> str:
     return value.isoformat()
 
 
-def make_converter() -> Converter:
+def _is_enum(cl: Any) -> bool:
+    return isinstance(cl, type) and issubclass(cl, Enum)
+
+
+def make_converter(limits: Limits | None = None) -> Converter:
     """A new converter with the library's hooks; cheap enough to build per storage."""
     converter = Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.limits = limits or Limits()
     uuid_text, datetime_text = _memoized_text()
     structure_uuid, structure_datetime, structure_tooth = _parsers()
     converter.register_unstructure_hook(datetime, datetime_text)
     converter.register_structure_hook(datetime, structure_datetime)
     converter.register_unstructure_hook(date, date.isoformat)
     converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(timedelta, _unstructure_duration)
+    converter.register_structure_hook(timedelta, _structure_duration)
     converter.register_unstructure_hook(UUID, uuid_text)
     converter.register_structure_hook(UUID, structure_uuid)
     converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
     converter.register_structure_hook(Tooth, structure_tooth)
+    converter.register_structure_hook(Any, lambda v, _: v)
     for kind in (str, int, float, bool):
         converter.register_structure_hook(kind, _strict(kind))
     for base in (Enum, StrEnum, IntEnum):
         converter.register_unstructure_hook(base, _enum_value)
-    converter.register_structure_hook_factory(is_sequence, _array_factory)
+    converter.register_structure_hook_factory(is_sequence, _array_factory)  # type: ignore[type-var]
     converter.register_unstructure_hook_factory(_is_tuple, _tuple_unstructure_factory)
-    configure_tagged_union(
-        OrderDetails,
-        converter,
-        tag_generator=lambda cl: _ORDER_TAGS[cl],
-        tag_name="order_type",
+    converter.register_structure_hook_factory(
+        lambda cl: attrs.has(cl) and cl is not Tooth,
+        _attrs_factory,  # type: ignore[type-var]
     )
+    structure_order, unstructure_order = _order_hooks(converter)
+    converter.register_structure_hook(OrderDetails, structure_order)
+    converter.register_unstructure_hook(OrderDetails, unstructure_order)
     optional_order: Any = OrderDetails | None
     converter.register_structure_hook(
-        optional_order,
-        lambda v, _: None if v is None else converter.structure(v, OrderDetails),  # type: ignore[arg-type]
+        optional_order, lambda v, _: None if v is None else structure_order(v, None)
     )
     converter.register_unstructure_hook(
-        optional_order,
-        lambda v: None if v is None else converter.unstructure(v, unstructure_as=OrderDetails),
+        optional_order, lambda v: None if v is None else unstructure_order(v)
     )
     return converter

@@ -31,7 +31,6 @@ if not DSN:
 
 psycopg = pytest.importorskip("psycopg")
 psycopg_pool = pytest.importorskip("psycopg_pool")
-from aligner_core.storage import postgres as pg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from aligner_core.domain.cases import CaseStatus  # noqa: E402
@@ -42,6 +41,7 @@ from aligner_core.errors import (  # noqa: E402
     StorageError,
     ValidationError,
 )
+from aligner_core.storage import postgres as pg  # noqa: E402
 from aligner_core.storage.postgres import PostgresStorage, PostgresUnitOfWork  # noqa: E402
 from aligner_core.testing.contracts.storage import (  # noqa: E402
     T0,

@@ -14,7 +14,7 @@ import pytest
 
 from aligner_core.domain import lifecycle
 from aligner_core.domain.actions import Action
-from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus, Hold
+from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus, Hold, Shipment
 from aligner_core.domain.lifecycle import TABLE, Attempt, Row, blockers, fire, possible_actions
 from aligner_core.domain.orders import (
     LingualRange,
@@ -178,9 +178,11 @@ def row_attempts(row: Row) -> list[tuple[str, Attempt, CaseStatus]]:
             if row.action is Action.SUBMIT:
                 attempt = ready(kind)
             else:
-                attempt = Attempt(
-                    make_case(kind, source, plans=1, hold_left=hold_left), row.action, args
-                )
+                case = make_case(kind, source, plans=1, hold_left=hold_left)
+                if row.action is Action.CONFIRM_DELIVERY:  # a parcel on its way
+                    parcel = Shipment(uuid.uuid4(), "DHL", "JD01", 1, True, NOW)
+                    case = attrs.evolve(case, shipments=(parcel,))
+                attempt = Attempt(case, row.action, args)
             dest = row.dest or source
             out.append(
                 (f"{row.action.value}:{source.value}:{kind.value}:{row.when}", attempt, dest)

@@ -17,7 +17,7 @@ import aligner_core
 from aligner_core.domain.accounts import CollaboratorPermission, Role
 from aligner_core.domain.cases import CaseKind
 from aligner_core.domain.events import DomainEvent, EventType
-from aligner_core.domain.patients import Gender
+from aligner_core.domain.patients import Gender, PatientDetails
 from aligner_core.domain.records import FileKind
 from aligner_core.errors import ValidationError
 from aligner_core.notifications.messages import (
@@ -28,7 +28,6 @@ from aligner_core.notifications.messages import (
     render,
 )
 from aligner_core.notifications.outbox import OutboxEntry
-from aligner_core.service.inputs import PatientDetails
 from aligner_core.testing.factories import arch_stl, plan_summary, set_up_lab
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

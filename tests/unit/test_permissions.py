@@ -19,6 +19,7 @@ from aligner_core.domain.accounts import (
     CollaboratorGrant,
     CollaboratorPermission,
     GrantStatus,
+    ProfileChanges,
     Role,
 )
 from aligner_core.domain.actions import Action
@@ -27,7 +28,6 @@ from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.permissions import MATRIX, Relation
 from aligner_core.domain.queries import Scope
 from aligner_core.errors import NotFoundError, PermissionDeniedError, ValidationError
-from aligner_core.service.inputs import ProfileChanges
 from aligner_core.testing.factories import (
     Lab,
     address,

@@ -26,6 +26,7 @@ from aligner_core.domain.orders import (
     RetainerType,
     RevisionOrder,
 )
+from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.prescriptions import Arches, Design, TreatmentRequest
 from aligner_core.domain.queries import CaseFilter, NameMatch, SortKey
 from aligner_core.domain.records import FileKind
@@ -37,7 +38,6 @@ from aligner_core.errors import (
     RejectedFileError,
     ValidationError,
 )
-from aligner_core.service.inputs import PatientDetails
 from aligner_core.testing.factories import (
     Lab,
     arch_stl,
@@ -201,8 +201,8 @@ def test_a_submitted_case_cannot_be_edited_or_deleted(core: Core, lab: Lab) -> N
 
 
 def test_patient_last_name_is_mandatory(core: Core, lab: Lab) -> None:
-    blank = PatientDetails(last_name="  ", gender=patient_details().gender)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError):  # refused where the details are made, before any case
+        blank = PatientDetails(last_name="  ", gender=patient_details().gender)
         core.create_case(lab.doctor, CaseKind.TREATMENT, blank)
     assert core.list_cases(lab.doctor).total == 0
 
@@ -941,7 +941,9 @@ def test_blockers_query(core: Core, lab: Lab) -> None:
     ]
     case_id = waiting(core, lab)
     assert core.blockers(lab.doctor, case_id, Action.ACCEPT_PLAN, plan_version=1) == []
-    assert core.blockers(lab.doctor, case_id, Action.REJECT_PLAN) == ["a reason is required"]
+    assert core.blockers(lab.doctor, case_id, Action.REJECT_PLAN) == []  # nothing typed yet
+    blocked = core.blockers(lab.doctor, case_id, Action.REJECT_PLAN, reason=" ")
+    assert blocked == ["a reason is required"] and blocked.inputs == ("a reason is required",)
     with pytest.raises(NotFoundError):
         core.blockers(set_up_lab(core, "LAB-2").doctor, case_id, Action.VIEW)
 

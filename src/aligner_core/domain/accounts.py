@@ -6,17 +6,20 @@ New accounts are blocked until a network admin activates them.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 import attrs
+import email_validator
 
-from aligner_core.domain._checks import aware, non_blank, positive, text_limit
-from aligner_core.errors import ValidationError
+from aligner_core.domain.fields import Checked, field, integer, items, text
+from aligner_core.errors import FieldError
 
 __all__ = [
     "Account",
@@ -26,57 +29,72 @@ __all__ = [
     "CollaboratorPermission",
     "GrantStatus",
     "Network",
+    "ProfileChanges",
+    "Registration",
     "Role",
+    "email_rule",
     "is_valid_email",
     "is_valid_username",
 ]
 
 _USERNAME = re.compile(r"[\w .\-'@]{1,60}")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{2,31}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 _PHONE = re.compile(r"\+?[0-9 ()./\-]{4,30}")
 
 
+def _script(char: str) -> str | None:
+    """The script of a letter (LATIN, CYRILLIC, GREEK, ...) from its Unicode name."""
+    if not char.isalpha():
+        return None
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else None
+
+
 def is_valid_username(value: str) -> bool:
-    """Letters, digits, space and ``. - ' _ @`` (the portal's rule), 1-60 characters."""
-    return bool(_USERNAME.fullmatch(value)) and "\n" not in value and bool(value.strip())
+    """Letters of one script, digits, space and ``. - ' _ @`` (the portal's rule), 1-60 long.
+
+    Mixed scripts are refused: a Cyrillic letter among Latin ones would pass for another name.
+    """
+    if not isinstance(value, str) or not _USERNAME.fullmatch(value) or not value.strip():
+        return False
+    scripts = {s for s in map(_script, value) if s is not None}
+    return len(scripts) <= 1
 
 
+@functools.lru_cache(maxsize=4096)
 def is_valid_email(value: str) -> bool:
-    return len(value) <= 254 and bool(_EMAIL.fullmatch(value))
+    """One address, no display name, no comma (checked with ``email-validator``, offline)."""
+    if not isinstance(value, str) or len(value) > 254:
+        return False
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return False
+    return True
 
 
-def _pattern(
-    regex: re.Pattern[str], what: str, optional: bool = False
-) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, str) or not regex.fullmatch(value):
-            raise ValidationError.single(
-                f"not a valid {what}", f"$.{attribute.name}", subject=type(inst).__name__
-            )
-
-    return check
+def email_rule(value: Any) -> Iterable[FieldError]:
+    if isinstance(value, str) and not is_valid_email(value):
+        yield FieldError.of("invalid_email")
 
 
-def _username(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not is_valid_username(value):
-        raise ValidationError.single(
-            "username may hold letters, digits, space and . - ' _ @ (1-60 characters)",
-            f"$.{attribute.name}",
-            subject=type(inst).__name__,
-        )
+def _matches(pattern: re.Pattern[str], code: str) -> Any:
+    def rule(value: Any) -> Iterable[FieldError]:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            yield FieldError.of(code)
+
+    return rule
 
 
-def _email(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None and attribute.default is None:
-        return
-    if not isinstance(value, str) or not is_valid_email(value):
-        raise ValidationError.single(
-            "not a valid e-mail address", f"$.{attribute.name}", subject=type(inst).__name__
-        )
+def _username(value: Any) -> Iterable[FieldError]:
+    if isinstance(value, str) and not is_valid_username(value):
+        yield FieldError.of("invalid_username")
+
+
+_reference_rule = _matches(_REFERENCE, "invalid_reference_code")
+_language_rule = _matches(_LANGUAGE, "invalid_language")
+_phone_rule = _matches(_PHONE, "invalid_telephone")
 
 
 class Role(StrEnum):
@@ -85,10 +103,6 @@ class Role(StrEnum):
     PRODUCTION = "production"
     ADMIN = "admin"
 
-    @property
-    def is_lab_staff(self) -> bool:
-        return self in (Role.PLANNER, Role.PRODUCTION)
-
 
 class AccountStatus(StrEnum):
     BLOCKED = "blocked"
@@ -96,47 +110,89 @@ class AccountStatus(StrEnum):
 
 
 @attrs.frozen
-class Address:
+class Address(Checked):
     """A shipping address; country, city, postal code and street are mandatory."""
 
-    country: str = attrs.field(validator=[non_blank, text_limit(80)])
-    city: str = attrs.field(validator=[non_blank, text_limit(120)])
-    postal_code: str = attrs.field(validator=[non_blank, text_limit(20)])
-    street: str = attrs.field(validator=[non_blank, text_limit(200)])
-    state_province: str | None = attrs.field(default=None, validator=text_limit(120))
+    country: str = text(80)
+    city: str = text(120)
+    postal_code: str = text(20)
+    street: str = text(200)
+    state_province: str | None = text(120, blank=True, default=None)
 
 
 @attrs.frozen
-class Network:
+class Network(Checked):
     """A lab's network; practices join it with ``reference_code`` when they register."""
 
-    network_id: UUID
-    name: str = attrs.field(validator=[non_blank, text_limit(200)])
-    reference_code: str = attrs.field(validator=_pattern(_REFERENCE, "reference code"))
+    network_id: UUID = field()
+    name: str = text(200)
+    reference_code: str = text(32, rules=[_reference_rule])
+
+
+# Account fields shared by the registration form, profile changes and the account itself.
+def _username_field(**kw: Any) -> Any:
+    return text(60, rules=[_username], doc="Letters of one script, digits, space, . - ' _ @", **kw)
+
+
+def _email_field(**kw: Any) -> Any:
+    return text(254, rules=[email_rule], format="email", doc="One e-mail address.", **kw)
+
+
+def _phone_field() -> Any:
+    return text(32, default=None, rules=[_phone_rule], doc="Telephone number.")
+
+
+def _language_field(default: str | None) -> Any:
+    return text(6, default=default, rules=[_language_rule], doc="Site language (en, de, ...).")
 
 
 @attrs.frozen
-class Account:
+class Registration(Checked):
+    """The registration form of the portal (password handling belongs to the shell)."""
+
+    clinic_name: str = text(200)
+    first_name: str = text(100)
+    last_name: str = text(100)
+    email: str = _email_field()
+    username: str = _username_field()
+    shipping_address: Address = field()
+    telephone: str | None = _phone_field()
+    reference_code: str | None = text(32, default=None, rules=[_reference_rule])
+    language: str = _language_field("en")
+
+
+@attrs.frozen
+class ProfileChanges(Checked):
+    """Profile fields a user (or their network admin) may change; None leaves a field as is."""
+
+    clinic_name: str | None = text(200, default=None)
+    first_name: str | None = text(100, default=None)
+    last_name: str | None = text(100, default=None)
+    email: str | None = _email_field(default=None)
+    telephone: str | None = _phone_field()
+    shipping_address: Address | None = field(default=None)
+    language: str | None = _language_field(None)
+
+
+@attrs.frozen
+class Account(Checked):
     """A user of a network: a doctor, lab staff, or a network admin."""
 
-    account_id: UUID
-    network_id: UUID
-    role: Role
-    username: str = attrs.field(validator=_username)
-    email: str = attrs.field(validator=_email)
-    first_name: str = attrs.field(validator=[non_blank, text_limit(100)])
-    last_name: str = attrs.field(validator=[non_blank, text_limit(100)])
-    clinic_name: str = attrs.field(validator=[non_blank, text_limit(200)])
-    shipping_address: Address
-    created_at: datetime = attrs.field(validator=aware)
-    status: AccountStatus = AccountStatus.BLOCKED
-    telephone: str | None = attrs.field(
-        default=None,
-        validator=_pattern(_PHONE, "telephone number", optional=True),
-    )
-    language: str = attrs.field(default="en", validator=_pattern(_LANGUAGE, "language tag"))
-    muted_notifications: tuple[str, ...] = ()
-    version: int = attrs.field(default=1, validator=positive)
+    account_id: UUID = field()
+    network_id: UUID = field()
+    role: Role = field()
+    username: str = _username_field()
+    email: str = _email_field()
+    first_name: str = text(100)
+    last_name: str = text(100)
+    clinic_name: str = text(200)
+    shipping_address: Address = field()
+    created_at: datetime = field()
+    status: AccountStatus = field(default=AccountStatus.BLOCKED)
+    telephone: str | None = _phone_field()
+    language: str = _language_field("en")
+    muted_notifications: tuple[str, ...] = items(64, default=())
+    version: int = integer(1, default=1)
 
     @property
     def is_active(self) -> bool:
@@ -163,25 +219,21 @@ class GrantStatus(StrEnum):
     REVOKED = "revoked"
 
 
-def _permissions(value: object) -> tuple[CollaboratorPermission, ...]:
-    items = {CollaboratorPermission(v) for v in value}  # type: ignore[attr-defined]
-    return tuple(sorted(items))
+def _permissions(value: Iterable[object]) -> tuple[CollaboratorPermission, ...]:
+    return tuple(sorted({CollaboratorPermission(v) for v in value}))  # type: ignore[arg-type]
 
 
 @attrs.frozen
-class CollaboratorGrant:
+class CollaboratorGrant(Checked):
     """An invitation of another account to one case, with chosen permissions."""
 
-    account_id: UUID
-    invited_by: UUID
-    invited_at: datetime = attrs.field(validator=aware)
-    permissions: tuple[CollaboratorPermission, ...] = attrs.field(converter=_permissions)
-    status: GrantStatus = GrantStatus.INVITED
-
-    @permissions.validator
-    def _some(self, attribute: attrs.Attribute[Any], value: tuple[object, ...]) -> None:
-        if not value:
-            raise ValidationError.single("at least one permission", "$.permissions")
+    account_id: UUID = field()
+    invited_by: UUID = field()
+    invited_at: datetime = field()
+    permissions: tuple[CollaboratorPermission, ...] = items(
+        len(CollaboratorPermission), min_items=1, converter=_permissions
+    )
+    status: GrantStatus = field(default=GrantStatus.INVITED)
 
     def allows(self, permission: CollaboratorPermission) -> bool:
         """Accepted grants only; edit-setup implies view-setup, any grant implies view."""

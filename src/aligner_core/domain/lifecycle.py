@@ -23,10 +23,12 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
 from aligner_core.domain.records import FileKind, MediaType
-from aligner_core.errors import InvalidTransitionError
+from aligner_core.errors import InvalidTransitionError, Reason
 
 __all__ = [
     "GUARDS",
+    "INPUT_GUARDS",
+    "STATE_GUARDS",
     "TABLE",
     "Attempt",
     "Row",
@@ -173,22 +175,26 @@ def _machine() -> Machine:
     )
 
 
-# -- guards: every unmet precondition, in words ----------------------------------------------
-Guard = Callable[[Attempt], Iterable[str]]
+# -- guards: every unmet precondition, as coded reasons -----------------------------------------
+Guard = Callable[[Attempt], Iterable[Reason]]
 
 
-def _reason_given(attempt: Attempt) -> Iterable[str]:
+def _input(code: str, path: str, **params: Any) -> Reason:
+    return Reason(code, params, kind="input", path=path)
+
+
+def _reason_given(attempt: Attempt) -> Iterable[Reason]:
     reason = attempt.args.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        yield "a reason is required"
+        yield _input("reason_required", "$.reason")
 
 
-def _scan(attempt: Attempt, kind: FileKind, label: str) -> Iterable[str]:
+def _scan(attempt: Attempt, kind: FileKind, arch: str) -> Iterable[Reason]:
     ref = attempt.case.records.latest(kind)
     if ref is None:
-        yield f"{label} missing"
+        yield Reason("scan_missing", {"arch": arch})
     elif ref.media_type is not MediaType.STL or ref.report.mesh is None:
-        yield f"{label} is not an accepted STL scan"
+        yield Reason("scan_not_stl", {"arch": arch})
 
 
 def _needs_scans(case: Case) -> bool:
@@ -205,96 +211,131 @@ _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
 }
 
 
-def _submit_guard(attempt: Attempt) -> Iterable[str]:
+def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
     case = attempt.case
     records = case.records
     if case.kind is CaseKind.TREATMENT and case.request is None:
-        yield "treatment request missing"
+        yield Reason("request_missing")
     if not records.confirmed_complete:
-        yield "completeness confirmation not given"
+        yield Reason("confirmation_missing", {"confirmation": "completeness"})
     if not records.privacy_accepted:
-        yield "privacy confirmation not given"
+        yield Reason("confirmation_missing", {"confirmation": "privacy"})
     if _needs_scans(case):
-        yield from _scan(attempt, FileKind.UPPER_SCAN, "upper scan")
-        yield from _scan(attempt, FileKind.LOWER_SCAN, "lower scan")
+        yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
+        yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
     if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
-        yield "no files attached for manufacturing"
+        yield Reason("no_files")
     if (case.kind.is_follow_up or case.kind is CaseKind.RETAINER) and case.order is None:
-        yield "order details missing"
+        yield Reason("order_missing")
     if isinstance(case.order, ReplacementOrder) and not case.order.not_quality_complaint:
-        yield "replacement not acknowledged as not a quality complaint"
+        yield Reason("quality_complaint_not_acknowledged")
     if case.parent_id is not None:
         parent = attempt.parent
         allowed = _PARENT_STATES.get(case.kind, ())
         if parent is None:
-            yield "parent case not found"
+            yield Reason("parent_missing")
         elif parent.status not in allowed:
-            yield (
-                f"parent case {parent.number} is {parent.status.value}; it must be "
-                + " or ".join(s.value for s in allowed)
+            yield Reason(
+                "parent_state",
+                {
+                    "number": parent.number,
+                    "state": parent.status.value,
+                    "allowed": " or ".join(s.value for s in allowed),
+                },
             )
     elif case.kind.is_follow_up:
-        yield f"a {case.kind.value} order needs a parent case"
+        yield Reason("parent_needed", {"kind": case.kind.value})
 
 
-def _plan_version_guard(attempt: Attempt) -> Iterable[str]:
+def _plan_version_guard(attempt: Attempt) -> Iterable[Reason]:
     number = attempt.args.get("plan_version")
     case = attempt.case
     latest = case.latest_plan
     if not isinstance(number, int) or case.plan(number) is None:
-        yield f"plan version {number} does not exist"
+        yield _input("plan_version_missing", "$.plan_version", version=number)
     elif latest is not None and number != latest.number:
-        yield f"plan version {number} is superseded by version {latest.number}"
-
-
-def _share_guard(attempt: Attempt) -> Iterable[str]:
-    number = attempt.args.get("plan_version")
-    if not isinstance(number, int) or attempt.case.plan(number) is None:
-        yield f"plan version {number} does not exist"
-
-
-def _cancel_guard(attempt: Attempt) -> Iterable[str]:
-    yield from _reason_given(attempt)
-    case = attempt.case
-    if case.hold is not None and case.hold.left_status not in BEFORE_PRODUCTION:
-        yield "the case is already in production"
-
-
-def _upload_guard(attempt: Attempt) -> Iterable[str]:
-    if attempt.args.get("plan") is None:
-        yield "plan missing"
-
-
-def _ship_guard(attempt: Attempt) -> Iterable[str]:
-    for key in ("carrier", "tracking_number"):
-        value = attempt.args.get(key)
-        if not isinstance(value, str) or not value.strip():
-            yield f"{key.replace('_', ' ')} missing"
-
-
-def _follow_up_guard(attempt: Attempt) -> Iterable[str]:
-    kind = attempt.args.get("kind")
-    if isinstance(kind, CaseKind) and attempt.case.status not in _PARENT_STATES.get(kind, ()):
-        allowed = _PARENT_STATES.get(kind, ())
-        yield (
-            f"a {kind.value} needs this case "
-            + " or ".join(s.value for s in allowed)
-            + f", not {attempt.case.status.value}"
+        yield _input(
+            "plan_version_superseded", "$.plan_version", version=number, latest=latest.number
         )
 
 
-GUARDS: dict[Action, tuple[Guard, ...]] = {
+def _share_guard(attempt: Attempt) -> Iterable[Reason]:
+    number = attempt.args.get("plan_version")
+    if not isinstance(number, int) or attempt.case.plan(number) is None:
+        yield _input("plan_version_missing", "$.plan_version", version=number)
+
+
+def _cancel_guard(attempt: Attempt) -> Iterable[Reason]:
+    case = attempt.case
+    if case.hold is not None and case.hold.left_status not in BEFORE_PRODUCTION:
+        yield Reason("already_in_production")
+
+
+def _upload_guard(attempt: Attempt) -> Iterable[Reason]:
+    if attempt.args.get("plan", attempt.args.get("summary")) is None:
+        yield _input("plan_missing", "$.summary")
+
+
+def _ship_guard(attempt: Attempt) -> Iterable[Reason]:
+    for key in ("carrier", "tracking_number"):
+        value = attempt.args.get(key)
+        if not isinstance(value, str) or not value.strip():
+            yield _input("shipping_field_missing", f"$.{key}", field=key.replace("_", " "))
+
+
+def _delivery_pending(attempt: Attempt) -> Iterable[Reason]:
+    if all(s.delivered_at is not None for s in attempt.case.shipments):
+        yield Reason("no_pending_delivery")
+
+
+def _shipment_named(attempt: Attempt) -> Iterable[Reason]:
+    wanted = attempt.args.get("shipment_id")
+    if wanted is None:
+        return
+    pending = {s.shipment_id for s in attempt.case.shipments if s.delivered_at is None}
+    if wanted not in pending:
+        yield _input("shipment_not_pending", "$.shipment_id")
+
+
+def _follow_up_guard(attempt: Attempt) -> Iterable[Reason]:
+    kind = attempt.args.get("kind")
+    if isinstance(kind, CaseKind) and attempt.case.status not in _PARENT_STATES.get(kind, ()):
+        allowed = _PARENT_STATES.get(kind, ())
+        yield _input(
+            "follow_up_state",
+            "$.order",
+            kind=kind.value,
+            allowed=" or ".join(s.value for s in allowed),
+            state=attempt.case.status.value,
+        )
+
+
+#: Preconditions on the case itself (its state, records, parent): known before any input.
+STATE_GUARDS: dict[Action, tuple[Guard, ...]] = {
     Action.SUBMIT: (_submit_guard,),
+    Action.CANCEL: (_cancel_guard,),
+    Action.CONFIRM_DELIVERY: (_delivery_pending,),
+}
+
+#: Preconditions on what the user gives, checked against the case (plan version, reason, ...).
+INPUT_GUARDS: dict[Action, tuple[Guard, ...]] = {
     Action.UPLOAD_PLAN: (_upload_guard,),
     Action.ACCEPT_PLAN: (_plan_version_guard,),
     Action.REJECT_PLAN: (_reason_given,),
     Action.REQUEST_MODIFICATION: (_reason_given,),
     Action.REFUSE_ORDER: (_reason_given,),
     Action.HOLD: (_reason_given,),
-    Action.CANCEL: (_cancel_guard,),
+    Action.CANCEL: (_reason_given,),
     Action.SHIP: (_ship_guard,),
     Action.SHARE_PLAN: (_share_guard,),
+    Action.CONFIRM_DELIVERY: (_shipment_named,),
     Action.ORDER_FOLLOW_UP: (_follow_up_guard,),
+}
+
+#: Every guard of an action, state first (what ``fire`` evaluates).
+GUARDS: dict[Action, tuple[Guard, ...]] = {
+    action: STATE_GUARDS.get(action, ()) + INPUT_GUARDS.get(action, ())
+    for action in (*STATE_GUARDS, *INPUT_GUARDS)
 }
 
 
@@ -337,16 +378,23 @@ def _actions_from(status: CaseStatus, kind: CaseKind) -> frozenset[Action]:
     )
 
 
-def blockers(attempt: Attempt) -> list[str]:
-    """Every reason the attempt would be refused now (empty: it may go ahead)."""
+def blockers(attempt: Attempt, *, inputs: bool = True) -> list[Reason]:
+    """Every reason the attempt would be refused now (empty: it may go ahead).
+
+    With ``inputs=False`` only the case's own state is asked about: what a shell
+    shows before the user has typed anything (no "a reason is required").
+    """
     case = attempt.case
     if attempt.action not in _actions_from(case.status, case.kind):
         if attempt.action is Action.CANCEL and case.status in AFTER_PRODUCTION_STARTED:
-            return ["the case is already in production"]
-        return [f"not possible in state {case.status.value}"]
-    reasons: list[str] = []
-    for guard in GUARDS.get(attempt.action, ()):
+            return [Reason("already_in_production")]
+        return [Reason("wrong_state", {"state": case.status.value})]
+    reasons: list[Reason] = []
+    for guard in STATE_GUARDS.get(attempt.action, ()):
         reasons.extend(guard(attempt))
+    if inputs:
+        for guard in INPUT_GUARDS.get(attempt.action, ()):
+            reasons.extend(guard(attempt))
     return reasons
 
 
@@ -367,6 +415,6 @@ def fire(attempt: Attempt) -> CaseStatus:
             case.number,
             case.status.value,
             attempt.action.value,
-            [f"no route for a {case.kind.value} case from {case.status.value}"],
+            [Reason("no_route", {"kind": case.kind.value, "state": case.status.value})],
         )
     return case.status if dest is None else dest  # type: ignore[return-value]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
 
 import attrs
 
-from aligner_core.domain._checks import positive, text_limit
+from aligner_core.domain.fields import Checked, field, integer, items, text
 from aligner_core.domain.prescriptions import Arches
-from aligner_core.errors import FieldError, ValidationError
+from aligner_core.errors import FieldError
 
 __all__ = [
+    "MAX_STEP",
+    "ORDER_TYPES",
     "ClinicalFeature",
     "LingualRange",
     "OrderDetails",
@@ -23,14 +25,17 @@ __all__ = [
     "RevisionOrder",
 ]
 
+#: The highest aligner step number an order may name.
+MAX_STEP = 200
+
 
 @attrs.frozen
-class RefinementOrder:
+class RefinementOrder(Checked):
     """Additional aligners (phase 2): goes through planning again with new scans."""
 
-    keep_attachments: bool = True
-    instructions: str = attrs.field(default="", validator=text_limit(5000))
-    best_fitting_aligner: int | None = attrs.field(default=None, validator=positive)
+    keep_attachments: bool = field(default=True)
+    instructions: str = text(5000, blank=True, multiline=True, default="")
+    best_fitting_aligner: int | None = integer(1, MAX_STEP, default=None)
 
 
 class RetainerType(StrEnum):
@@ -46,37 +51,36 @@ class LingualRange(StrEnum):
     R4_4 = "4-4"
 
 
+def _retainer_ranges(order: RetainerOrder) -> Iterable[FieldError]:
+    if order.type is RetainerType.FIXED_LINGUAL:
+        if order.upper_range is None and order.lower_range is None:
+            yield FieldError.of("retainer_range_needed", "$.upper_range")
+        if order.model_step is not None:
+            yield FieldError.of("retainer_model_step", "$.model_step")
+    elif order.upper_range is not None or order.lower_range is not None:
+        yield FieldError.of("retainer_range_not_fixed", "$.upper_range")
+
+
+def _ranges_for_treated_arches(order: RetainerOrder) -> Iterable[FieldError]:
+    if order.upper_range is not None and order.arches is Arches.LOWER:
+        yield FieldError.of("retainer_range_arch", "$.upper_range", arch="upper")
+    if order.lower_range is not None and order.arches is Arches.UPPER:
+        yield FieldError.of("retainer_range_arch", "$.lower_range", arch="lower")
+
+
 @attrs.frozen
-class RetainerOrder:
+class RetainerOrder(Checked):
     """A retainer: removable plastic (may reuse a model step) or a fixed lingual wire."""
 
-    type: RetainerType
-    sets: int = attrs.field(default=1, validator=positive)
-    upper_range: LingualRange | None = None
-    lower_range: LingualRange | None = None
-    model_step: int | None = attrs.field(default=None, validator=positive)
-    arches: Arches = Arches.BOTH
-    chief_complaint: str = attrs.field(default="", validator=text_limit(2000))
+    type: RetainerType = field()
+    sets: int = integer(1, 10, default=1)
+    upper_range: LingualRange | None = field(default=None)
+    lower_range: LingualRange | None = field(default=None)
+    model_step: int | None = integer(1, MAX_STEP, default=None)
+    arches: Arches = field(default=Arches.BOTH)
+    chief_complaint: str = text(2000, blank=True, multiline=True, default="")
 
-    def __attrs_post_init__(self) -> None:
-        problems: list[FieldError] = []
-        if self.sets > 10:
-            problems.append(FieldError("at most 10 sets", "$.sets"))
-        if self.type is RetainerType.FIXED_LINGUAL:
-            if self.upper_range is None and self.lower_range is None:
-                problems.append(
-                    FieldError("a fixed retainer needs an upper or lower range", "$.upper_range")
-                )
-            if self.model_step is not None:
-                problems.append(
-                    FieldError("a fixed retainer needs new scans, not a model step", "$.model_step")
-                )
-        elif self.upper_range is not None or self.lower_range is not None:
-            problems.append(
-                FieldError("ranges apply to fixed lingual retainers only", "$.upper_range")
-            )
-        if problems:
-            raise ValidationError(problems, subject="RetainerOrder")
+    __rules__ = (_retainer_ranges, _ranges_for_treated_arches)
 
     @property
     def needs_new_scans(self) -> bool:
@@ -92,30 +96,33 @@ class ReplacementReason(StrEnum):
     OTHER = "other"
 
 
+def _replacement_steps(order: ReplacementOrder) -> Iterable[FieldError]:
+    if order.last_step < order.first_step:
+        yield FieldError.of("last_step_before_first", "$.last_step")
+
+
+def _replacement_reason(order: ReplacementOrder) -> Iterable[FieldError]:
+    if order.reason is ReplacementReason.OTHER and not order.reason_detail.strip():
+        yield FieldError.of("reason_detail_needed", "$.reason_detail")
+
+
 @attrs.frozen
-class ReplacementOrder:
+class ReplacementOrder(Checked):
     """A remake or replacement of aligner steps ``first_step..last_step`` of an arch.
 
     The doctor acknowledges that a replacement is not a quality complaint; the
     submission guard refuses the order without that acknowledgement.
     """
 
-    arches: Arches
-    first_step: int = attrs.field(validator=positive)
-    last_step: int = attrs.field(validator=positive)
-    current_aligner: int = attrs.field(validator=positive)
-    reason: ReplacementReason
-    reason_detail: str = attrs.field(default="", validator=text_limit(2000))
-    not_quality_complaint: bool = False
+    arches: Arches = field()
+    first_step: int = integer(1, MAX_STEP)
+    last_step: int = integer(1, MAX_STEP)
+    current_aligner: int = integer(1, MAX_STEP)
+    reason: ReplacementReason = field()
+    reason_detail: str = text(2000, blank=True, multiline=True, default="")
+    not_quality_complaint: bool = field(default=False)
 
-    def __attrs_post_init__(self) -> None:
-        problems: list[FieldError] = []
-        if self.last_step < self.first_step:
-            problems.append(FieldError("last step before first step", "$.last_step"))
-        if self.reason is ReplacementReason.OTHER and not self.reason_detail.strip():
-            problems.append(FieldError("say why when the reason is 'other'", "$.reason_detail"))
-        if problems:
-            raise ValidationError(problems, subject="ReplacementOrder")
+    __rules__ = (_replacement_steps, _replacement_reason)
 
     @property
     def steps(self) -> range:
@@ -128,21 +135,33 @@ class ClinicalFeature(StrEnum):
     BITE_RAMPS = "bite_ramps"
 
 
-def _features(value: object) -> tuple[ClinicalFeature, ...]:
-    return tuple(sorted({ClinicalFeature(v) for v in value}))  # type: ignore[attr-defined]
+def _features(given: Iterable[object]) -> tuple[ClinicalFeature, ...]:
+    return tuple(sorted({ClinicalFeature(v) for v in given}))  # type: ignore[arg-type]
+
+
+def _instructions_given(order: RevisionOrder) -> Iterable[FieldError]:
+    if isinstance(order.instructions, str) and not order.instructions.strip():
+        yield FieldError.of("revision_instructions", "$.instructions")
 
 
 @attrs.frozen
-class RevisionOrder:
+class RevisionOrder(Checked):
     """A revision of an ongoing treatment: new instructions and clinical features."""
 
-    instructions: str = attrs.field(validator=text_limit(5000))
-    features: tuple[ClinicalFeature, ...] = attrs.field(default=(), converter=_features)
+    instructions: str = text(5000, blank=True, multiline=True)
+    features: tuple[ClinicalFeature, ...] = items(
+        len(ClinicalFeature), default=(), converter=_features
+    )
 
-    @instructions.validator
-    def _said(self, attribute: attrs.Attribute[Any], value: str) -> None:
-        if not value.strip():
-            raise ValidationError.single("a revision says what to change", "$.instructions")
+    __rules__ = (_instructions_given,)
 
 
 OrderDetails = RefinementOrder | RetainerOrder | ReplacementOrder | RevisionOrder
+
+#: The ``order_type`` tag that names each kind of order in JSON and forms.
+ORDER_TYPES: dict[str, type[OrderDetails]] = {
+    "refinement": RefinementOrder,
+    "retainer": RetainerOrder,
+    "replacement": ReplacementOrder,
+    "revision": RevisionOrder,
+}

@@ -17,13 +17,15 @@ from aligner_core.domain.accounts import (
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case
 from aligner_core.domain.queries import Scope
-from aligner_core.errors import PermissionDeniedError
+from aligner_core.errors import PermissionDeniedError, Reason
 
 __all__ = [
     "MATRIX",
     "Relation",
     "can",
     "ensure",
+    "ensure_relations",
+    "refusal",
     "relations",
     "require_admin_of",
     "scope_for",
@@ -115,36 +117,45 @@ def can(actor: Account, action: Action, case: Case) -> bool:
 
 def ensure(actor: Account, action: Action, case: Case) -> None:
     """Raise ``PermissionDeniedError`` with the reason unless ``actor`` may take ``action``."""
+    ensure_relations(actor, action, case, relations(actor, case))
+
+
+def refusal(actor: Account, action: Action, held: frozenset[Relation]) -> Reason | None:
+    """Why ``actor``, standing to a case as ``held``, may not take ``action`` (None: they may)."""
     if not actor.is_active:
-        raise PermissionDeniedError(
-            actor.account_id, action.value, case.reference, "account is blocked"
-        )
-    mine = relations(actor, case)
-    if not mine & MATRIX[action]:
-        needed = ", ".join(sorted(r.value for r in MATRIX[action]))
-        held = ", ".join(sorted(r.value for r in mine)) or "none"
-        raise PermissionDeniedError(
-            actor.account_id,
-            action.value,
-            case.reference,
-            f"needs one of [{needed}], has [{held}]",
-        )
+        return Reason("account_blocked", kind="permission")
+    if held & MATRIX[action]:
+        return None
+    needed = ", ".join(sorted(r.value for r in MATRIX[action]))
+    mine = ", ".join(sorted(r.value for r in held)) or "none"
+    return Reason("needs_relation", {"needed": needed, "held": mine}, kind="permission")
+
+
+def ensure_relations(actor: Account, action: Action, case: Case, held: frozenset[Relation]) -> None:
+    """``ensure`` with the relations already computed (a command computes them once)."""
+    reason = refusal(actor, action, held)
+    if reason is not None:
+        raise PermissionDeniedError(actor.account_id, action.value, case.reference, reason)
 
 
 def require_admin_of(actor: Account, network_id: object, action: str) -> None:
     """Account management: an active admin of the same network."""
     if not actor.is_active:
-        raise PermissionDeniedError(actor.account_id, action, network_id, "account is blocked")
+        raise PermissionDeniedError(
+            actor.account_id, action, network_id, Reason("account_blocked", kind="permission")
+        )
     if actor.role is not Role.ADMIN or actor.network_id != network_id:
         raise PermissionDeniedError(
-            actor.account_id, action, network_id, "not an admin of this network"
+            actor.account_id, action, network_id, Reason("not_network_admin", kind="permission")
         )
 
 
 def scope_for(actor: Account) -> Scope:
     """The cases a user may list: their own and shared ones; lab staff also their network's."""
     if not actor.is_active:
-        raise PermissionDeniedError(actor.account_id, "list cases", None, "account is blocked")
+        raise PermissionDeniedError(
+            actor.account_id, "list cases", None, Reason("account_blocked", kind="permission")
+        )
     if actor.role is Role.DOCTOR:
         return Scope(member_id=actor.account_id)
     return Scope(network_id=actor.network_id, member_id=actor.account_id)

@@ -2,95 +2,93 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import attrs
 
-from aligner_core.domain._checks import aware, non_negative_int, positive, text_limit
+from aligner_core.domain.fields import Checked, field, integer, items, number, text
 from aligner_core.domain.prescriptions import WearSchedule
-from aligner_core.domain.teeth import Tooth
-from aligner_core.errors import FieldError, ValidationError
+from aligner_core.domain.teeth import ALL_TEETH, Tooth
+from aligner_core.errors import FieldError
 
 __all__ = [
+    "MAX_PLAN_STEPS",
     "IprContact",
     "PlanDifference",
     "PlanStep",
     "PlanSummary",
     "PlanVersion",
     "compare_plans",
+    "summary_problems",
 ]
 
 MAX_IPR_PER_CONTACT_MM = 0.5
+#: The most aligner steps one plan may have per arch.
+MAX_PLAN_STEPS = 200
+#: Contacts between neighbouring teeth in both arches (the most IPR entries of one step).
+MAX_CONTACTS = 64
+
+
+def _same_arch(contact: IprContact) -> Iterable[FieldError]:
+    if contact.first == contact.second or contact.first.arch is not contact.second.arch:
+        yield FieldError.of("contact_teeth", "$.second")
 
 
 @attrs.frozen
-class IprContact:
+class IprContact(Checked):
     """Interproximal reduction at the contact of two neighbouring teeth of one arch, in mm."""
 
-    first: Tooth
-    second: Tooth
-    amount_mm: float
+    first: Tooth = field()
+    second: Tooth = field()
+    amount_mm: float = number(0, MAX_IPR_PER_CONTACT_MM, exclusive_minimum=True)
 
-    def __attrs_post_init__(self) -> None:
-        problems = []
-        if self.first == self.second or self.first.arch is not self.second.arch:
-            problems.append(FieldError("a contact joins two teeth of the same arch", "$.second"))
-        if (
-            isinstance(self.amount_mm, bool)
-            or not isinstance(self.amount_mm, int | float)
-            or not math.isfinite(self.amount_mm)
-            or not 0 < self.amount_mm <= MAX_IPR_PER_CONTACT_MM
-        ):
-            problems.append(
-                FieldError(f"IPR must be in (0, {MAX_IPR_PER_CONTACT_MM}] mm", "$.amount_mm")
-            )
-        if problems:
-            raise ValidationError(problems, subject="IprContact")
+    __rules__ = (_same_arch,)
 
 
-def _sorted_teeth(value: object) -> tuple[Tooth, ...]:
-    return tuple(sorted(set(value), key=lambda t: t.fdi))  # type: ignore[call-overload]
+def _sorted_teeth(given: Iterable[Tooth | int]) -> tuple[Tooth, ...]:
+    teeth = {t if isinstance(t, Tooth) else Tooth.from_fdi(t) for t in given}
+    return tuple(sorted(teeth, key=lambda t: t.fdi))
 
 
 @attrs.frozen
-class PlanStep:
+class PlanStep(Checked):
     """One aligner step: IPR done before it, attachments placed or removed, a checkpoint."""
 
-    number: int = attrs.field(validator=positive)
-    ipr: tuple[IprContact, ...] = ()
-    attachments_placed: tuple[Tooth, ...] = attrs.field(default=(), converter=_sorted_teeth)
-    attachments_removed: tuple[Tooth, ...] = attrs.field(default=(), converter=_sorted_teeth)
-    checkpoint: bool = False
-    note: str = attrs.field(default="", validator=text_limit(1000))
+    number: int = integer(1, MAX_PLAN_STEPS)
+    ipr: tuple[IprContact, ...] = items(MAX_CONTACTS, default=())
+    attachments_placed: tuple[Tooth, ...] = items(
+        len(ALL_TEETH), default=(), converter=_sorted_teeth
+    )
+    attachments_removed: tuple[Tooth, ...] = items(
+        len(ALL_TEETH), default=(), converter=_sorted_teeth
+    )
+    checkpoint: bool = field(default=False)
+    note: str = text(1000, blank=True, multiline=True, default="")
 
     @property
     def ipr_mm(self) -> float:
         return sum(c.amount_mm for c in self.ipr)
 
 
+def _some_steps(summary: PlanSummary) -> Iterable[FieldError]:
+    if summary.upper_steps == 0 and summary.lower_steps == 0:
+        yield FieldError.of("plan_without_steps", "$.upper_steps")
+
+
 @attrs.frozen
-class PlanSummary:
+class PlanSummary(Checked):
     """The figures a doctor compares: steps per arch, IPR, attachments, wear, duration."""
 
-    upper_steps: int = attrs.field(validator=non_negative_int)
-    lower_steps: int = attrs.field(validator=non_negative_int)
-    total_ipr_mm: float = 0.0
-    attachment_count: int = attrs.field(default=0, validator=non_negative_int)
-    wear_schedule: WearSchedule = WearSchedule.DAYS_14
+    upper_steps: int = integer(0, MAX_PLAN_STEPS)
+    lower_steps: int = integer(0, MAX_PLAN_STEPS)
+    total_ipr_mm: float = number(0, 100, default=0.0)
+    attachment_count: int = integer(0, 1000, default=0)
+    wear_schedule: WearSchedule = field(default=WearSchedule.DAYS_14)
 
-    def __attrs_post_init__(self) -> None:
-        if self.upper_steps == 0 and self.lower_steps == 0:
-            raise ValidationError.single("a plan has steps on at least one arch", "$.upper_steps")
-        if (
-            isinstance(self.total_ipr_mm, bool)
-            or not isinstance(self.total_ipr_mm, int | float)
-            or not math.isfinite(self.total_ipr_mm)
-            or self.total_ipr_mm < 0
-        ):
-            raise ValidationError.single("must be a finite number >= 0", "$.total_ipr_mm")
+    __rules__ = (_some_steps,)
 
     @property
     def steps(self) -> int:
@@ -105,33 +103,36 @@ class PlanSummary:
         return self.estimated_duration_days / 7
 
 
-def _https(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (
-        not isinstance(value, str) or not value.startswith("https://") or len(value) > 2000
-    ):
-        raise ValidationError.single("the simulation link must be an https URL", "$.simulation_url")
+def _https(url: Any) -> Iterable[FieldError]:
+    if isinstance(url, str) and not url.startswith("https://"):
+        yield FieldError.of("invalid_url")
+
+
+def _simulation_url(**kw: Any) -> Any:
+    return text(2000, default=None, rules=[_https], format="uri", doc="https link", **kw)
+
+
+def _steps_agree(plan: Any) -> Iterable[FieldError]:
+    return summary_problems(plan.summary, plan.steps)
 
 
 @attrs.frozen
-class PlanVersion:
+class PlanVersion(Checked):
     """Version ``number`` of a case's plan, as uploaded by a planner.
 
     The per-step schedule is optional; when given it must agree with the summary
     (step count, total IPR within 0.01 mm, attachments placed).
     """
 
-    number: int = attrs.field(validator=positive)
-    uploaded_at: datetime = attrs.field(validator=aware)
-    uploaded_by: UUID
-    summary: PlanSummary
-    steps: tuple[PlanStep, ...] = ()
-    simulation_url: str | None = attrs.field(default=None, validator=_https)
-    notes: str = attrs.field(default="", validator=text_limit(5000))
+    number: int = integer(1)
+    uploaded_at: datetime = field()
+    uploaded_by: UUID = field()
+    summary: PlanSummary = field()
+    steps: tuple[PlanStep, ...] = items(MAX_PLAN_STEPS, default=())
+    simulation_url: str | None = _simulation_url()
+    notes: str = text(5000, blank=True, multiline=True, default="")
 
-    def __attrs_post_init__(self) -> None:
-        problems = summary_problems(self.summary, self.steps)
-        if problems:
-            raise ValidationError(problems, subject="PlanVersion")
+    __rules__ = (_steps_agree,)
 
 
 def summary_problems(summary: PlanSummary, steps: tuple[PlanStep, ...]) -> list[FieldError]:
@@ -141,25 +142,29 @@ def summary_problems(summary: PlanSummary, steps: tuple[PlanStep, ...]) -> list[
     problems: list[FieldError] = []
     numbers = [s.number for s in steps]
     if numbers != list(range(1, len(steps) + 1)):
-        problems.append(FieldError("steps are numbered 1..N without gaps", "$.steps"))
+        problems.append(FieldError.of("steps_numbering", "$.steps"))
     if len(steps) != summary.steps:
         problems.append(
-            FieldError(f"{len(steps)} steps but the summary says {summary.steps}", "$.steps")
+            FieldError.of("steps_count", "$.steps", count=len(steps), expected=summary.steps)
         )
     ipr = sum(s.ipr_mm for s in steps)
     if abs(ipr - summary.total_ipr_mm) > 0.01:
         problems.append(
-            FieldError(
-                f"steps add up to {ipr:.2f} mm IPR but the summary says {summary.total_ipr_mm:.2f}",
+            FieldError.of(
+                "steps_ipr_total",
                 "$.summary.total_ipr_mm",
+                total=f"{ipr:.2f}",
+                expected=f"{summary.total_ipr_mm:.2f}",
             )
         )
     placed = sum(len(s.attachments_placed) for s in steps)
     if placed != summary.attachment_count:
         problems.append(
-            FieldError(
-                f"steps place {placed} attachments but the summary says {summary.attachment_count}",
+            FieldError.of(
+                "steps_attachments",
                 "$.summary.attachment_count",
+                count=placed,
+                expected=summary.attachment_count,
             )
         )
     return problems

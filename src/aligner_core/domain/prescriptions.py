@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum, StrEnum
+from typing import Any
 
 import attrs
 
-from aligner_core.domain._checks import positive, text_limit
-from aligner_core.domain.teeth import Tooth
-from aligner_core.errors import FieldError, ValidationError
+from aligner_core.domain.fields import Checked, field, integer, items, text, tolerant
+from aligner_core.domain.teeth import ALL_TEETH, Tooth
+from aligner_core.errors import FieldError
 
 __all__ = [
     "Adjustment",
@@ -84,66 +85,78 @@ class WearSchedule(IntEnum):
     DAYS_21 = 21
 
 
+#: The most aligner steps a request may limit a treatment to.
+MAX_STEP_LIMIT = 200
+
+
 @attrs.frozen
-class Pontic:
+class Pontic(Checked):
     """A tooth-coloured filler in the aligner for a gap, with its shade."""
 
-    tooth: Tooth
-    shade: Shade = Shade.A2
+    tooth: Tooth = field()
+    shade: Shade = field(default=Shade.A2)
 
 
-def _teeth(value: Iterable[Tooth]) -> tuple[Tooth, ...]:
-    return tuple(sorted(set(value), key=lambda t: t.fdi))
+def _teeth(given: Iterable[Tooth | int]) -> tuple[Tooth, ...]:
+    """Teeth (or FDI numbers) as a sorted tuple without repeats."""
+    teeth = {t if isinstance(t, Tooth) else Tooth.from_fdi(t) for t in given}
+    return tuple(sorted(teeth, key=lambda t: t.fdi))
+
+
+def _teeth_field(doc: str) -> Any:
+    return items(len(ALL_TEETH), default=(), converter=_teeth, doc=doc)
+
+
+@tolerant
+def _extract_and_keep(request: TreatmentRequest) -> Iterable[FieldError]:
+    both = set(request.teeth_not_to_move) & set(request.teeth_to_extract)
+    for tooth in sorted(both, key=lambda t: t.fdi):
+        yield FieldError.of("teeth_extract_and_keep", "$.teeth_to_extract", tooth=tooth.fdi)
+
+
+@tolerant
+def _one_pontic_per_tooth(request: TreatmentRequest) -> Iterable[FieldError]:
+    seen: set[int] = set()
+    for i, pontic in enumerate(request.pontics):
+        if pontic.tooth.fdi in seen:
+            yield FieldError.of("second_pontic", f"$.pontics[{i}]", tooth=pontic.tooth.fdi)
+        seen.add(pontic.tooth.fdi)
+
+
+@tolerant
+def _permanent_teeth(request: TreatmentRequest) -> Iterable[FieldError]:
+    if request.dentition is not Dentition.PERMANENT:
+        return
+    for name in ("teeth_not_to_move", "teeth_to_extract", "teeth_without_attachments"):
+        for tooth in getattr(request, name):
+            if tooth.is_primary:
+                yield FieldError.of("primary_tooth_in_permanent", f"$.{name}", tooth=tooth.fdi)
 
 
 @attrs.frozen
-class TreatmentRequest:
+class TreatmentRequest(Checked):
     """What the doctor asks for. Every option defaults to the lab's recommendation."""
 
-    arches: Arches = Arches.BOTH
-    scope: TreatmentScope = TreatmentScope.AS_RECOMMENDED
-    overjet: Adjustment = Adjustment.MAINTAIN
-    overbite: Adjustment = Adjustment.MAINTAIN
-    midline: Adjustment = Adjustment.MAINTAIN
-    ipr: Choice = Choice.AS_RECOMMENDED
-    attachments: Choice = Choice.AS_RECOMMENDED
-    design: Design = Design.STANDARD
-    instructions: str = attrs.field(default="", validator=text_limit(5000))
-    pontics: tuple[Pontic, ...] = ()
-    dentition: Dentition = Dentition.PERMANENT
-    approach: Approach = Approach.FULL_ARCH
-    wear_schedule: WearSchedule = WearSchedule.DAYS_14
-    step_limit: int | None = attrs.field(default=None, validator=positive)
-    teeth_not_to_move: tuple[Tooth, ...] = attrs.field(default=(), converter=_teeth)
-    teeth_to_extract: tuple[Tooth, ...] = attrs.field(default=(), converter=_teeth)
-    teeth_without_attachments: tuple[Tooth, ...] = attrs.field(default=(), converter=_teeth)
-    chief_complaint: str = attrs.field(default="", validator=text_limit(2000))
+    arches: Arches = field(default=Arches.BOTH)
+    scope: TreatmentScope = field(default=TreatmentScope.AS_RECOMMENDED)
+    overjet: Adjustment = field(default=Adjustment.MAINTAIN)
+    overbite: Adjustment = field(default=Adjustment.MAINTAIN)
+    midline: Adjustment = field(default=Adjustment.MAINTAIN)
+    ipr: Choice = field(default=Choice.AS_RECOMMENDED)
+    attachments: Choice = field(default=Choice.AS_RECOMMENDED)
+    design: Design = field(default=Design.STANDARD)
+    instructions: str = text(5000, blank=True, multiline=True, default="")
+    pontics: tuple[Pontic, ...] = items(32, default=())
+    dentition: Dentition = field(default=Dentition.PERMANENT)
+    approach: Approach = field(default=Approach.FULL_ARCH)
+    wear_schedule: WearSchedule = field(default=WearSchedule.DAYS_14)
+    step_limit: int | None = integer(1, MAX_STEP_LIMIT, default=None)
+    teeth_not_to_move: tuple[Tooth, ...] = _teeth_field("Teeth the plan must not move.")
+    teeth_to_extract: tuple[Tooth, ...] = _teeth_field("Teeth to be extracted.")
+    teeth_without_attachments: tuple[Tooth, ...] = _teeth_field("Teeth without attachments.")
+    chief_complaint: str = text(2000, blank=True, multiline=True, default="")
 
-    def __attrs_post_init__(self) -> None:
-        problems: list[FieldError] = []
-        both = set(self.teeth_not_to_move) & set(self.teeth_to_extract)
-        for tooth in sorted(both, key=lambda t: t.fdi):
-            problems.append(
-                FieldError(
-                    f"tooth {tooth} cannot be both extracted and not moved", "$.teeth_to_extract"
-                )
-            )
-        seen: set[int] = set()
-        for i, pontic in enumerate(self.pontics):
-            if pontic.tooth.fdi in seen:
-                problems.append(
-                    FieldError(f"second pontic for tooth {pontic.tooth}", f"$.pontics[{i}]")
-                )
-            seen.add(pontic.tooth.fdi)
-        if self.dentition is Dentition.PERMANENT:
-            for name in ("teeth_not_to_move", "teeth_to_extract", "teeth_without_attachments"):
-                for tooth in getattr(self, name):
-                    if tooth.is_primary:
-                        problems.append(
-                            FieldError(f"primary tooth {tooth} in permanent dentition", f"$.{name}")
-                        )
-        if problems:
-            raise ValidationError(problems, subject="TreatmentRequest")
+    __rules__ = (_extract_and_keep, _one_pontic_per_tooth, _permanent_teeth)
 
     @property
     def duration_as_recommended(self) -> bool:

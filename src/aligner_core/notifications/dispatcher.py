@@ -38,6 +38,7 @@ from aligner_core.errors import (
     TemporaryDeliveryError,
     ValidationError,
 )
+from aligner_core.links import Links
 from aligner_core.notifications.messages import Templates, render
 from aligner_core.notifications.outbox import OutboxEntry
 from aligner_core.ports import Clock, Notifier, OutboxRepository, Storage
@@ -90,7 +91,8 @@ class Dispatcher:
         notifier: Notifier,
         *,
         clock: Clock,
-        base_url: str = "https://portal.example",
+        base_url: str | None = None,
+        links: Links | None = None,
         templates: Templates | None = None,
         sender: str = "no-reply@aligner-core.invalid",
         max_attempts: int = 8,
@@ -107,7 +109,7 @@ class Dispatcher:
         self.storage = storage
         self.notifier = notifier
         self.clock = clock
-        self.base_url = base_url
+        self.links = links if base_url is None else Links(portal=base_url)
         self.templates = templates or Templates()
         self.sender = sender
         self.max_attempts = max_attempts
@@ -130,7 +132,7 @@ class Dispatcher:
         return timedelta(seconds=max(min(1.0, cap), self.rng.uniform(0.0, cap)))
 
     def render(self, entry: OutboxEntry) -> EmailMessage:
-        return render(entry, base_url=self.base_url, templates=self.templates, sender=self.sender)
+        return render(entry, links=self.links, templates=self.templates, sender=self.sender)
 
     # ------------------------------------------------------------------ running
     def run_once(self) -> DispatchReport:

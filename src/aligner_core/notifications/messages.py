@@ -34,6 +34,7 @@ import attrs
 
 from aligner_core.domain.events import EventType
 from aligner_core.errors import ValidationError
+from aligner_core.links import Links
 from aligner_core.notifications.outbox import OutboxEntry
 
 __all__ = [
@@ -281,17 +282,29 @@ class Templates:
         )
 
 
-def message_fields(entry: OutboxEntry, *, base_url: str, portal_name: str) -> dict[str, str]:
-    """The safe fields of one entry: built from the event's ids and facts, never the patient."""
+def message_fields(
+    entry: OutboxEntry,
+    *,
+    base_url: str | None = None,
+    portal_name: str,
+    links: Links | None = None,
+) -> dict[str, str]:
+    """The safe fields of one entry: built from the event's ids and facts, never the patient.
+
+    Links come from ``links`` (the URL templates given to ``connect``), or from a
+    portal at ``base_url`` with the default routes.
+    """
     event = entry.event
-    root = base_url.rstrip("/")
+    chosen = links or Links(portal=base_url or Links().portal)
     number = "" if event.case_number is None else str(event.case_number)
     fields = {
         "portal_name": portal_name,
-        "portal_url": root + "/",
+        "portal_url": chosen.portal,
         "case_number": number,
         "case_reference": f"Case {number}" if number else "",
-        "case_url": f"{root}/cases/{number}" if number else root + "/",
+        "case_url": chosen.case_url(event.case_number)
+        if event.case_number is not None
+        else chosen.portal,
         "event": event.type.value.replace("_", " "),
         "recipient_email": entry.recipient_email,
     }
@@ -323,13 +336,14 @@ def _policy() -> email_policy.EmailPolicy[EmailMessage]:
 def render(
     entry: OutboxEntry,
     *,
-    base_url: str,
+    base_url: str | None = None,
     templates: Templates | None = None,
     sender: str,
+    links: Links | None = None,
 ) -> EmailMessage:
     """The e-mail for one outbox entry: text and HTML alternatives, the entry's Message-ID."""
     chosen = templates or Templates()
-    fields = message_fields(entry, base_url=base_url, portal_name=chosen.portal_name)
+    fields = message_fields(entry, base_url=base_url, portal_name=chosen.portal_name, links=links)
     subject, text, body = chosen.for_event(entry.event.type, entry.language).fill(fields)
     message = EmailMessage(policy=_policy())
     message["From"] = sender

@@ -1,15 +1,25 @@
-"""The application layer: the service (commands and queries), its inputs and read models."""
+"""The application layer: the facade (``Core``), the command pipeline, handlers and queries."""
 
-from aligner_core.service.core import Service
-from aligner_core.service.inputs import PatientDetails, ProfileChanges, Registration
-from aligner_core.service.views import CaseDetail, Dashboard, SharedPlan
+from aligner_core.service.core import Core
+from aligner_core.service.views import (
+    ActionOption,
+    Blockers,
+    CaseDetail,
+    Dashboard,
+    DirectoryEntry,
+    FileRecord,
+    OpenedFile,
+    SharedPlan,
+)
 
 __all__ = [
+    "ActionOption",
+    "Blockers",
     "CaseDetail",
+    "Core",
     "Dashboard",
-    "PatientDetails",
-    "ProfileChanges",
-    "Registration",
-    "Service",
+    "DirectoryEntry",
+    "FileRecord",
+    "OpenedFile",
     "SharedPlan",
 ]

@@ -1,33 +1,511 @@
-"""The application service: the only public way to change state.
+"""The facade a shell holds: ``execute`` for commands, typed conveniences, and the queries.
 
-Every command takes the acting user's id, loads through one unit of work,
-checks permission, asks the lifecycle, applies the change, appends a history
-entry, queues the notifications in the same unit of work (outbox), and commits.
+Build it with :func:`aligner_core.connect`. ``execute(actor_id, command)`` is
+the one way to change state; the methods named after actions
+(``core.reject_plan(doctor, case_id, "too much IPR")``) build the command and
+execute it, so Python callers and JSON/form callers meet the same checks.
 """
 
 from __future__ import annotations
 
-from aligner_core.service._base import SpooledFile, Spooler
-from aligner_core.service.accounts import AccountCommands
-from aligner_core.service.collaboration import CollaborationCommands
-from aligner_core.service.drafts import DraftCommands
-from aligner_core.service.planning import PlanningCommands
-from aligner_core.service.production import ProductionCommands
-from aligner_core.service.reads import CaseQueries
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import IO, TYPE_CHECKING, Any, overload
+from uuid import UUID
 
-__all__ = ["Service", "SpooledFile", "Spooler"]
+from aligner_core.commands import (
+    AcceptOrder,
+    AcceptPlan,
+    Activate,
+    AttachFile,
+    Block,
+    Cancel,
+    CaseCommand,
+    Close,
+    Command,
+    Comment,
+    Confirm,
+    ConfirmDelivery,
+    CreateCase,
+    CreateNetwork,
+    DeleteDraft,
+    Hold,
+    InviteCollaborator,
+    MuteNotifications,
+    OrderFollowUp,
+    Reassign,
+    RefuseOrder,
+    Register,
+    RejectPlan,
+    Release,
+    Reopen,
+    RequestModification,
+    RespondToInvitation,
+    RevokeCollaborator,
+    RevokeShare,
+    SetTeeth,
+    SharePlan,
+    Ship,
+    Submit,
+    UpdateDraft,
+    UpdateProfile,
+    UploadPlan,
+)
+from aligner_core.domain.accounts import (
+    Account,
+    CollaboratorPermission,
+    Network,
+    ProfileChanges,
+    Registration,
+    Role,
+)
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import Case, CaseKind
+from aligner_core.domain.events import EventType
+from aligner_core.domain.orders import OrderDetails
+from aligner_core.domain.patients import PatientDetails
+from aligner_core.domain.plans import PlanStep, PlanSummary
+from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
+from aligner_core.domain.records import FileKind, ImpressionType
+from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
+from aligner_core.errors import ValidationError
+from aligner_core.ports import Notifier
+from aligner_core.service import handlers, queries, sharing
+from aligner_core.service.deps import Deps, Links
+from aligner_core.service.views import (
+    ActionOption,
+    Blockers,
+    CaseDetail,
+    Dashboard,
+    DirectoryEntry,
+    OpenedFile,
+    SharedPlan,
+)
+
+if TYPE_CHECKING:
+    from aligner_core.notifications.dispatcher import Dispatcher
+
+__all__ = ["Core"]
 
 
-class Service(
-    AccountCommands,
-    DraftCommands,
-    PlanningCommands,
-    CollaborationCommands,
-    ProductionCommands,
-    CaseQueries,
-):
-    """Commands and queries over one storage. Build it with :func:`aligner_core.connect`.
+def _chart(states: Mapping[Tooth | int, ToothState | str] | ToothChart) -> ToothChart:
+    if isinstance(states, ToothChart):
+        return states
+    if not isinstance(states, Mapping):
+        raise ValidationError.of("wrong_type", "$.teeth", expected="object")
+    return ToothChart.from_mapping(states)
 
-    The command families live one per module (accounts, drafts, planning,
-    collaboration, production, reads); the plumbing they share is ``ServiceBase``.
-    """
+
+class Core:
+    """Commands and queries over one storage, with the ports it was built with."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        notifier: Notifier,
+        dispatch_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.deps = deps
+        self.notifier = notifier
+        self.dispatch_options = dict(dispatch_options or {})
+
+    # -- the ports ------------------------------------------------------------------------
+    @property
+    def storage(self) -> Any:
+        return self.deps.storage
+
+    @property
+    def clock(self) -> Any:
+        return self.deps.clock
+
+    @property
+    def ids(self) -> Any:
+        return self.deps.ids
+
+    @property
+    def blobs(self) -> Any:
+        return self.deps.blobs
+
+    @property
+    def scanner(self) -> Any:
+        return self.deps.scanner
+
+    @property
+    def links(self) -> Links:
+        return self.deps.links
+
+    # -- commands -------------------------------------------------------------------------
+    @overload
+    def execute(self, actor_id: UUID | None, command: CreateNetwork) -> tuple[Network, Account]: ...
+
+    @overload
+    def execute(
+        self,
+        actor_id: UUID | None,
+        command: Register | Activate | Block | UpdateProfile | MuteNotifications,
+    ) -> Account: ...
+
+    @overload
+    def execute(
+        self, actor_id: UUID | None, command: CaseCommand | CreateCase | OrderFollowUp
+    ) -> Case: ...
+
+    def execute(self, actor_id: UUID | None, command: Command) -> Any:
+        """Run one command as ``actor_id``: the changed case (or account, or network)."""
+        return handlers.execute(self.deps, actor_id, command)
+
+    # networks and accounts
+    def create_network(
+        self, name: str, reference_code: str, admin: Registration
+    ) -> tuple[Network, Account]:
+        """Set up a lab's network with its first admin (active from the start)."""
+        return self.execute(
+            None, CreateNetwork(name=name, reference_code=reference_code, admin=admin)
+        )
+
+    def register(self, registration: Registration, role: Role = Role.DOCTOR) -> Account:
+        """A new account, blocked until a network admin activates it."""
+        return self.execute(None, Register(registration=registration, role=role))
+
+    def activate(self, admin_id: UUID, account_id: UUID) -> Account:
+        return self.execute(admin_id, Activate(account_id=account_id))
+
+    def block(self, admin_id: UUID, account_id: UUID) -> Account:
+        return self.execute(admin_id, Block(account_id=account_id))
+
+    def update_profile(self, actor_id: UUID, account_id: UUID, changes: ProfileChanges) -> Account:
+        """The user themself or an admin of their network."""
+        return self.execute(actor_id, UpdateProfile(account_id=account_id, changes=changes))
+
+    def set_muted_notifications(self, actor_id: UUID, muted: Iterable[EventType | str]) -> Account:
+        try:
+            events = tuple(EventType(m) for m in muted)
+        except (TypeError, ValueError):
+            raise ValidationError.of(
+                "not_one_of", "$.events", choices=", ".join(e.value for e in EventType)
+            ) from None
+        return self.execute(actor_id, MuteNotifications(events=events))
+
+    # drafts and records
+    def create_case(
+        self,
+        doctor_id: UUID,
+        kind: CaseKind,
+        patient: PatientDetails,
+        *,
+        request: TreatmentRequest | None = None,
+        teeth: Mapping[Tooth | int, ToothState | str] | ToothChart | None = None,
+        order: OrderDetails | None = None,
+        impression_type: ImpressionType | None = None,
+    ) -> Case:
+        """A new draft for a new patient (treatment, direct manufacturing or retainer)."""
+        command = CreateCase(
+            kind=kind,
+            patient=patient,
+            request=request,
+            teeth=ToothChart() if teeth is None else _chart(teeth),
+            order=order,
+            impression_type=impression_type,
+        )
+        return self.execute(doctor_id, command)
+
+    def order_follow_up(
+        self,
+        doctor_id: UUID,
+        parent_case_id: UUID,
+        order: OrderDetails,
+        *,
+        request: TreatmentRequest | None = None,
+    ) -> Case:
+        """A refinement, retainer, remake/replacement or revision draft on an existing case."""
+        command = OrderFollowUp(parent_case_id=parent_case_id, order=order, request=request)
+        return self.execute(doctor_id, command)
+
+    def update_draft(
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        *,
+        patient: PatientDetails | None = None,
+        request: TreatmentRequest | None = None,
+        order: OrderDetails | None = None,
+        impression_type: ImpressionType | None = None,
+    ) -> Case:
+        command = UpdateDraft(
+            case_id=case_id,
+            patient=patient,
+            request=request,
+            order=order,
+            impression_type=impression_type,
+        )
+        return self.execute(doctor_id, command)
+
+    def set_tooth_states(
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        states: Mapping[Tooth | int, ToothState | str] | ToothChart,
+    ) -> Case:
+        """Replace the draft's tooth chart (one state per tooth)."""
+        return self.execute(doctor_id, SetTeeth(case_id=case_id, teeth=_chart(states)))
+
+    def confirm(self, doctor_id: UUID, case_id: UUID, *, complete: bool, privacy: bool) -> Case:
+        """The two confirmations: filled in completely and truthfully; privacy policy accepted."""
+        return self.execute(doctor_id, Confirm(case_id=case_id, complete=complete, privacy=privacy))
+
+    def delete_draft(self, doctor_id: UUID, case_id: UUID) -> None:
+        self.execute(doctor_id, DeleteDraft(case_id=case_id))
+
+    def submit(self, doctor_id: UUID, case_id: UUID) -> Case:
+        return self.execute(doctor_id, Submit(case_id=case_id))
+
+    def attach_file(
+        self,
+        actor_id: UUID,
+        case_id: UUID,
+        kind: FileKind,
+        source: IO[bytes] | Iterable[bytes] | bytes,
+        name: str,
+    ) -> Case:
+        """Stream, check and store a file, then attach it: to a draft, or as a later document.
+
+        A refused file raises ``RejectedFileError`` with every reason; the case is unchanged.
+        """
+        return self.execute(
+            actor_id, AttachFile(case_id=case_id, kind=kind, name=name, content=source)
+        )
+
+    # lab review and planning
+    def accept_order(self, staff_id: UUID, case_id: UUID) -> Case:
+        return self.execute(staff_id, AcceptOrder(case_id=case_id))
+
+    def refuse_order(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:
+        return self.execute(staff_id, RefuseOrder(case_id=case_id, reason=reason))
+
+    def upload_plan(
+        self,
+        planner_id: UUID,
+        case_id: UUID,
+        summary: PlanSummary,
+        *,
+        steps: Iterable[PlanStep] = (),
+        simulation_url: str | None = None,
+        notes: str = "",
+    ) -> Case:
+        """Plan version N+1; the earlier versions are superseded."""
+        step_list = tuple(steps) if isinstance(steps, Iterable) else steps
+        command = UploadPlan(
+            case_id=case_id,
+            summary=summary,
+            steps=step_list,
+            simulation_url=simulation_url,
+            notes=notes,
+        )
+        return self.execute(planner_id, command)
+
+    def accept_plan(self, doctor_id: UUID, case_id: UUID, plan_version: int) -> Case:
+        """Approve one named version; a superseded version cannot be approved."""
+        return self.execute(doctor_id, AcceptPlan(case_id=case_id, plan_version=plan_version))
+
+    def reject_plan(self, doctor_id: UUID, case_id: UUID, reason: str) -> Case:
+        return self.execute(doctor_id, RejectPlan(case_id=case_id, reason=reason))
+
+    def request_modification(self, actor_id: UUID, case_id: UUID, reason: str) -> Case:
+        """Back to planning with the reason and a new turnaround deadline."""
+        return self.execute(actor_id, RequestModification(case_id=case_id, reason=reason))
+
+    def share_plan(
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        plan_version: int,
+        *,
+        ttl: timedelta = timedelta(days=14),
+    ) -> str:
+        """A signed, expiring, revocable token that shows one plan version without a login.
+
+        The link to hand out is :meth:`share_url` of the token.
+        """
+        command = SharePlan(case_id=case_id, plan_version=plan_version, ttl=ttl)
+        case = self.execute(doctor_id, command)
+        return self.share_token(case.case_id, case.shares[-1].share_id)
+
+    def share_token(self, case_id: UUID, share_id: UUID) -> str:
+        """The token of a share link of a case (what :meth:`share_plan` returned)."""
+        return sharing.sign(self.deps.link_secret, case_id, share_id)
+
+    def share_url(self, token: str) -> str:
+        """The address of a share link, from the ``share_url`` template given to ``connect``."""
+        return self.deps.links.share_url(token)
+
+    def case_url(self, number: int) -> str:
+        """The address of a case page, from the ``case_url`` template given to ``connect``."""
+        return self.deps.links.case_url(number)
+
+    def revoke_share(self, doctor_id: UUID, case_id: UUID, share_id: UUID) -> Case:
+        return self.execute(doctor_id, RevokeShare(case_id=case_id, share_id=share_id))
+
+    def resolve_share(self, token: str) -> SharedPlan:
+        """What a share link shows; ``NotFoundError`` for a bad, expired or revoked link."""
+        return queries.resolve_share(self.deps, token)
+
+    # comments and collaborators
+    def comment(self, actor_id: UUID, case_id: UUID, text: str) -> Case:
+        """A comment either way; the other side is told."""
+        return self.execute(actor_id, Comment(case_id=case_id, text=text))
+
+    def invite_collaborator(
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        collaborator_id: UUID,
+        permissions_: Iterable[CollaboratorPermission],
+    ) -> Case:
+        try:
+            granted = tuple(CollaboratorPermission(p) for p in permissions_)
+        except (TypeError, ValueError):
+            raise ValidationError.of(
+                "not_one_of",
+                "$.permissions",
+                choices=", ".join(p.value for p in CollaboratorPermission),
+            ) from None
+        command = InviteCollaborator(
+            case_id=case_id, collaborator_id=collaborator_id, permissions=granted
+        )
+        return self.execute(doctor_id, command)
+
+    def respond_to_invitation(self, actor_id: UUID, case_id: UUID, *, accept: bool) -> Case:
+        return self.execute(actor_id, RespondToInvitation(case_id=case_id, accept=accept))
+
+    def revoke_collaborator(self, doctor_id: UUID, case_id: UUID, collaborator_id: UUID) -> Case:
+        """End a collaborator's access (invited or accepted); they are told."""
+        command = RevokeCollaborator(case_id=case_id, collaborator_id=collaborator_id)
+        return self.execute(doctor_id, command)
+
+    def reassign(self, admin_id: UUID, case_id: UUID, new_owner_id: UUID) -> Case:
+        """Give a case to another doctor of the network; both doctors are told."""
+        return self.execute(admin_id, Reassign(case_id=case_id, owner=new_owner_id))
+
+    # production
+    def hold(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:
+        return self.execute(staff_id, Hold(case_id=case_id, reason=reason))
+
+    def release(self, staff_id: UUID, case_id: UUID) -> Case:
+        return self.execute(staff_id, Release(case_id=case_id))
+
+    def cancel(self, actor_id: UUID, case_id: UUID, reason: str) -> Case:
+        return self.execute(actor_id, Cancel(case_id=case_id, reason=reason))
+
+    def ship(
+        self,
+        production_id: UUID,
+        case_id: UUID,
+        *,
+        carrier: str,
+        tracking_number: str,
+        final: bool = True,
+    ) -> Case:
+        """Ship phase N (the next one); the last phase moves the case to shipped."""
+        command = Ship(
+            case_id=case_id, carrier=carrier, tracking_number=tracking_number, final=final
+        )
+        return self.execute(production_id, command)
+
+    def confirm_delivery(
+        self, actor_id: UUID, case_id: UUID, shipment_id: UUID | None = None
+    ) -> Case:
+        return self.execute(actor_id, ConfirmDelivery(case_id=case_id, shipment_id=shipment_id))
+
+    def close(self, actor_id: UUID, case_id: UUID) -> Case:
+        return self.execute(actor_id, Close(case_id=case_id))
+
+    def reopen(self, actor_id: UUID, case_id: UUID) -> Case:
+        return self.execute(actor_id, Reopen(case_id=case_id))
+
+    # -- queries --------------------------------------------------------------------------
+    def get_case(self, actor_id: UUID, case_id: UUID) -> CaseDetail:
+        """The case as the viewer may see it (plans hidden from collaborators without setup)."""
+        return queries.get_case(self.deps, actor_id, case_id)
+
+    def get_case_by_number(self, actor_id: UUID, number: int) -> CaseDetail:
+        """The case with this number ("case number N not found" for anyone who may not see it)."""
+        return queries.get_case_by_number(self.deps, actor_id, number)
+
+    def allowed_actions(self, actor_id: UUID, case_id: UUID) -> frozenset[Action]:
+        """Actions the table and the user's permissions allow now (before the case's guards)."""
+        return self.get_case(actor_id, case_id).allowed_actions
+
+    def available_actions(
+        self, actor_id: UUID, case_id: UUID, *, include_blocked: bool = False
+    ) -> tuple[ActionOption, ...]:
+        """The buttons to draw: actions the user may take now, with their commands and inputs."""
+        return queries.available_actions(
+            self.deps, actor_id, case_id, include_blocked=include_blocked
+        )
+
+    def blockers(
+        self,
+        actor_id: UUID,
+        case_id: UUID,
+        action: Action | str,
+        command: CaseCommand | None = None,
+        **inputs: Any,
+    ) -> Blockers:
+        """Why ``action`` would be refused now (empty: it would go ahead), by where it lies.
+
+        The case's state is always asked about; inputs only when given, as the
+        ``command`` the user would send or its fields as keywords.
+        """
+        given = inputs if inputs else None
+        return queries.blockers(self.deps, actor_id, case_id, action, command, given)
+
+    def list_cases(self, actor_id: UUID, query: CaseFilter | None = None) -> Page[CaseSummary]:
+        return queries.list_cases(self.deps, actor_id, query)
+
+    def dashboard(self, actor_id: UUID) -> Dashboard:
+        return queries.dashboard(self.deps, actor_id)
+
+    def directory(self, viewer_id: UUID, case_id: UUID | None = None) -> tuple[DirectoryEntry, ...]:
+        """Display names and roles the viewer may see (of a case's people, or of their network)."""
+        return queries.directory(self.deps, viewer_id, case_id)
+
+    def find_account(self, login: str) -> Account:
+        """The account with this username or e-mail, for the shell's login (it authenticates)."""
+        return queries.find_account(self.deps, login)
+
+    def network_admins(self, reference_code: str) -> tuple[DirectoryEntry, ...]:
+        """The active admins of a network: whom a new user waits for."""
+        return queries.network_admins(self.deps, reference_code)
+
+    def get_account(self, actor_id: UUID, account_id: UUID) -> Account:
+        return queries.get_account(self.deps, actor_id, account_id)
+
+    def list_accounts(self, admin_id: UUID) -> list[Account]:
+        return queries.list_accounts(self.deps, admin_id)
+
+    def open_file(self, actor_id: UUID, case_id: UUID, file_id: UUID) -> OpenedFile:
+        """A file of a case: its record (name, media type, size, sha256) and its stream."""
+        return queries.open_file(self.deps, actor_id, case_id, file_id)
+
+    # -- running ------------------------------------------------------------------------
+    def dispatcher(self, **options: Any) -> Dispatcher:
+        """The outbox dispatcher for this core's storage and notifier.
+
+        Options given to ``connect`` (``sender``, links) are the defaults here.
+        """
+        from aligner_core.notifications.dispatcher import Dispatcher
+
+        merged = {"links": self.deps.links, **self.dispatch_options, **options}
+        return Dispatcher(self.deps.storage, self.notifier, clock=self.deps.clock, **merged)
+
+    def shutdown(self) -> None:
+        """Close the storage (``close`` is the case command that ends a treatment)."""
+        self.deps.storage.close()
+
+    def __enter__(self) -> Core:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

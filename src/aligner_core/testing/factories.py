@@ -7,13 +7,12 @@ import math
 import struct
 from uuid import UUID
 
-from aligner_core.domain.accounts import Address, Role
-from aligner_core.domain.patients import Gender
+from aligner_core.domain.accounts import Address, Registration, Role
+from aligner_core.domain.patients import Gender, PatientDetails
 from aligner_core.domain.plans import PlanSummary
 from aligner_core.domain.prescriptions import WearSchedule
 from aligner_core.domain.records import FileKind
-from aligner_core.service.core import Service
-from aligner_core.service.inputs import PatientDetails, Registration
+from aligner_core.service.core import Core
 
 __all__ = [
     "Lab",
@@ -96,7 +95,7 @@ def arch_stl(rows: int = 12, columns: int = 24, *, width_mm: float = 60.0) -> by
 class Lab:
     """A network with one account per role, all active: the usual cast of a test."""
 
-    def __init__(self, core: Service, code: str = "LAB-1") -> None:
+    def __init__(self, core: Core, code: str = "LAB-1") -> None:
         self.core = core
         network, admin = core.create_network(f"Lab {code}", code, registration(f"admin-{code}"))
         self.network = network
@@ -125,5 +124,5 @@ class Lab:
         return case.case_id
 
 
-def set_up_lab(core: Service, code: str = "LAB-1") -> Lab:
+def set_up_lab(core: Core, code: str = "LAB-1") -> Lab:
     return Lab(core, code)

@@ -32,6 +32,8 @@ from aligner_core.domain.accounts import (
     CollaboratorPermission,
     GrantStatus,
     Network,
+    ProfileChanges,
+    Registration,
     Role,
     is_valid_email,
     is_valid_username,
@@ -61,7 +63,7 @@ from aligner_core.domain.orders import (
     RetainerType,
     RevisionOrder,
 )
-from aligner_core.domain.patients import Gender, Patient
+from aligner_core.domain.patients import Gender, Patient, PatientDetails
 from aligner_core.domain.plans import (
     MAX_IPR_PER_CONTACT_MM,
     IprContact,
@@ -95,7 +97,6 @@ from aligner_core.domain.records import (
 )
 from aligner_core.domain.teeth import ALL_TEETH, PERMANENT_TEETH, Arch, Tooth
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
-from aligner_core.service.inputs import PatientDetails, ProfileChanges, Registration
 from aligner_core.testing._teeth_strategies import teeth, tooth_charts
 
 __all__ = [
@@ -164,7 +165,8 @@ _NAMES = (
     "van der Berg",
     "Dr. Ann-Kathrin",
 )
-_UNICODE = st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00")
+# What text fields take: any character but controls (C0, C1, DEL) and unpaired surrogates.
+_UNICODE = st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])
 
 
 def text(max_size: int, *, blank: bool = True) -> st.SearchStrategy[str]:
@@ -306,7 +308,7 @@ def patients() -> st.SearchStrategy[Patient]:
         last_name=text(100, blank=False),
         gender=st.sampled_from(Gender),
         first_name=_optional(text(100)),
-        date_of_birth=_optional(dates(date(1900, 1, 1), date(2100, 1, 1))),
+        date_of_birth=_optional(dates(date(1900, 1, 1), date(2025, 12, 31))),
         country=_optional(text(80)),
         email=_optional(emails()),
     )
@@ -318,7 +320,7 @@ def patient_details() -> st.SearchStrategy[PatientDetails]:
         last_name=text(100, blank=False),
         gender=st.sampled_from(Gender),
         first_name=_optional(text(100)),
-        date_of_birth=_optional(dates(date(1900, 1, 1), date(2100, 1, 1))),
+        date_of_birth=_optional(dates(date(1900, 1, 1), date(2025, 12, 31))),
         country=_optional(text(80)),
         email=_optional(emails()),
     )
@@ -541,13 +543,17 @@ def retainer_orders(draw: st.DrawFn) -> RetainerOrder:
     else:
         upper = lower = None
         model_step = draw(_optional(st.integers(1, 80)))
+    treated = {(True, False): Arches.UPPER, (False, True): Arches.LOWER}  # a range needs its arch
+    arches = treated.get((upper is not None, lower is not None)) or draw(st.sampled_from(Arches))
+    if upper is not None and lower is not None:
+        arches = Arches.BOTH
     return RetainerOrder(
         type=kind,
         sets=draw(st.integers(1, 10)),
         upper_range=upper,
         lower_range=lower,
         model_step=model_step,
-        arches=draw(st.sampled_from(Arches)),
+        arches=draw(st.sampled_from([arches, Arches.BOTH])),
         chief_complaint=draw(text(2000)),
     )
 

@@ -924,19 +924,12 @@ class StorageContract:
             assert len({n1.cases.next_number(), n2.cases.next_number()}) == 2
 
     def test_the_service_runs_a_case_on_this_storage(self, storage: Storage) -> None:
-        from aligner_core.bootstrap import Core, _spooler
+        from aligner_core.bootstrap import connect
         from aligner_core.clock import ManualClock
-        from aligner_core.files.blobs import MemoryBlobStore
-        from aligner_core.files.content import ContentScanner
         from aligner_core.ids import RandomIds
-        from aligner_core.notifications.notifiers import MemoryNotifier
         from aligner_core.testing.factories import set_up_lab
 
-        core = Core(
-            storage, notifier=MemoryNotifier(), clock=ManualClock(), ids=RandomIds(),
-            blobs=MemoryBlobStore(), scanner=ContentScanner(), spooler=_spooler(None),
-            link_secret=b"x" * 32,
-        )  # fmt: skip
+        core = connect(storage=storage, clock=ManualClock(), ids=RandomIds())
         lab = set_up_lab(core)
         case_id = lab.ready_case(last_name="Ørsted")
         status = core.submit(lab.doctor, case_id).status

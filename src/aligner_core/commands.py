@@ -1,0 +1,523 @@
+"""Commands: every state-changing operation as data, its whole input bounded and typed.
+
+One frozen class per action, named in the imperative. A shell builds one from
+JSON or HTML form fields with the converter (``make_converter().load(text,
+CreateCase)`` or ``.load_form(fields, CreateCase)``), which names every problem
+at once, or in Python with keywords; ``core.execute(actor_id, command)`` runs
+it. The same classes give the JSON Schema (:func:`aligner_core.schema.json_schema`)
+and, through ``action``, the buttons of :meth:`Core.available_actions`.
+
+Every case command takes an optional ``expected_version``: the case version
+the user's screen shows, so a stale tab gets a conflict instead of acting on a
+case that changed under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, ClassVar
+from uuid import UUID
+
+import attrs
+
+from aligner_core.domain.accounts import (
+    CollaboratorPermission,
+    ProfileChanges,
+    Registration,
+    Role,
+)
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import CaseKind
+from aligner_core.domain.events import EventType
+from aligner_core.domain.fields import MAX_INT, Checked, field, integer, items, text
+from aligner_core.domain.orders import (
+    OrderDetails,
+    RefinementOrder,
+    ReplacementOrder,
+    RetainerOrder,
+    RevisionOrder,
+)
+from aligner_core.domain.patients import PatientDetails
+from aligner_core.domain.plans import MAX_PLAN_STEPS, PlanStep, PlanSummary, summary_problems
+from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.records import FileKind, ImpressionType
+from aligner_core.domain.teeth import ToothChart
+from aligner_core.errors import FieldError
+
+__all__ = [
+    "COMMANDS",
+    "AcceptOrder",
+    "AcceptPlan",
+    "Activate",
+    "AttachFile",
+    "Block",
+    "Cancel",
+    "CaseCommand",
+    "Close",
+    "Command",
+    "Comment",
+    "Confirm",
+    "ConfirmDelivery",
+    "CreateCase",
+    "CreateNetwork",
+    "DeleteDraft",
+    "Hold",
+    "InviteCollaborator",
+    "MuteNotifications",
+    "OrderFollowUp",
+    "Reassign",
+    "RefuseOrder",
+    "Register",
+    "RejectPlan",
+    "Release",
+    "Reopen",
+    "RequestModification",
+    "RespondToInvitation",
+    "RevokeCollaborator",
+    "RevokeShare",
+    "SetTeeth",
+    "SharePlan",
+    "Ship",
+    "Submit",
+    "UpdateDraft",
+    "UpdateProfile",
+    "UploadPlan",
+]
+
+#: The longest reason (reject, refuse, hold, cancel, modification) and comment, in characters.
+MAX_REASON = 2000
+MAX_COMMENT = 10_000
+#: The highest plan version a command may name.
+MAX_PLAN_VERSION = 1000
+
+
+def _reason(doc: str) -> Any:
+    """A reason: bounded here; "a reason is required" is the action's precondition (lifecycle)."""
+    return text(MAX_REASON, blank=True, multiline=True, doc=doc)
+
+
+class Command(Checked):
+    """Base of every command: the action it takes and whether a shell should ask twice."""
+
+    __slots__ = ()
+    action: ClassVar[Action | None] = None
+    destructive: ClassVar[bool] = False
+
+
+@attrs.frozen(kw_only=True)
+class CaseCommand(Command):
+    """A command on one existing case."""
+
+    case_id: UUID = field(doc="The case (its id, not its number).")
+    expected_version: int | None = integer(
+        1, MAX_INT, default=None, doc="The case version the user saw; a newer one is a conflict."
+    )
+
+
+# -- networks and accounts --------------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class CreateNetwork(Command):
+    """Set up a lab's network with its first admin (active from the start)."""
+
+    name: str = text(200, doc="The lab's name.")
+    reference_code: str = text(32, doc="What practices type to join the network.")
+    admin: Registration = field(doc="The first admin's account.")
+
+
+def _not_admin(cmd: Register) -> Iterable[FieldError]:
+    if cmd.role is Role.ADMIN:
+        yield FieldError.of("admin_not_registered", "$.role")
+
+
+@attrs.frozen(kw_only=True)
+class Register(Command):
+    """A new account, blocked until a network admin activates it."""
+
+    registration: Registration = field()
+    role: Role = field(default=Role.DOCTOR, doc="doctor, planner or production.")
+
+    __rules__ = (_not_admin,)
+
+
+@attrs.frozen(kw_only=True)
+class Activate(Command):
+    """An admin lets a registered account in."""
+
+    account_id: UUID = field()
+
+
+@attrs.frozen(kw_only=True)
+class Block(Command):
+    """An admin locks an account out (it sees and does nothing until activated again)."""
+
+    destructive = True
+    account_id: UUID = field()
+
+
+@attrs.frozen(kw_only=True)
+class UpdateProfile(Command):
+    """The user themself, or an admin of their network, changes profile fields."""
+
+    account_id: UUID = field()
+    changes: ProfileChanges = field()
+
+
+@attrs.frozen(kw_only=True)
+class MuteNotifications(Command):
+    """The optional e-mails the user does not want (mandatory ones are always sent)."""
+
+    events: tuple[EventType, ...] = items(len(EventType))
+
+
+# -- drafts -----------------------------------------------------------------------------------
+_ORDER_KIND: dict[type, CaseKind] = {
+    RefinementOrder: CaseKind.REFINEMENT,
+    RetainerOrder: CaseKind.RETAINER,
+    ReplacementOrder: CaseKind.REPLACEMENT,
+    RevisionOrder: CaseKind.REVISION,
+}
+
+
+def _new_patient_kind(cmd: CreateCase) -> Iterable[FieldError]:
+    if cmd.kind.is_follow_up:
+        yield FieldError.of("follow_up_kind", "$.kind", kind=cmd.kind.value)
+
+
+def _order_fits_kind(cmd: CreateCase | UpdateDraft) -> Iterable[FieldError]:
+    kind = getattr(cmd, "kind", None)
+    if cmd.order is not None and kind is not None and _ORDER_KIND.get(type(cmd.order)) is not kind:
+        yield FieldError.of("order_kind_mismatch", "$.order", kind=kind.value)
+
+
+@attrs.frozen(kw_only=True)
+class CreateCase(Command):
+    """A new case for a new patient, in one step: product, patient, request, teeth, order.
+
+    Treatment, direct manufacturing or a new patient's retainer; follow-up orders
+    on an existing case are :class:`OrderFollowUp`. A refused command changes
+    nothing and uses no case number.
+    """
+
+    kind: CaseKind = field(doc="The product ordered.")
+    patient: PatientDetails = field()
+    request: TreatmentRequest | None = field(
+        default=None, doc="The prescription (a treatment gets the defaults when none is given)."
+    )
+    teeth: ToothChart = field(factory=ToothChart, doc="The tooth chart.")
+    order: OrderDetails | None = field(default=None, doc="A new patient's retainer order.")
+    impression_type: ImpressionType | None = field(default=None)
+
+    __rules__ = (_new_patient_kind, _order_fits_kind)
+
+
+@attrs.frozen(kw_only=True)
+class OrderFollowUp(Command):
+    """A refinement, retainer, remake/replacement or revision draft on an existing case."""
+
+    action = Action.ORDER_FOLLOW_UP
+    parent_case_id: UUID = field(doc="The case the order follows.")
+    order: OrderDetails = field()
+    request: TreatmentRequest | None = field(default=None)
+
+    @property
+    def kind(self) -> CaseKind:
+        return _ORDER_KIND[type(self.order)]
+
+
+@attrs.frozen(kw_only=True)
+class UpdateDraft(CaseCommand):
+    """Change a draft's patient, request, order or impression type (None leaves one as is)."""
+
+    action = Action.EDIT
+    patient: PatientDetails | None = field(default=None)
+    request: TreatmentRequest | None = field(default=None)
+    order: OrderDetails | None = field(default=None)
+    impression_type: ImpressionType | None = field(default=None)
+
+
+@attrs.frozen(kw_only=True)
+class SetTeeth(CaseCommand):
+    """Replace a draft's tooth chart (one state per tooth)."""
+
+    action = Action.SET_TEETH
+    teeth: ToothChart = field()
+
+
+def _content(value: Any) -> Iterable[FieldError]:
+    readable = callable(getattr(value, "read", None))
+    if not (isinstance(value, bytes | bytearray) or readable or _iterable_of_bytes(value)):
+        yield FieldError.of("wrong_type", expected="file")
+
+
+def _iterable_of_bytes(value: Any) -> bool:
+    return not isinstance(value, str | bytes | dict) and hasattr(value, "__iter__")
+
+
+@attrs.frozen(kw_only=True)
+class AttachFile(CaseCommand):
+    """A scan, photo or document: checked by content, stored, then attached.
+
+    Before submission it is part of the draft (``attach``); afterwards it is a
+    later document (``add_document``). ``content`` is bytes, a binary stream or
+    an iterable of byte chunks, read once and never held whole in memory.
+    """
+
+    action = Action.ATTACH
+    kind: FileKind = field()
+    name: str = text(255, doc="The file's name as uploaded (sanitised before it is kept).")
+    content: Any = field(rules=[_content], format="binary", doc="The file's bytes.")
+
+
+@attrs.frozen(kw_only=True)
+class Confirm(CaseCommand):
+    """The two confirmations: filled in completely and truthfully; privacy policy accepted."""
+
+    action = Action.CONFIRM
+    complete: bool = field(doc="Filled in completely and truthfully.")
+    privacy: bool = field(doc="Privacy policy read and accepted.")
+
+
+@attrs.frozen(kw_only=True)
+class DeleteDraft(CaseCommand):
+    """Delete a draft (it disappears from every list)."""
+
+    action = Action.DELETE
+    destructive = True
+
+
+@attrs.frozen(kw_only=True)
+class Submit(CaseCommand):
+    """Send a complete draft to the lab."""
+
+    action = Action.SUBMIT
+
+
+# -- lab review and planning ------------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class AcceptOrder(CaseCommand):
+    """Production accepts a remake/replacement order after review."""
+
+    action = Action.ACCEPT_ORDER
+
+
+@attrs.frozen(kw_only=True)
+class RefuseOrder(CaseCommand):
+    """Production refuses an order after review, saying why."""
+
+    action = Action.REFUSE_ORDER
+    destructive = True
+    reason: str = _reason("Why the order is refused.")
+
+
+def _steps_agree(cmd: UploadPlan) -> Iterable[FieldError]:
+    return summary_problems(cmd.summary, cmd.steps)
+
+
+@attrs.frozen(kw_only=True)
+class UploadPlan(CaseCommand):
+    """Plan version N+1 with its summary and optional per-step schedule."""
+
+    action = Action.UPLOAD_PLAN
+    summary: PlanSummary = field()
+    steps: tuple[PlanStep, ...] = items(MAX_PLAN_STEPS, default=())
+    simulation_url: str | None = text(
+        2000, default=None, format="uri", rules=[], doc="An https link to the 3D simulation."
+    )
+    notes: str = text(5000, blank=True, multiline=True, default="")
+
+    __rules__ = (_steps_agree,)
+
+
+@attrs.frozen(kw_only=True)
+class AcceptPlan(CaseCommand):
+    """The primary doctor approves one plan version (the latest)."""
+
+    action = Action.ACCEPT_PLAN
+    plan_version: int = integer(1, MAX_PLAN_VERSION)
+
+
+@attrs.frozen(kw_only=True)
+class RejectPlan(CaseCommand):
+    """The primary doctor rejects the plan, saying why."""
+
+    action = Action.REJECT_PLAN
+    destructive = True
+    reason: str = _reason("Why the plan is rejected.")
+
+
+@attrs.frozen(kw_only=True)
+class RequestModification(CaseCommand):
+    """Back to planning with what to change (and a new turnaround deadline)."""
+
+    action = Action.REQUEST_MODIFICATION
+    reason: str = _reason("What to change.")
+
+
+def _lifetime(ttl: Any) -> Iterable[FieldError]:
+    if isinstance(ttl, timedelta) and not timedelta(0) < ttl <= timedelta(days=365):
+        yield FieldError.of("link_lifetime")
+
+
+@attrs.frozen(kw_only=True)
+class SharePlan(CaseCommand):
+    """A signed, expiring link that shows one plan version to someone without an account."""
+
+    action = Action.SHARE_PLAN
+    plan_version: int = integer(1, MAX_PLAN_VERSION)
+    ttl: timedelta = field(
+        default=timedelta(days=14), rules=[_lifetime], doc="How long the link lives (<= 365 days)."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RevokeShare(CaseCommand):
+    """End a share link before it expires."""
+
+    action = Action.REVOKE_SHARE
+    destructive = True
+    share_id: UUID = field()
+
+
+# -- comments and collaborators ---------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class Comment(CaseCommand):
+    """A comment either way; the other side is told."""
+
+    action = Action.COMMENT
+    text: str = text(MAX_COMMENT, multiline=True)
+
+
+@attrs.frozen(kw_only=True)
+class InviteCollaborator(CaseCommand):
+    """Invite another account to this case with chosen permissions."""
+
+    action = Action.INVITE_COLLABORATOR
+    collaborator_id: UUID = field()
+    permissions: tuple[CollaboratorPermission, ...] = items(
+        len(CollaboratorPermission), min_items=1
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RespondToInvitation(CaseCommand):
+    """The invitee accepts or declines."""
+
+    action = Action.RESPOND_INVITATION
+    accept: bool = field()
+
+
+@attrs.frozen(kw_only=True)
+class RevokeCollaborator(CaseCommand):
+    """End a collaborator's access; they are told."""
+
+    action = Action.REVOKE_COLLABORATOR
+    destructive = True
+    collaborator_id: UUID = field()
+
+
+@attrs.frozen(kw_only=True)
+class Reassign(CaseCommand):
+    """An admin gives the case to another doctor of the network."""
+
+    action = Action.REASSIGN
+    owner: UUID = field(doc="The doctor who becomes the primary doctor.")
+
+
+# -- production -------------------------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class Hold(CaseCommand):
+    """The lab stops work on a case, saying why (its deadline pauses)."""
+
+    action = Action.HOLD
+    reason: str = _reason("Why the case is on hold.")
+
+
+@attrs.frozen(kw_only=True)
+class Release(CaseCommand):
+    """Back to the state the case was held in."""
+
+    action = Action.RELEASE
+
+
+@attrs.frozen(kw_only=True)
+class Cancel(CaseCommand):
+    """Cancel a case before production, saying why."""
+
+    action = Action.CANCEL
+    destructive = True
+    reason: str = _reason("Why the case is cancelled.")
+
+
+@attrs.frozen(kw_only=True)
+class Ship(CaseCommand):
+    """Ship the next phase; the final one moves the case to shipped."""
+
+    action = Action.SHIP
+    carrier: str = text(80, blank=True, doc="The carrier (required by the action).")
+    tracking_number: str = text(80, blank=True, doc="The tracking number (required).")
+    final: bool = field(default=True, doc="The last phase of this order.")
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmDelivery(CaseCommand):
+    """A parcel arrived (the oldest undelivered one unless ``shipment_id`` names one)."""
+
+    action = Action.CONFIRM_DELIVERY
+    shipment_id: UUID | None = field(default=None)
+
+
+@attrs.frozen(kw_only=True)
+class Close(CaseCommand):
+    """Treatment ended."""
+
+    action = Action.CLOSE
+
+
+@attrs.frozen(kw_only=True)
+class Reopen(CaseCommand):
+    """Back to shipped (for a refinement or a retainer)."""
+
+    action = Action.REOPEN
+
+
+#: Every command class, by name (what a JSON API's ``type`` field names).
+COMMANDS: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        CreateNetwork,
+        Register,
+        Activate,
+        Block,
+        UpdateProfile,
+        MuteNotifications,
+        CreateCase,
+        OrderFollowUp,
+        UpdateDraft,
+        SetTeeth,
+        AttachFile,
+        Confirm,
+        DeleteDraft,
+        Submit,
+        AcceptOrder,
+        RefuseOrder,
+        UploadPlan,
+        AcceptPlan,
+        RejectPlan,
+        RequestModification,
+        SharePlan,
+        RevokeShare,
+        Comment,
+        InviteCollaborator,
+        RespondToInvitation,
+        RevokeCollaborator,
+        Reassign,
+        Hold,
+        Release,
+        Cancel,
+        Ship,
+        ConfirmDelivery,
+        Close,
+        Reopen,
+    )
+}

@@ -1,0 +1,208 @@
+"""Networks and accounts: registration, activation, profiles (admins manage their network)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+from aligner_core.commands import (
+    Activate,
+    Block,
+    CreateNetwork,
+    MuteNotifications,
+    Register,
+    UpdateProfile,
+)
+from aligner_core.domain import permissions
+from aligner_core.domain.accounts import (
+    Account,
+    AccountStatus,
+    Network,
+    ProfileChanges,
+    Registration,
+    Role,
+)
+from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.errors import NotFoundError, PermissionDeniedError, Reason, ValidationError
+from aligner_core.ports import UnitOfWork
+from aligner_core.service import pipeline
+from aligner_core.service.deps import Deps
+
+__all__ = [
+    "account_for",
+    "activate",
+    "block",
+    "create_network",
+    "mute_notifications",
+    "register",
+    "update_profile",
+]
+
+
+def _account_from(
+    deps: Deps,
+    reg: Registration,
+    network_id: UUID,
+    role: Role,
+    now: datetime,
+    status: AccountStatus,
+) -> Account:
+    return Account(
+        account_id=deps.ids.new_id(),
+        network_id=network_id,
+        role=role,
+        username=reg.username,
+        email=reg.email,
+        first_name=reg.first_name,
+        last_name=reg.last_name,
+        clinic_name=reg.clinic_name,
+        shipping_address=reg.shipping_address,
+        created_at=now,
+        status=status,
+        telephone=reg.telephone,
+        language=reg.language,
+    )
+
+
+def create_network(
+    deps: Deps, actor_id: UUID | None, command: CreateNetwork
+) -> tuple[Network, Account]:
+    """A lab's network with its first admin (active from the start): set-up, not a user action."""
+    now = deps.clock.now()
+    network = Network(deps.ids.new_id(), command.name, command.reference_code)
+    admin = _account_from(
+        deps, command.admin, network.network_id, Role.ADMIN, now, AccountStatus.ACTIVE
+    )
+    with deps.storage.unit_of_work() as uow:
+        uow.accounts.add_network(network)
+        uow.accounts.add(admin)
+        uow.commit()
+    return network, admin
+
+
+def register(deps: Deps, actor_id: UUID | None, command: Register) -> Account:
+    """A new account, blocked until a network admin activates it.
+
+    The reference code names the network to join; without one the account joins
+    the default network given to ``connect`` (or is refused).
+    """
+    code = command.registration.reference_code or deps.default_reference_code
+    if not code:
+        raise ValidationError.of("reference_code_needed", "$.reference_code")
+    with deps.storage.unit_of_work() as uow:
+        try:
+            network = uow.accounts.network_by_code(code)
+        except NotFoundError:
+            raise ValidationError.of("unknown_reference_code", "$.reference_code") from None
+        account = _account_from(
+            deps,
+            command.registration,
+            network.network_id,
+            command.role,
+            deps.clock.now(),
+            AccountStatus.BLOCKED,
+        )
+        uow.accounts.add(account)
+        uow.commit()
+    return account
+
+
+def account_for(uow: UnitOfWork, actor: Account, account_id: UUID, action: str) -> Account:
+    """Another account, for its network's admin only; others learn nothing of it."""
+    if actor.account_id == account_id:
+        return actor
+    permissions.require_admin_of(actor, actor.network_id, action)
+    try:
+        target = uow.accounts.get(account_id)
+    except NotFoundError:
+        raise NotFoundError("account", account_id) from None
+    if target.network_id != actor.network_id:
+        raise NotFoundError("account", account_id)
+    return target
+
+
+def _manage(
+    deps: Deps,
+    actor_id: UUID,
+    account_id: UUID,
+    action: str,
+    change: Callable[[Account], Account],
+    event: EventType | None,
+) -> Account:
+    with deps.storage.unit_of_work() as uow:
+        now = deps.clock.now()
+        actor = pipeline.actor_of(uow, actor_id, action)
+        if actor.account_id == account_id and action != "update profile":
+            permissions.require_admin_of(actor, actor.network_id, action)
+        target = account_for(uow, actor, account_id, action)
+        updated = attrs.evolve(change(target), version=target.version + 1)
+        uow.accounts.update(updated)
+        if event is not None:
+            happened = DomainEvent(
+                type=event,
+                at=now,
+                actor_id=actor.account_id,
+                network_id=target.network_id,
+                account_id=account_id,
+            )
+            pipeline.queue_event(deps, uow, happened, None, now)
+        uow.commit()
+    return updated
+
+
+def activate(deps: Deps, actor_id: UUID, command: Activate) -> Account:
+    return _manage(
+        deps,
+        actor_id,
+        command.account_id,
+        "activate",
+        lambda a: attrs.evolve(a, status=AccountStatus.ACTIVE),
+        EventType.ACCOUNT_ACTIVATED,
+    )
+
+
+def block(deps: Deps, actor_id: UUID, command: Block) -> Account:
+    if actor_id == command.account_id:
+        raise PermissionDeniedError(
+            actor_id, "block", command.account_id, Reason("cannot_block_self", kind="permission")
+        )
+    return _manage(
+        deps,
+        actor_id,
+        command.account_id,
+        "block",
+        lambda a: attrs.evolve(a, status=AccountStatus.BLOCKED),
+        EventType.ACCOUNT_BLOCKED,
+    )
+
+
+def _changed(account: Account, changes: ProfileChanges) -> Account:
+    values = {k: v for k, v in attrs.asdict(changes, recurse=False).items() if v is not None}
+    return attrs.evolve(account, **values)
+
+
+def update_profile(deps: Deps, actor_id: UUID, command: UpdateProfile) -> Account:
+    """The user themself or an admin of their network."""
+    return _manage(
+        deps,
+        actor_id,
+        command.account_id,
+        "update profile",
+        lambda a: _changed(a, command.changes),
+        None,
+    )
+
+
+def mute_notifications(deps: Deps, actor_id: UUID, command: MuteNotifications) -> Account:
+    names = tuple(sorted({e.value for e in command.events}))
+    return _manage(
+        deps,
+        actor_id,
+        actor_id,
+        "update profile",
+        lambda a: attrs.evolve(a, muted_notifications=names),
+        None,
+    )

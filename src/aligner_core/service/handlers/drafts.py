@@ -1,0 +1,192 @@
+"""Drafts and records: new cases, follow-up orders, edits, tooth chart, files, submission."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from aligner_core.commands import (
+    AttachFile,
+    Confirm,
+    CreateCase,
+    DeleteDraft,
+    OrderFollowUp,
+    SetTeeth,
+    Submit,
+    UpdateDraft,
+)
+from aligner_core.domain import lifecycle, permissions
+from aligner_core.domain.accounts import Role
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
+from aligner_core.domain.events import EventType
+from aligner_core.domain.patients import Patient
+from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.records import FileRef, FileReport, Records, sanitize_filename
+from aligner_core.errors import PermissionDeniedError, Reason
+from aligner_core.service import pipeline
+from aligner_core.service.deps import Deps
+from aligner_core.service.handlers._common import event_only
+from aligner_core.service.pipeline import Change, Handler, Step
+
+__all__ = ["HANDLERS", "attach_file", "create_case", "order_follow_up"]
+
+
+def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
+    """A new draft for a new patient; the case number is taken only once all is checked."""
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "create case")
+        if actor.role is not Role.DOCTOR:
+            raise PermissionDeniedError(
+                actor_id, "create case", None, Reason("only_doctors_order", kind="permission")
+            )
+        now = deps.clock.now()
+        request = command.request
+        if request is None and command.kind is CaseKind.TREATMENT:
+            request = TreatmentRequest()
+        draft = Case(
+            case_id=deps.ids.new_id(),
+            number=1,
+            kind=command.kind,
+            network_id=actor.network_id,
+            owner_id=actor.account_id,
+            patient=Patient.from_details(deps.ids.new_id(), command.patient),
+            created_at=now,
+            updated_at=now,
+            request=request,
+            chart=command.teeth,
+            order=command.order,
+            records=Records(impression_type=command.impression_type),
+            history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
+        )
+        case = attrs.evolve(draft, number=uow.cases.next_number())
+        uow.cases.add(case)
+        uow.commit()
+    return case
+
+
+def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
+    """A refinement, retainer, remake/replacement or revision draft on an existing case."""
+    kind = command.kind
+    with deps.storage.unit_of_work() as uow:
+        now = deps.clock.now()
+        actor = pipeline.actor_of(uow, actor_id, Action.ORDER_FOLLOW_UP.value)
+        parent, relations = pipeline.visible_case(uow, actor, command.parent_case_id)
+        permissions.ensure_relations(actor, Action.ORDER_FOLLOW_UP, parent, relations)
+        lifecycle.fire(lifecycle.Attempt(parent, Action.ORDER_FOLLOW_UP, {"kind": kind}))
+        draft = Case(
+            case_id=deps.ids.new_id(),
+            number=1,
+            kind=kind,
+            network_id=parent.network_id,
+            owner_id=parent.owner_id,
+            patient=parent.patient,
+            created_at=now,
+            updated_at=now,
+            request=command.request if command.request is not None else parent.request,
+            chart=parent.chart,
+            order=command.order,
+            parent_id=parent.case_id,
+        )
+        number = uow.cases.next_number()
+        created = HistoryEntry(
+            now, actor.account_id, "create", None, CaseStatus.DRAFT, {"parent": parent.number}
+        )
+        case = attrs.evolve(draft, number=number, history=(created,))
+        uow.cases.add(case)
+        ordered = HistoryEntry(
+            now,
+            actor.account_id,
+            Action.ORDER_FOLLOW_UP.value,
+            parent.status,
+            parent.status,
+            {"kind": kind.value, "case": number},
+        )
+        uow.cases.update(
+            attrs.evolve(
+                parent,
+                updated_at=now,
+                version=parent.version + 1,
+                history=(*parent.history, ordered),
+            )
+        )
+        uow.commit()
+    return case
+
+
+def _update_draft(step: Step[UpdateDraft]) -> Change:
+    command, case = step.command, step.case
+    changes: dict[str, Any] = {}
+    if command.patient is not None:
+        changes["patient"] = Patient.from_details(case.patient.patient_id, command.patient)
+    if command.request is not None:
+        changes["request"] = command.request
+    if command.order is not None:
+        changes["order"] = command.order
+    if command.impression_type is not None:
+        changes["records"] = attrs.evolve(case.records, impression_type=command.impression_type)
+    fields = [("impression_type" if k == "records" else k) for k in changes]
+    return Change(attrs.evolve(case, **changes), details={"fields": ",".join(fields)})
+
+
+def _set_teeth(step: Step[SetTeeth]) -> Change:
+    chart = step.command.teeth
+    return Change(attrs.evolve(step.case, chart=chart), details={"teeth": len(chart)})
+
+
+def _confirm(step: Step[Confirm]) -> Change:
+    command, case = step.command, step.case
+    records = attrs.evolve(
+        case.records, confirmed_complete=command.complete, privacy_accepted=command.privacy
+    )
+    return Change(
+        attrs.evolve(case, records=records),
+        details={"complete": command.complete, "privacy": command.privacy},
+    )
+
+
+def attach_file(deps: Deps, actor_id: UUID, command: AttachFile) -> Case:
+    """Check who may attach first, then stream, check and store the file, then attach it.
+
+    A refused file raises ``RejectedFileError`` with every reason; the case is unchanged.
+    """
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, Action.ATTACH.value)
+        case, relations = pipeline.visible_case(uow, actor, command.case_id)
+        action = pipeline.action_of(command, case)
+        permissions.ensure_relations(actor, action, case, relations)
+        pipeline.check_version(command, case)
+        lifecycle.fire(lifecycle.Attempt(case, action))
+    content = command.content
+    data = (bytes(content),) if isinstance(content, bytes | bytearray) else content
+    with deps.spooler(data, deps.max_upload_bytes) as spooled:
+        report = deps.scanner.scan(spooled.path, name=command.name, kind=command.kind)
+        with open(spooled.path, "rb") as stream:
+            deps.blobs.put(stream, report.sha256)
+    return pipeline.run(deps, actor_id, command, _attach, prepared=report)
+
+
+def _attach(step: Step[AttachFile]) -> Change:
+    command, case = step.command, step.case
+    report: FileReport = step.prepared
+    clean = sanitize_filename(command.name)
+    ref = FileRef(
+        step.deps.ids.new_id(), command.kind, clean, report, step.now, step.actor.account_id
+    )
+    later = case.status is not CaseStatus.DRAFT
+    return Change(
+        attrs.evolve(case, records=case.records.with_file(ref)),
+        EventType.DOCUMENT_ADDED if later else None,
+        {"file": clean, "kind": command.kind.value, "sha256": report.sha256},
+    )
+
+
+HANDLERS: dict[type, Handler] = {
+    UpdateDraft: _update_draft,
+    SetTeeth: _set_teeth,
+    Confirm: _confirm,
+    DeleteDraft: event_only(EventType.CASE_DELETED),
+    Submit: event_only(EventType.CASE_SUBMITTED),
+}

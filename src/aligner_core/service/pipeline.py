@@ -1,0 +1,281 @@
+"""One case command, start to end, in one place.
+
+``run`` is the path every command on an existing case takes: one unit of work,
+one clock reading (shared by the history entry, the event and the outbox), the
+actor loaded and checked once, the case loaded as the actor may see it, the
+stale-tab check, permission computed once, the lifecycle asked (every unmet
+precondition at once), the handler's change, history and deadline, the outbox
+entries, commit. Handlers (``service/handlers``) only say what changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import attrs
+
+from aligner_core.commands import CaseCommand
+from aligner_core.domain import lifecycle, permissions
+from aligner_core.domain.accounts import Account
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import Case, CaseStatus, Deadline, HistoryEntry, Hold
+from aligner_core.domain.deadlines import (
+    Stage,
+    add_business_days,
+    business_days_between,
+    turnaround,
+)
+from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.domain.prescriptions import Design
+from aligner_core.errors import (
+    ConcurrencyConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    Reason,
+)
+from aligner_core.notifications.outbox import entries_for
+from aligner_core.ports import UnitOfWork
+from aligner_core.service.deps import Deps
+
+__all__ = ["Change", "CommandArgs", "Step", "actor_of", "queue_event", "run", "visible_case"]
+
+#: Log lines name case numbers, account ids and actions: never a patient.
+log = logging.getLogger("aligner_core.service")
+
+C = TypeVar("C", bound=CaseCommand)
+
+
+@attrs.frozen
+class Step(Generic[C]):
+    """What a handler sees: the command, the case, the actor, the time, the unit of work."""
+
+    command: C
+    case: Case
+    actor: Account
+    now: datetime
+    uow: UnitOfWork
+    deps: Deps
+    prepared: Any = None
+
+
+@attrs.frozen
+class Change:
+    """What a command did to a case, for the history and the outbox."""
+
+    case: Case
+    event: EventType | None = None
+    details: Mapping[str, object] = attrs.field(factory=dict)
+    subject_id: UUID | None = None
+
+
+Handler = Callable[[Step[Any]], Change]
+
+
+class CommandArgs(Mapping[str, Any]):
+    """A command's fields as the mapping the lifecycle guards read."""
+
+    __slots__ = ("_command",)
+
+    def __init__(self, command: object) -> None:
+        self._command = command
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self._command, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(a.name for a in attrs.fields(type(self._command)))  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(attrs.fields(type(self._command)))  # type: ignore[arg-type]
+
+
+def actor_of(uow: UnitOfWork, actor_id: UUID, action: str = "act") -> Account:
+    """The acting user, refused when unknown or blocked (naming the action tried)."""
+    try:
+        actor = uow.accounts.get(actor_id)
+    except NotFoundError:
+        raise PermissionDeniedError(actor_id, action, None, Reason("unknown_user")) from None
+    if not actor.is_active:
+        raise PermissionDeniedError(actor_id, action, None, Reason("account_blocked"))
+    return actor
+
+
+def visible_case(
+    uow: UnitOfWork, actor: Account, case_id: UUID, *, invitee: bool = False
+) -> tuple[Case, frozenset[permissions.Relation]]:
+    """The case and the actor's relations to it; 'not found' when they may not see it.
+
+    An invited collaborator sees nothing before answering; ``invitee=True`` lets
+    the invitation answer itself through.
+    """
+    case = uow.cases.get(case_id)
+    relations = permissions.relations(actor, case)
+    allowed = permissions.MATRIX[Action.VIEW]
+    if invitee:
+        allowed = allowed | {permissions.Relation.INVITEE}
+    if case.status is CaseStatus.DELETED or not relations & allowed:
+        raise NotFoundError("case", case_id)
+    return case, relations
+
+
+def parent_of(uow: UnitOfWork, case: Case) -> Case | None:
+    if case.parent_id is None:
+        return None
+    try:
+        return uow.cases.get(case.parent_id)
+    except NotFoundError:
+        return None
+
+
+def action_of(command: CaseCommand, case: Case) -> Action:
+    """The action a command takes on this case (a file is a later document once submitted)."""
+    action = type(command).action
+    if action is Action.ATTACH and case.status is not CaseStatus.DRAFT:
+        return Action.ADD_DOCUMENT
+    assert action is not None, f"{type(command).__name__} names no action"
+    return action
+
+
+def check_version(command: CaseCommand, case: Case) -> None:
+    """A stale tab: the user saw another version of the case than the one stored."""
+    expected = command.expected_version
+    if expected is not None and expected != case.version:
+        raise ConcurrencyConflictError("case", case.number, expected, case.version)
+
+
+def run(
+    deps: Deps, actor_id: UUID, command: CaseCommand, handler: Handler, prepared: Any = None
+) -> Case:
+    """Run one command on one case: everything in one unit of work, or nothing."""
+    with deps.storage.unit_of_work() as uow:
+        now = deps.clock.now()
+        name = type(command).action
+        actor = actor_of(uow, actor_id, name.value if name else "act")
+        case, relations = visible_case(
+            uow, actor, command.case_id, invitee=name is Action.RESPOND_INVITATION
+        )
+        action = action_of(command, case)
+        permissions.ensure_relations(actor, action, case, relations)
+        check_version(command, case)
+        parent = parent_of(uow, case) if action is Action.SUBMIT else None
+        status = lifecycle.fire(lifecycle.Attempt(case, action, CommandArgs(command), parent))
+        done = handler(Step(command, case, actor, now, uow, deps, prepared))
+        updated = advance(deps, case, done.case, status, actor, action, now, done.details)
+        uow.cases.update(updated)
+        if done.event is not None:
+            data = {**done.details, "action": action.value}
+            event = DomainEvent(
+                type=done.event,
+                at=now,
+                actor_id=actor.account_id,
+                network_id=updated.network_id,
+                case_id=updated.case_id,
+                case_number=updated.number,
+                account_id=done.subject_id,
+                data={k: v for k, v in data.items() if k != "text"},
+            )
+            queue_event(deps, uow, event, updated, now)
+        uow.commit()
+    log.info(
+        "case %d: %s by %s (%s -> %s, version %d)",
+        updated.number,
+        action.value,
+        actor_id,
+        case.status.value,
+        updated.status.value,
+        updated.version,
+    )
+    return updated
+
+
+def queue_event(
+    deps: Deps, uow: UnitOfWork, event: DomainEvent, case: Case | None, now: datetime
+) -> None:
+    """The event's e-mails, queued in the command's unit of work (the outbox)."""
+    for entry in entries_for(
+        event,
+        case,
+        uow.accounts,
+        new_id=deps.ids.new_id,
+        now=now,
+        message_id_domain=deps.message_id_domain,
+    ):
+        uow.outbox.add(entry)
+
+
+def advance(
+    deps: Deps,
+    before: Case,
+    changed: Case,
+    status: CaseStatus,
+    actor: Account,
+    action: Action,
+    now: datetime,
+    details: Mapping[str, object],
+) -> Case:
+    """Status, hold, deadline, timestamps, history and version after an action."""
+    hold = changed.hold
+    if status is CaseStatus.ON_HOLD and before.status is not CaseStatus.ON_HOLD:
+        hold = Hold(str(details.get("reason", "")), before.status, now)
+    elif status is not CaseStatus.ON_HOLD:
+        hold = None
+    entry = HistoryEntry(
+        at=now,
+        actor_id=actor.account_id,
+        action=action.value,
+        from_status=before.status,
+        to_status=status,
+        details={k: v for k, v in details.items() if v is not None},
+    )
+    return attrs.evolve(
+        changed,
+        status=status,
+        hold=hold,
+        deadline=_deadline(deps, before, status, action, now, changed),
+        updated_at=now,
+        submitted_at=now if action is Action.SUBMIT else changed.submitted_at,
+        accepted_at=(
+            now
+            if status is CaseStatus.IN_PRODUCTION and changed.accepted_at is None
+            else changed.accepted_at
+        ),
+        history=(*changed.history, entry),
+        version=before.version + 1,
+    )
+
+
+def _deadline(
+    deps: Deps, before: Case, status: CaseStatus, action: Action, now: datetime, case: Case
+) -> Deadline | None:
+    """The lab's due date: set on entering a lab stage, paused on hold, moved on release."""
+    today = now.date()
+    design = case.request.design if case.request else Design.STANDARD
+    if status is before.status:
+        return before.deadline
+    if status is CaseStatus.ON_HOLD:
+        d = before.deadline
+        return attrs.evolve(d, paused_since=today) if d else None
+    if action is Action.RELEASE:
+        d = before.deadline
+        if d is None or d.paused_since is None:
+            return d
+        moved = business_days_between(d.paused_since, today)
+        return Deadline(d.stage, add_business_days(d.due, moved), None)
+    stage = {
+        CaseStatus.IN_PLANNING: (
+            Stage.MODIFICATION if action is Action.REQUEST_MODIFICATION else Stage.PLANNING
+        ),
+        CaseStatus.IN_PRODUCTION: Stage.PRODUCTION,
+        CaseStatus.LAB_REVIEW: Stage.REVIEW,
+    }.get(status)
+    if stage is None:
+        return None
+    days = turnaround(stage, design, deps.turnaround_table)
+    return Deadline(stage.value, add_business_days(today, days))

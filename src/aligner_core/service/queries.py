@@ -1,0 +1,369 @@
+"""Queries: case detail, actions a shell may offer and why not, lists, dashboard, directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from aligner_core.commands import COMMANDS, AttachFile, CaseCommand, Command, OrderFollowUp
+from aligner_core.domain import lifecycle, permissions
+from aligner_core.domain.accounts import Account, Role
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
+from aligner_core.errors import NotFoundError, Reason, ValidationError
+from aligner_core.ports import UnitOfWork
+from aligner_core.service import pipeline, sharing
+from aligner_core.service.deps import Deps
+from aligner_core.service.handlers.accounts import account_for
+from aligner_core.service.views import (
+    ActionOption,
+    Blockers,
+    CaseDetail,
+    Dashboard,
+    DirectoryEntry,
+    FileRecord,
+    OpenedFile,
+    SharedPlan,
+)
+
+__all__ = [
+    "COMMAND_FOR",
+    "available_actions",
+    "blockers",
+    "dashboard",
+    "directory",
+    "find_account",
+    "get_case",
+    "get_case_by_number",
+    "list_cases",
+    "network_admins",
+    "open_file",
+    "resolve_share",
+]
+
+_PLAN_VIEWERS = frozenset(
+    {
+        permissions.Relation.OWNER,
+        permissions.Relation.PLANNER,
+        permissions.Relation.PRODUCTION,
+        permissions.Relation.ADMIN,
+        permissions.Relation.COLLABORATOR_VIEW_SETUP,
+    }
+)
+
+#: The command that takes each action on a case (viewing is no command).
+COMMAND_FOR: dict[Action, type[Command]] = {
+    **{
+        cls.action: cls
+        for cls in COMMANDS.values()
+        if cls.action is not None and (issubclass(cls, CaseCommand) or cls is OrderFollowUp)
+    },
+    Action.ADD_DOCUMENT: AttachFile,
+}
+_GIVEN = frozenset({"case_id", "expected_version", "parent_case_id"})
+
+
+def _detail(actor: Account, case: Case, relations: frozenset[permissions.Relation]) -> CaseDetail:
+    sees_plans = bool(relations & _PLAN_VIEWERS)
+    shown = case if sees_plans else attrs.evolve(case, plans=(), shares=())
+    allowed = frozenset(
+        a for a in lifecycle.possible_actions(case) if relations & permissions.MATRIX[a]
+    )
+    return CaseDetail(shown, allowed if actor.is_active else frozenset(), sees_plans)
+
+
+def get_case(deps: Deps, actor_id: UUID, case_id: UUID) -> CaseDetail:
+    """The case as the viewer may see it (plans hidden from collaborators without setup)."""
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "view")
+        case, relations = pipeline.visible_case(uow, actor, case_id)
+    return _detail(actor, case, relations)
+
+
+def get_case_by_number(deps: Deps, actor_id: UUID, number: int) -> CaseDetail:
+    """The case with this number; strangers learn only that no such case is theirs to see."""
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 2**63:
+        raise NotFoundError("case number", number)
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "view")
+        try:
+            found = uow.cases.get_by_number(number)
+            case, relations = pipeline.visible_case(uow, actor, found.case_id)
+        except NotFoundError:
+            raise NotFoundError("case number", number) from None
+    return _detail(actor, case, relations)
+
+
+def _inputs(command: type[Command]) -> tuple[str, ...]:
+    return tuple(a.name for a in attrs.fields(command) if a.name not in _GIVEN)  # type: ignore[arg-type]
+
+
+def _defaults(action: Action, case: Case) -> dict[str, Any]:
+    latest = case.latest_plan
+    if action in (Action.ACCEPT_PLAN, Action.SHARE_PLAN) and latest is not None:
+        return {"plan_version": latest.number}
+    if action is Action.CONFIRM:
+        return {
+            "complete": case.records.confirmed_complete,
+            "privacy": case.records.privacy_accepted,
+        }
+    return {}
+
+
+def _options(
+    actor: Account,
+    case: Case,
+    relations: frozenset[permissions.Relation],
+    parent: Case | None,
+    include_blocked: bool,
+) -> tuple[ActionOption, ...]:
+    found: list[ActionOption] = []
+    for action in sorted(lifecycle.possible_actions(case)):
+        command = COMMAND_FOR.get(action)
+        if command is None or permissions.refusal(actor, action, relations) is not None:
+            continue
+        reasons = tuple(
+            lifecycle.blockers(lifecycle.Attempt(case, action, {}, parent), inputs=False)
+        )
+        if reasons and not include_blocked:
+            continue
+        found.append(
+            ActionOption(
+                action,
+                command,
+                command.destructive,
+                _inputs(command),
+                _defaults(action, case),
+                reasons,
+            )
+        )
+    return tuple(found)
+
+
+def available_actions(
+    deps: Deps, actor_id: UUID, case_id: UUID, *, include_blocked: bool = False
+) -> tuple[ActionOption, ...]:
+    """The actions the actor may take on the case now, each with its command and inputs.
+
+    An action offered here succeeds when its command's inputs are valid; one not
+    offered is refused. ``include_blocked=True`` adds the actions the user may take
+    once the case is ready, each naming its ``blockers`` (a greyed-out Submit).
+    """
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "view")
+        case, relations = pipeline.visible_case(uow, actor, case_id, invitee=True)
+        parent = pipeline.parent_of(uow, case)
+    return _options(actor, case, relations, parent, include_blocked)
+
+
+def blockers(
+    deps: Deps,
+    actor_id: UUID,
+    case_id: UUID,
+    action: Action | str,
+    command: CaseCommand | None = None,
+    inputs: Mapping[str, Any] | None = None,
+) -> Blockers:
+    """Why ``action`` would be refused now: the user, the case's state, the given inputs.
+
+    Inputs are asked about only when given: a ``command``, or its fields as ``inputs``.
+    """
+    try:
+        action = Action(action)
+    except (TypeError, ValueError):
+        raise ValidationError.of(
+            "not_one_of", "$.action", choices=", ".join(a.value for a in Action)
+        ) from None
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, action.value)
+        case, relations = pipeline.visible_case(uow, actor, case_id, invitee=True)
+        parent = pipeline.parent_of(uow, case)
+    refused = permissions.refusal(actor, action, relations) is not None
+    args: Mapping[str, Any] = (
+        pipeline.CommandArgs(command) if command is not None else dict(inputs or {})
+    )
+    attempt = lifecycle.Attempt(case, action, args, parent)
+    state = lifecycle.blockers(attempt, inputs=False)
+    asked = command is not None or inputs is not None
+    given = lifecycle.blockers(attempt)[len(state) :] if asked else []
+    return Blockers(
+        permission=(Reason("not_permitted", kind="permission"),) if refused else (),
+        state=tuple(state),
+        inputs=tuple(given),
+    )
+
+
+def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> Page[CaseSummary]:
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "list cases")
+        return uow.cases.list(permissions.scope_for(actor), query or CaseFilter())
+
+
+def dashboard(deps: Deps, actor_id: UUID) -> Dashboard:
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "list cases")
+        counts = uow.cases.count_by_status(permissions.scope_for(actor))
+    return Dashboard(dict(counts))
+
+
+# -- people -----------------------------------------------------------------------------------
+def _entry(account: Account) -> DirectoryEntry:
+    return DirectoryEntry(
+        account.account_id,
+        account.display_name,
+        account.role,
+        account.clinic_name,
+        account.is_active,
+    )
+
+
+def _people_of(case: Case) -> Iterable[UUID]:
+    yield case.owner_id
+    yield from (g.account_id for g in case.collaborators)
+    if case.assigned_planner_id is not None:
+        yield case.assigned_planner_id
+    yield from (h.actor_id for h in case.history)
+    yield from (c.author_id for c in case.comments)
+    yield from (p.uploaded_by for p in case.plans)
+    yield from (f.uploaded_by for f in case.records.files)
+
+
+def _load(uow: UnitOfWork, ids: Iterable[UUID]) -> list[Account]:
+    found: dict[UUID, Account] = {}
+    for account_id in ids:
+        if account_id in found:
+            continue
+        try:
+            found[account_id] = uow.accounts.get(account_id)
+        except NotFoundError:
+            continue
+    return list(found.values())
+
+
+def directory(
+    deps: Deps, viewer_id: UUID, case_id: UUID | None = None
+) -> tuple[DirectoryEntry, ...]:
+    """Display names and roles a viewer may see, to show who did what.
+
+    With a case: everyone on it (its doctor, collaborators, planner, the authors of
+    its timeline, comments, plans and files) plus the lab staff of its network, for
+    anyone who may see the case. Without: the viewer's own network, its staff for a
+    doctor and every account for lab staff and admins. Never an address or phone.
+    """
+    with deps.storage.unit_of_work() as uow:
+        viewer = pipeline.actor_of(uow, viewer_id, "view")
+        if case_id is not None:
+            case, _ = pipeline.visible_case(uow, viewer, case_id, invitee=True)
+            staff = [
+                a for a in uow.accounts.in_network(case.network_id) if a.role is not Role.DOCTOR
+            ]
+            people = _load(uow, _people_of(case)) + staff
+        else:
+            network = uow.accounts.in_network(viewer.network_id)
+            lab = viewer.role is not Role.DOCTOR
+            people = [viewer, *(a for a in network if lab or a.role is not Role.DOCTOR)]
+    unique = {a.account_id: a for a in people}
+    return tuple(
+        sorted(
+            (_entry(a) for a in unique.values()), key=lambda e: (e.display_name, str(e.account_id))
+        )
+    )
+
+
+def find_account(deps: Deps, login: str) -> Account:
+    """The account whose username or e-mail is ``login`` (case-insensitive), for a shell's login.
+
+    The shell authenticates; the library only finds the account. Blocked accounts
+    are found too (the shell says "not activated yet"); nothing found is NotFoundError.
+    """
+    if not isinstance(login, str) or not 0 < len(login) <= 254:
+        raise NotFoundError("account", "?")
+    with deps.storage.unit_of_work() as uow:
+        try:
+            return uow.accounts.by_username(login)
+        except NotFoundError:
+            pass
+        by_email = getattr(uow.accounts, "by_email", None)
+        if by_email is not None and "@" in login:
+            try:
+                found: Account = by_email(login)
+                return found
+            except NotFoundError:
+                pass
+    raise NotFoundError("account", "?")
+
+
+def network_admins(deps: Deps, reference_code: str) -> tuple[DirectoryEntry, ...]:
+    """The active admins of the network with this reference code (whom to ask for activation)."""
+    with deps.storage.unit_of_work() as uow:
+        try:
+            network = uow.accounts.network_by_code(reference_code)
+        except NotFoundError:
+            raise NotFoundError("network", "?") from None
+        admins = [
+            a
+            for a in uow.accounts.in_network(network.network_id)
+            if a.role is Role.ADMIN and a.is_active
+        ]
+    return tuple(_entry(a) for a in admins)
+
+
+def get_account(deps: Deps, actor_id: UUID, account_id: UUID) -> Account:
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "view account")
+        return account_for(uow, actor, account_id, "view account")
+
+
+def list_accounts(deps: Deps, admin_id: UUID) -> list[Account]:
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, admin_id, "list accounts")
+        permissions.require_admin_of(actor, actor.network_id, "list accounts")
+        return list(uow.accounts.in_network(actor.network_id))
+
+
+# -- files and share links --------------------------------------------------------------------
+def open_file(deps: Deps, actor_id: UUID, case_id: UUID, file_id: UUID) -> OpenedFile:
+    """A file of a case the actor may see: its record and its bytes."""
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "view")
+        case, _ = pipeline.visible_case(uow, actor, case_id)
+    for ref in case.records.files:
+        if ref.file_id == file_id:
+            record = FileRecord(
+                ref.file_id,
+                ref.kind,
+                ref.name,
+                ref.media_type,
+                ref.size,
+                ref.sha256,
+                ref.uploaded_at,
+            )
+            return OpenedFile(record, deps.blobs.open(ref.sha256))
+    raise NotFoundError("file", file_id)
+
+
+def resolve_share(deps: Deps, token: str) -> SharedPlan:
+    """What a share link shows; ``NotFoundError`` for a bad, expired or revoked link."""
+    named = sharing.verify(deps.link_secret, token)
+    if named is None:
+        raise NotFoundError("share link", "?")
+    case_id, share_id = named
+    with deps.storage.unit_of_work() as uow:
+        try:
+            case = uow.cases.get(case_id)
+        except NotFoundError:
+            raise NotFoundError("share link", "?") from None
+    link = case.share(share_id)
+    plan = case.plan(link.plan_version) if link else None
+    if (
+        link is None
+        or plan is None
+        or not link.is_valid(deps.clock.now())
+        or case.status is CaseStatus.DELETED
+    ):
+        raise NotFoundError("share link", "?")
+    return SharedPlan(case.number, case.kind, plan, link.expires_at)
