@@ -231,10 +231,10 @@ def _ipr_pill(cx: float, cy: float, text: str, font: float) -> list[Element]:
             "rect",
             {
                 "x": cx - w / 2,
-                "y": cy - 6.5,
+                "y": cy - 7,
                 "width": w,
-                "height": 13,
-                "rx": 6.5,
+                "height": 14,
+                "rx": 7,
                 "fill": IPR_FILL,
                 "stroke": IPR_INK,
                 "stroke_width": 1,
@@ -287,7 +287,7 @@ def _step_column(
 ) -> Element:
     n = step.number
     x, cx, sw = grid.x(n), grid.cx(n), grid.step_width
-    font = 10.0 if sw >= 26 else 9.0
+    font = 10.5 if sw >= 26 else 9.5
     parts: list[Element | None] = [el("title", {}, _step_title(step, notation))]
     if step.checkpoint:
         parts.append(
@@ -328,7 +328,7 @@ def _step_column(
                 "x": cx,
                 "y": top + 17,
                 "text_anchor": "middle",
-                "font_size": 10.5 if sw >= 26 else 9.5,
+                "font_size": 11.5 if sw >= 26 else 10,
                 "font_weight": "700" if step.checkpoint else "500",
                 "fill": CHECKPOINT_INK if step.checkpoint else INK,
             },
@@ -445,7 +445,7 @@ def _legend(y: float, width: float, prefix: str) -> tuple[Element, float]:
     x, line = MARGIN, 0
     placed: list[Element] = []
     for text, glyph in items:
-        item_width = 34 + text_width(text, 12)
+        item_width = 34 + text_width(text, 12.5)
         if x + item_width > width - MARGIN and x > MARGIN:
             x, line = MARGIN, line + 1
         cy = y + 12 + line * 26
@@ -454,7 +454,7 @@ def _legend(y: float, width: float, prefix: str) -> tuple[Element, float]:
                 "g",
                 {"class_": "legend-item", "transform": f"translate({num(x)} {num(cy)})"},
                 glyph,
-                el("text", {"x": 30, "y": 4.2, "font_size": 12, "fill": INK}, text),
+                el("text", {"x": 30, "y": 4.5, "font_size": 12.5, "fill": INK}, text),
             )
         )
         x += item_width + 14
@@ -532,8 +532,9 @@ def plan_schedule_svg(
     row_top: dict[Tooth, float] = {}
     arch_span: dict[Arch, tuple[float, float]] = {}
     row_parts: list[Element] = []
+    band_parts: list[Element] = []  # drawn over the grid lines
     for arch in (Arch.UPPER, Arch.LOWER):
-        row_parts.append(
+        band_parts.append(
             el(
                 "g",
                 {"id": f"{prefix}arch-{arch.value}", "class_": "arch"},
@@ -605,7 +606,7 @@ def plan_schedule_svg(
                         {
                             "x": MARGIN + 10,
                             "y": cursor + 18,
-                            "font_size": 12.5,
+                            "font_size": 13,
                             "font_weight": "600",
                             "fill": INK,
                         },
@@ -665,6 +666,7 @@ def plan_schedule_svg(
         [
             el("g", {"class_": "rows"}, row_parts),
             el("g", {"class_": "grid", "aria_hidden": "true"}, lines, step_label),
+            el("g", {"class_": "arches"}, band_parts),
             el("g", {"class_": "steps"}, columns),
         ]
     )

@@ -174,7 +174,7 @@ def _tooth(
                 "x": cx,
                 "y": label_y,
                 "text_anchor": "middle",
-                "font_size": 12.5,
+                "font_size": 13.5,
                 "font_weight": "700" if marked else "500",
                 "fill": INK if marked else MUTED,
             },
@@ -190,7 +190,7 @@ def _caption(x: float, y: float, text: str, anchor: str) -> Element:
             "x": x,
             "y": y,
             "text_anchor": anchor,
-            "font_size": 10.5,
+            "font_size": 11,
             "font_weight": "600",
             "letter_spacing": "0.08em",
             "fill": MUTED,
@@ -201,7 +201,7 @@ def _caption(x: float, y: float, text: str, anchor: str) -> Element:
 
 def _legend(states: list[ToothState], top: float, prefix: str) -> tuple[Element, float]:
     """Legend items in rows of up to four columns; returns the group and its height."""
-    widest = max(text_width(STATE_NAMES[s], 12.5) for s in states)
+    widest = max(text_width(STATE_NAMES[s], 13.5) for s in states)
     item_width = max(170.0, 40.0 + widest)
     columns = max(1, min(len(states), int((WIDTH - 2 * MARGIN) // item_width)))
     rows = -(-len(states) // columns)
@@ -224,7 +224,7 @@ def _legend(states: list[ToothState], top: float, prefix: str) -> tuple[Element,
                 draw_tooth(shape, state, reach=13.0),
                 el(
                     "text",
-                    {"x": x + 38, "y": y + 23, "font_size": 12.5, "fill": INK},
+                    {"x": x + 38, "y": y + 23, "font_size": 13.5, "fill": INK},
                     STATE_NAMES[state],
                 ),
             )
@@ -273,7 +273,7 @@ def tooth_chart_svg(
     body.append(
         el(
             "text",
-            {"x": MARGIN, "y": y, "font_size": 12, "fill": MUTED},
+            {"x": MARGIN, "y": y, "font_size": 12.5, "fill": MUTED},
             f"{_NOTATION_NAMES[chosen]} \u00b7 as seen facing the patient",
         )
     )
