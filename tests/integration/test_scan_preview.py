@@ -12,10 +12,13 @@ from __future__ import annotations
 import io
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from aligner_core.errors import RejectedFileError, ValidationError
@@ -312,3 +315,26 @@ def test_real_sample_renders(name: str, view: str) -> None:
     # fitted: the silhouette reaches the margin on at least one axis, and stays inside it
     assert rows.min() >= 5 and cols.min() >= 5 and rows.max() <= 144 and cols.max() <= 194
     assert rows.min() <= 7 or cols.min() <= 9
+
+
+# -- any finite mesh: an image, never a numpy warning or error ------------------------------------
+
+_COORDS = st.floats(allow_nan=False, allow_infinity=False, width=64) | st.sampled_from(
+    [0.0, 1e-300, -1e-300, 1e300, -1e300, 1.7e308, -1.7e308]
+)
+
+
+@settings(max_examples=80)
+@given(
+    mesh=st.lists(
+        st.lists(st.tuples(_COORDS, _COORDS, _COORDS), min_size=3, max_size=3),
+        min_size=1,
+        max_size=12,
+    ),
+    view=st.sampled_from(["occlusal", "frontal"]),
+)
+def test_any_finite_mesh_renders(mesh: list[list[tuple[float, float, float]]], view: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # overflow or invalid casts would show up as warnings
+        png = scan_preview_png(np.array(mesh), view=view, size=(40, 30))  # type: ignore[arg-type]
+    assert decode(png).shape == (30, 40, 3)

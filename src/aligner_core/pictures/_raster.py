@@ -34,7 +34,7 @@ from PIL import Image
 
 from aligner_core.errors import FieldError, RejectedFileError, ValidationError
 
-__all__ = ["load_triangles", "rasterise", "render_png"]
+__all__ = ["load_triangles", "normalise", "rasterise", "render_png"]
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -49,6 +49,7 @@ CHUNK: Final = 1 << 19
 SMALL: Final = 6
 """Triangles whose pixel box is at most this many pixels wide and high are drawn by shape."""
 EDGE_EPS: Final = np.float32(1e-5)
+FLAT: Final = 1e-9
 """Barycentric slack: a pixel centre on a shared edge belongs to both triangles (no cracks)."""
 MARGIN: Final = 0.04
 """Part of the shorter image side left empty around the mesh."""
@@ -167,9 +168,11 @@ def _fit(tris: F64, view: str, width: int, height: int) -> tuple[F64, F64, F64]:
     u_lo, u_hi, v_lo, v_hi = u.min(), u.max(), v.min(), v.max()
     margin = MARGIN * min(width, height)
     span_u, span_v = u_hi - u_lo, v_hi - v_lo
+    # Spans below FLAT (of a mesh normalised to a longest side of 1) count as flat: a needle
+    # seen end-on is not blown up to fill the image.
     scale = min(
-        (width - 2 * margin) / span_u if span_u > 0 else np.inf,
-        (height - 2 * margin) / span_v if span_v > 0 else np.inf,
+        (width - 2 * margin) / span_u if span_u > FLAT else np.inf,
+        (height - 2 * margin) / span_v if span_v > FLAT else np.inf,
     )
     if not np.isfinite(scale):
         scale = 1.0
@@ -276,9 +279,23 @@ def rasterise(tris: F64, view: str, width: int, height: int) -> tuple[I64, F64]:
     return nearest.reshape(height, width), _shade(tris, towards, right, up)
 
 
+def normalise(tris: F64) -> F64:
+    """The mesh moved and scaled into [-0.5, 0.5] on its longest side.
+
+    An orthographic view fitted to the image, and the shading, do not change; what does is
+    that no later step can overflow, whatever the file's units (coordinates up to 1e308).
+    """
+    half = tris * 0.5
+    low = np.array([half[..., i].min() for i in range(3)])
+    high = np.array([half[..., i].max() for i in range(3)])
+    extent = float((high - low).max())
+    out: F64 = (half - (low * 0.5 + high * 0.5)) / (extent if extent > 0 else 1.0)
+    return out
+
+
 def _image(tris: F64, view: str, width: int, height: int, background: str) -> Image.Image:
     ss = 2 if width * height <= SUPERSAMPLE_UP_TO else 1
-    nearest, shading = rasterise(tris, view, width * ss, height * ss)
+    nearest, shading = rasterise(normalise(tris), view, width * ss, height * ss)
     covered = nearest >= 0
     light = np.where(covered, shading[np.maximum(nearest, 0)], 0.0)
     # average the ss x ss samples: coverage becomes alpha, colour the mean of covered samples
