@@ -206,6 +206,21 @@ def test_large_mesh_has_no_holes() -> None:
     assert len(np.unique(inside.reshape(-1, 3), axis=0)) == 1  # one flat plane, one shade
 
 
+def test_long_thin_triangles_leave_no_cracks() -> None:
+    """A disc as a fan of 400 slivers from its centre: every pixel inside it is drawn."""
+    n = 400
+    angle = np.linspace(0, 2 * np.pi, n + 1)
+    rim = np.stack([20 * np.cos(angle), 20 * np.sin(angle), np.zeros(n + 1)], -1)
+    tris = np.stack([np.zeros((n, 3)), rim[:-1], rim[1:]], axis=1)
+    png = scan_preview_png(tris, size=(200, 200))
+    assert_silhouette(png, tris, "occlusal", (200, 200))
+    pixels = decode(png)
+    inside = expected_mask(tris, "occlusal", 200, 200) & ~near_edge(
+        expected_mask(tris, "occlusal", 200, 200)
+    )
+    assert len(np.unique(pixels[inside], axis=0)) == 1  # one flat disc, one shade, no gaps
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 

@@ -50,6 +50,8 @@ SMALL: Final = 6
 """Triangles whose pixel box is at most this many pixels wide and high are drawn by shape."""
 EDGE_EPS: Final = np.float32(1e-5)
 FLAT: Final = 1e-9
+SPAN_EPS: Final = 0.02
+"""Pixels of slack on each end of a scanline span (the barycentric test then decides)."""
 """Barycentric slack: a pixel centre on a shared edge belongs to both triangles (no cracks)."""
 MARGIN: Final = 0.04
 """Part of the shorter image side left empty around the mesh."""
@@ -183,6 +185,23 @@ def _fit(tris: F64, view: str, width: int, height: int) -> tuple[F64, F64, F64]:
     return x, y, d.reshape(-1, 3)
 
 
+def _row_spans(xs: tuple[F64, F64, F64], ys: tuple[F64, F64, F64], yc: F64) -> tuple[F64, F64]:
+    """Where the line ``y = yc`` crosses each triangle: ``(left, right)``, empty as +inf, -inf."""
+    lo = np.full(len(yc), np.inf)
+    hi = np.full(len(yc), -np.inf)
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        xa, xb, ya, yb = xs[i], xs[j], ys[i], ys[j]
+        cross = (yc >= np.minimum(ya, yb)) & (yc <= np.maximum(ya, yb))
+        rise = yb - ya
+        flat = rise == 0  # the edge lies on the line: both of its ends count
+        with np.errstate(over="ignore", invalid="ignore"):  # rows off this edge: masked below
+            x = xa + (yc - ya) * (xb - xa) / np.where(flat, 1.0, rise)
+        other = np.where(flat, xb, x)
+        lo = np.where(cross, np.minimum(lo, np.minimum(x, other)), lo)
+        hi = np.where(cross, np.maximum(hi, np.maximum(x, other)), hi)
+    return lo, hi
+
+
 def rasterise(tris: F64, view: str, width: int, height: int) -> tuple[I64, F64]:
     """The nearest triangle per pixel (-1 for none), shape (height, width), and the shading."""
     x, y, d = _fit(tris, view, width, height)
@@ -255,23 +274,39 @@ def rasterise(tris: F64, view: str, width: int, height: int) -> tuple[I64, F64]:
             pixel = base[g, None] + offsets
             tri = np.broadcast_to(t[g, None], pixel.shape)
             keep(tri, pixel, coef[g, None, :], dx, dy)
-    # Larger boxes: candidates of many sizes, laid out with np.repeat in bounded chunks.
+    # Larger boxes: a scanline per row of the box. The row's centre line crosses the
+    # triangle in one span of pixels, so a long thin sliver costs its pixels, not its box.
     big = np.flatnonzero(~small)
     if len(big):
-        count = ncols[big] * nrows[big]
-        ends = np.cumsum(count)
-        cuts = np.searchsorted(ends, np.arange(CHUNK, int(ends[-1]), CHUNK))
+        area_ends = np.cumsum(ncols[big] * nrows[big])  # bounds rows and pixels per chunk
+        cuts = np.searchsorted(area_ends, np.arange(CHUNK, int(area_ends[-1]), CHUNK))
         bounds = np.unique(np.concatenate(([0], cuts + 1, [len(big)])))
         for a, b in itertools.pairwise(bounds.tolist()):
             g = big[a:b]
-            n = count[a:b]
-            local = np.repeat(g, n)
-            start = np.repeat(ends[a:b] - n, n)
-            offset = np.arange(start[0], start[0] + len(local), dtype=np.int64) - start
-            span = ncols[local]
-            dxi, dyi = offset % span, offset // span
-            pixel = base[local] + dyi * width + dxi
-            keep(t[local], pixel, coef[local], dxi.astype(np.float32), dyi.astype(np.float32))
+            row_tri = np.repeat(g, nrows[g])
+            dy_row = np.arange(len(row_tri), dtype=np.int64) - np.repeat(
+                np.cumsum(nrows[g]) - nrows[g], nrows[g]
+            )
+            lo, hi = _row_spans(
+                (xt0[row_tri], xt1[row_tri], xt2[row_tri]),
+                (yt0[row_tri], yt1[row_tri], yt2[row_tri]),
+                first_row[row_tri] + dy_row + 0.5,
+            )
+            left = first_col[row_tri]
+            valid = hi >= lo
+            c_lo = np.where(valid, np.maximum(np.ceil(lo - 0.5 - SPAN_EPS), left), 0.0)
+            c_hi = np.where(
+                valid, np.minimum(np.floor(hi - 0.5 + SPAN_EPS), left + ncols[row_tri] - 1), -1.0
+            )
+            n = np.maximum(c_hi - c_lo + 1, 0).astype(np.int64)
+            if not n.any():
+                continue
+            tri = np.repeat(row_tri, n)
+            offset = np.arange(len(tri), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+            dxi = np.repeat(c_lo.astype(np.int64) - left, n) + offset
+            dyi = np.repeat(dy_row, n)
+            pixel = base[tri] + dyi * width + dxi
+            keep(t[tri], pixel, coef[tri], dxi.astype(np.float32), dyi.astype(np.float32))
     hit = zbuf != empty
     nearest = np.full(width * height, -1, dtype=np.int64)
     nearest[hit] = zbuf[hit] & ((1 << index_bits) - 1)
