@@ -267,7 +267,7 @@ CORPUS: list[tuple[str, FileKind, Maker, str]] = [
         "nested",
     ),
     ("truncated.tar", OTHER, data(tarred(("big", b"x" * 5000, REG, ""))[:1500]), "corrupt tar"),
-    ("gzip.gz", OTHER, data(b"\x1f\x8b\x08\x00" + b"\0" * 100), "unrecognised content"),
+    ("gzip.gz", OTHER, data(b"\x1f\x8b\x08\x00" + b"\0" * 100), "corrupt gzip"),
     ("noise.bin", OTHER, data(bytes(range(256)) * 4), "unrecognised content"),
     ("empty.pdf", OTHER, data(b""), "empty file"),
 ]

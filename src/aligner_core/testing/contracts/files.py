@@ -91,45 +91,83 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png_bytes(width: int = 2, height: int = 2) -> bytes:
-    """A valid grey PNG of ``width`` x ``height`` pixels (IHDR as given)."""
-    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(min(height, 64)))
+    """A valid grey PNG of ``width`` x ``height`` pixels.
+
+    Up to 16 megapixels every row is there (Pillow decodes it); larger sizes
+    hold only the first 64 rows, enough for header checks (never decoded).
+    """
+    rows = height if width * height <= 1 << 24 else min(height, 64)
+    compressor = zlib.compressobj()
+    row = b"\x00" + b"\x80" * width
+    idat = b"".join(compressor.compress(row) for _ in range(rows)) + compressor.flush()
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
 
 
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
 def jpeg_bytes(width: int = 8, height: int = 8) -> bytes:
-    """A JPEG skeleton: SOI, JFIF APP0, a baseline frame header, SOS, EOI."""
+    """A valid grey baseline JPEG of ``width`` x ``height`` pixels (SOI ... EOI).
+
+    One-code Huffman tables make every 8 x 8 block two zero bits, so a real,
+    decodable image stays tiny. Above a million blocks (8k x 8k) only the
+    headers are real and the scan is a stub, enough for header checks.
+    """
     app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    dqt = b"\x00" + b"\x01" * 64
     sof = struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00"
+    one_code = bytes([1] + [0] * 15) + b"\x00"  # a single 1-bit code for symbol 0
+    dht = b"\x00" + one_code + b"\x10" + one_code  # DC: difference 0; AC: end of block
     sos = b"\x01\x01\x00\x00\x3f\x00"
+    blocks = ((width + 7) // 8) * ((height + 7) // 8)
+    if blocks <= 1 << 20:
+        bits = 2 * blocks
+        pad = (8 - bits % 8) % 8
+        scan = b"\x00" * ((bits + pad) // 8 - 1) + bytes([(1 << pad) - 1]) if bits else b""
+    else:
+        scan = b"\x00" * 16
     return (
         b"\xff\xd8"
-        + b"\xff\xe0"
-        + struct.pack(">H", len(app0) + 2)
-        + app0
-        + b"\xff\xc0"
-        + struct.pack(">H", len(sof) + 2)
-        + sof
-        + b"\xff\xda"
-        + struct.pack(">H", len(sos) + 2)
-        + sos
-        + b"\x00" * 16
+        + _jpeg_segment(0xE0, app0)
+        + _jpeg_segment(0xDB, dqt)
+        + _jpeg_segment(0xC0, sof)
+        + _jpeg_segment(0xC4, dht)
+        + _jpeg_segment(0xDA, sos)
+        + scan
         + b"\xff\xd9"
     )
 
 
-def pdf_bytes() -> bytes:
-    """A minimal one-page PDF."""
-    return (
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
-        b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\n"
-        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+def pdf_bytes(*objects: bytes) -> bytes:
+    """A minimal valid one-page PDF (with its cross-reference table).
+
+    ``objects`` replace the default catalog, pages and page (object numbers
+    from 1; object 1 is the catalog).
+    """
+    body = objects or (
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> >>",
     )
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, obj in enumerate(body, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, obj))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(body) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
 
 
 def zip_bytes(entries: dict[str, bytes] | None = None) -> bytes:
