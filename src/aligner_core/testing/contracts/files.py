@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -303,6 +305,116 @@ class BlobStoreContract:
         with blob_store.open(sha) as fh:
             assert _sha256_of(fh) == expected
 
+    # --- put_file: a file whose sha256 the caller computed, taken over once --------------
+
+    def test_put_file_takes_the_file_over(self, blob_store: BlobStore, tmp_path: Path) -> None:
+        data = b"spooled scan " * 1000
+        path = tmp_path / "upload-1.part"
+        path.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        assert blob_store.put_file(path, sha) == sha
+        assert not path.exists()
+        assert blob_store.exists(sha)
+        with blob_store.open(sha) as fh:
+            assert fh.read() == data
+
+    def test_put_file_does_not_hash_again(
+        self, blob_store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = b"hashed once, while spooling"
+        path = tmp_path / "upload-2.part"
+        path.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        made: list[int] = []
+        real = hashlib.sha256
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            made.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(hashlib, "sha256", counting)
+        blob_store.put_file(path, sha)
+        monkeypatch.undo()
+        assert made == []
+
+    def test_put_file_of_stored_content(self, blob_store: BlobStore, tmp_path: Path) -> None:
+        data = b"uploaded twice"
+        sha = blob_store.put(io.BytesIO(data))
+        path = tmp_path / "upload-3.part"
+        path.write_bytes(data)
+        assert blob_store.put_file(path, sha) == sha
+        assert not path.exists()
+        with blob_store.open(sha) as fh:
+            assert fh.read() == data
+
+    def test_put_file_large(self, blob_store: BlobStore, tmp_path: Path) -> None:
+        size = 20 * 1024 * 1024 + 5
+        path = tmp_path / "upload-4.part"
+        with open(path, "wb") as out:
+            source = io.BufferedReader(GeneratedStream(size, seed=3))
+            while chunk := source.read(1 << 20):
+                out.write(chunk)
+        expected = _sha256_of(io.BufferedReader(GeneratedStream(size, seed=3)))
+        blob_store.put_file(path, expected)
+        with blob_store.open(expected) as fh:
+            assert _sha256_of(fh) == expected
+
+    @pytest.mark.parametrize("bad", ["", "A" * 64, "../" + "0" * 61])
+    def test_put_file_malformed_sha256(
+        self, blob_store: BlobStore, tmp_path: Path, bad: str
+    ) -> None:
+        path = tmp_path / "upload-5.part"
+        path.write_bytes(b"x")
+        with pytest.raises(ValidationError):
+            blob_store.put_file(path, bad)
+
+    # --- listing and ageing, for garbage collection ------------------------------------------
+
+    def test_list_blobs(self, blob_store: BlobStore) -> None:
+        assert list(blob_store.list_blobs()) == []
+        before = datetime.now(UTC) - timedelta(seconds=5)
+        shas = {blob_store.put(io.BytesIO(bytes([i]) * 10)) for i in range(3)}
+        after = datetime.now(UTC) + timedelta(seconds=5)
+        listed = dict(blob_store.list_blobs())
+        assert set(listed) == shas
+        for stored_at in listed.values():
+            assert stored_at.tzinfo is not None
+            assert before <= stored_at <= after
+        blob_store.delete(next(iter(shas)))
+        assert len(list(blob_store.list_blobs())) == 2
+
+    def test_delete_says_whether_it_removed(self, blob_store: BlobStore) -> None:
+        sha = blob_store.put(io.BytesIO(b"once"))
+        assert blob_store.delete(sha) is True
+        assert blob_store.delete(sha) is False
+
+    def test_delete_only_when_stored_before(self, blob_store: BlobStore) -> None:
+        sha = blob_store.put(io.BytesIO(b"aged"))
+        (stored_at,) = (at for s, at in blob_store.list_blobs() if s == sha)
+        assert blob_store.delete(sha, stored_before=stored_at) is False
+        assert blob_store.exists(sha)
+        assert blob_store.delete(sha, stored_before=stored_at + timedelta(seconds=1)) is True
+        assert not blob_store.exists(sha)
+
+    @pytest.mark.parametrize("how", ["put", "put_file"])
+    def test_storing_again_refreshes_the_age(
+        self, blob_store: BlobStore, tmp_path: Path, how: str
+    ) -> None:
+        """A garbage collector must never remove content that an upload just stored again."""
+        data = b"stored again later"
+        sha = blob_store.put(io.BytesIO(data))
+        (first,) = (at for s, at in blob_store.list_blobs() if s == sha)
+        time.sleep(0.05)
+        if how == "put":
+            blob_store.put(io.BytesIO(data), sha)
+        else:
+            path = tmp_path / "upload-6.part"
+            path.write_bytes(data)
+            blob_store.put_file(path, sha)
+        (second,) = (at for s, at in blob_store.list_blobs() if s == sha)
+        assert second > first
+        assert blob_store.delete(sha, stored_before=first + timedelta(milliseconds=1)) is False
+
 
 class FileScannerContract:
     """What every ``FileScanner`` does; needs a ``file_scanner`` fixture."""
@@ -390,3 +502,30 @@ class FileScannerContract:
         with pytest.raises(RejectedFileError) as info:
             file_scanner.scan(write("tool.pdf", elf), name="tool.pdf", kind=FileKind.OTHER)
         assert any("executable" in r for r in info.value.reasons)
+
+    def test_a_given_sha256_is_reported_not_recomputed(
+        self, file_scanner: FileScanner, write: Any
+    ) -> None:
+        claimed = "ab" * 32
+        report = file_scanner.scan(
+            write("notes.pdf", pdf_bytes()), name="notes.pdf", kind=FileKind.OTHER, sha256=claimed
+        )
+        assert report.sha256 == claimed
+
+    def test_an_stl_that_is_also_a_pdf_is_refused(
+        self, file_scanner: FileScanner, write: Any
+    ) -> None:
+        polyglot = binary_stl_bytes(header=b"%PDF-1.7 and a mesh")
+        for kind in (FileKind.RADIOGRAPH, FileKind.UPPER_SCAN, FileKind.OTHER):
+            with pytest.raises(RejectedFileError):
+                file_scanner.scan(write("x.bin", polyglot), name="x.bin", kind=kind)
+
+    def test_the_message_never_repeats_the_name(
+        self, file_scanner: FileScanner, write: Any
+    ) -> None:
+        name = "Jane Doe born 1970 upper.stl"
+        with pytest.raises(RejectedFileError) as info:
+            file_scanner.scan(write("u.stl", pdf_bytes()), name=name, kind=FileKind.UPPER_SCAN)
+        assert info.value.name == name
+        assert "Jane" not in str(info.value)
+        assert not any("Jane" in r for r in info.value.reasons)
