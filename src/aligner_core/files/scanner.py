@@ -90,6 +90,10 @@ def _extension_mismatch(name: str, media: MediaType) -> tuple[MediaType, str] | 
     return None
 
 
+def _polyglot_reasons(media: MediaType, also: tuple[str, ...]) -> list[Reason]:
+    return [Reason(Rule.POLYGLOT, f"content is {media.value} and also {other}") for other in also]
+
+
 def _digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -156,10 +160,12 @@ class ContentScanner:
                 )
             with open(fspath, "rb") as fh:
                 head, tail = read_ends(fh, size)
-            media = self._media(head, size, tail, name=name, kind=kind)
+            media, also = self._media(head, size, tail, name=name, kind=kind)
             found, mesh = self._check(
-                fspath, name=name, size=size, media=media, decode=decode_images
+                fspath, name=name, size=size, media=media, decode=decode_images and not also
             )
+            for reason in _polyglot_reasons(media, also):
+                found.refuse(Rule.POLYGLOT, reason)
             mismatch = _extension_mismatch(name, media)
             if mismatch and {media, mismatch[0]} <= IMAGES:
                 found.warn(mismatch[1])  # a PNG named .jpg is common and harmless
@@ -182,8 +188,9 @@ class ContentScanner:
 
     def _media(
         self, head: bytes, size: int, tail: bytes, *, name: str, kind: FileKind
-    ) -> MediaType:
-        """The content type, refusing executables, polyglots, unknown and unfitting content."""
+    ) -> tuple[MediaType, tuple[str, ...]]:
+        """The content type and the other formats it also is; refuses executables,
+        unknown content and content that does not fit the kind."""
         exe = executable_kind(head)
         if exe:
             raise refused(name, [Reason(Rule.EXECUTABLE, f"executable content refused: {exe}")])
@@ -201,14 +208,6 @@ class ContentScanner:
                     )
                 ],
             )
-        if identity.polyglot:
-            raise refused(
-                name,
-                [
-                    Reason(Rule.POLYGLOT, f"content is {media.value} and also {other}")
-                    for other in identity.also
-                ],
-            )
         allowed = allowed_types(kind)
         if media not in allowed:
             want = " or ".join(sorted(t.value for t in allowed))
@@ -218,10 +217,11 @@ class ContentScanner:
                     Reason(
                         Rule.WRONG_TYPE,
                         f"content is {media.value}, but a {kind.value} file must be {want}",
-                    )
+                    ),
+                    *_polyglot_reasons(media, identity.also),
                 ],
             )
-        return media
+        return media, identity.also
 
     def _check(
         self, path: str, *, name: str, size: int, media: MediaType, decode: bool
