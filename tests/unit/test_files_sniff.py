@@ -16,7 +16,8 @@ import pytest
 from aligner_core.domain.records import FileKind, MediaType
 from aligner_core.errors import RejectedFileError
 from aligner_core.files import stl
-from aligner_core.files.checks import PDF_EXTRA_MISSING
+from aligner_core.files.checks import PDF_EXTRA_MISSING, Findings, check_jpeg, check_pdf
+from aligner_core.files.limits import Limits
 from aligner_core.files.photos import IMAGES_EXTRA_MISSING
 from aligner_core.files.reasons import Reason, Rule, refused
 from aligner_core.files.scanner import ContentScanner
@@ -170,3 +171,22 @@ def test_png_chunk_lengths_are_walked_not_trusted(tmp_path: Path) -> None:
     with pytest.raises(RejectedFileError) as info:
         ContentScanner().scan(path, name="a.png", kind=FileKind.PHOTO_EXTRAORAL)
     assert info.value.reasons[0].code == "image.malformed"  # type: ignore[attr-defined]
+
+
+def test_jpeg_stuffing_is_scanned_at_c_speed(tmp_path: Path) -> None:
+    """Entropy data of stuffed 0xFF bytes is searched by one regex, not byte by byte."""
+    data = jpeg_bytes()[:-2] + b"\xff\x00" * (4 * 1024 * 1024) + b"\xff\xd9"
+    path = tmp_path / "stuffed.jpg"
+    path.write_bytes(data)
+    found = Findings()
+    assert check_jpeg(str(path), Limits(), found) is not None
+    assert not found
+
+
+def test_pdf_object_cap(tmp_path: Path) -> None:
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
+    path = tmp_path / "many.pdf"
+    path.write_bytes(pdf_bytes(*objects, *[b"<< /N %d >>" % i for i in range(50)]))
+    found = Findings()
+    check_pdf(str(path), Limits(pdf_objects=20), found)
+    assert [r.code for r in found.reasons] == ["pdf.too_complex"]

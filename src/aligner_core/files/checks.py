@@ -154,17 +154,15 @@ _SOF_MARKERS: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_MAX_SEGMENTS: Final = 100_000
 
 
+# In entropy-coded data 0xFF is followed by 0x00 (a stuffed byte), a restart marker
+# (0xD0-0xD7) or more 0xFF fill bytes; anything else after the last 0xFF is a marker.
+_JPEG_MARKER: Final = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _entropy_end(m: mmap.mmap, pos: int) -> int:
     """Where the entropy-coded data starting at ``pos`` ends (at the next real marker)."""
-    while True:
-        idx = m.find(b"\xff", pos)
-        if idx < 0 or idx + 1 >= len(m):
-            return len(m)
-        nxt = m[idx + 1]
-        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-            pos = idx + 1 if nxt == 0xFF else idx + 2
-            continue
-        return idx
+    found = _JPEG_MARKER.search(m, pos)
+    return found.start() if found else len(m)
 
 
 def check_jpeg(path: str, limits: Limits, found: Findings) -> ImageGeometry | None:
@@ -325,7 +323,7 @@ def _parse_pdf(path: str, limits: Limits, found: Findings) -> None:
                 )
                 return
             for obj in objects:
-                _walk_pdf(obj, rules, 0)
+                _walk_pdf(obj, rules)
             damaged = bool(pdf.get_warnings())
         except RecursionError:
             found.refuse(Rule.PDF_MALFORMED, "PDF objects are nested too deeply")
@@ -339,52 +337,64 @@ def _parse_pdf(path: str, limits: Limits, found: Findings) -> None:
         found.refuse(Rule.PDF_MALFORMED, "PDF is damaged (the parser had to repair it)")
 
 
-def _name(value: object) -> str | None:
-    import pikepdf
-
-    return str(value) if isinstance(value, pikepdf.Name) else None
-
-
-def _walk_pdf(obj: object, rules: dict[Rule, str], depth: int) -> None:
-    """Look at every key and name of a dictionary or array (never into stream data).
+def _walk_pdf(root: object, rules: dict[Rule, str]) -> None:
+    """Look at every key and name of an object's dictionaries and arrays (never stream data).
 
     Names come decoded from the parser (``/J#61vaScript`` is ``/JavaScript``) and
-    objects packed in object streams are listed like any other.
+    objects packed in object streams are listed like any other. Indirect
+    children are skipped: every indirect object is walked on its own.
     """
     import pikepdf
 
-    if depth > _PDF_MAX_DEPTH:
-        raise RecursionError
-    children: list[object] = []
-    if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-        for key in list(obj.keys()):
+    kinds = pikepdf.ObjectType
+    dictionary, stream, array, name = kinds.dictionary, kinds.stream, kinds.array, kinds.name_
+    pending: list[tuple[pikepdf.Object, int]] = [(root, 0)]  # type: ignore[list-item]
+    while pending:
+        obj, depth = pending.pop()
+        if depth > _PDF_MAX_DEPTH:
+            raise RecursionError
+        code = obj._type_code
+        if code is array:
+            pending.extend(
+                (item, depth + 1)
+                for item in obj
+                if getattr(item, "_type_code", None) in (dictionary, array) and not item.is_indirect
+            )
+            continue
+        if code is not dictionary and code is not stream:
+            continue
+        for key, value in obj.items():
             hit = _PDF_KEYS.get(key)
             if hit:
                 rules.setdefault(*hit)
-            value = obj.get(key)
-            name = _name(value)
-            if key == "/S" and name in _PDF_ACTIONS:
-                rules.setdefault(*_PDF_ACTIONS[name])
-            elif key == "/S" and name in _PDF_OTHER_ACTIONS:
-                rules.setdefault(Rule.PDF_ACTION, f"PDF contains a {name[1:]} action")
-            elif key == "/Subtype" and name in _PDF_SUBTYPES:
-                rules.setdefault(*_PDF_SUBTYPES[name])
-            elif key == "/Type" and name == "/EmbeddedFile":
-                rules.setdefault(Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files")
-            elif (
-                key == "/OpenAction"
-                and isinstance(value, pikepdf.Dictionary)
-                and _name(value.get("/S")) != "/GoTo"
-            ):
+            kind = getattr(value, "_type_code", None)  # numbers and booleans come as Python values
+            if kind is name:
+                _check_pdf_name(key, str(value), rules)
+            elif kind is dictionary or kind is array:
+                if key == "/OpenAction" and kind is dictionary:
+                    action = value.get("/S")
+                    if action is None or str(action) != "/GoTo":
+                        rules.setdefault(
+                            Rule.PDF_OPEN_ACTION, "PDF runs an action when opened (/OpenAction)"
+                        )
+                if not value.is_indirect:
+                    pending.append((value, depth + 1))
+            elif kind is stream and key == "/OpenAction":
                 rules.setdefault(
                     Rule.PDF_OPEN_ACTION, "PDF runs an action when opened (/OpenAction)"
                 )
-            children.append(value)
-    elif isinstance(obj, pikepdf.Array):
-        children.extend(obj)
-    for child in children:
-        if isinstance(child, pikepdf.Dictionary | pikepdf.Array) and not child.is_indirect:
-            _walk_pdf(child, rules, depth + 1)
+
+
+def _check_pdf_name(key: str, name: str, rules: dict[Rule, str]) -> None:
+    if key == "/S":
+        if name in _PDF_ACTIONS:
+            rules.setdefault(*_PDF_ACTIONS[name])
+        elif name in _PDF_OTHER_ACTIONS:
+            rules.setdefault(Rule.PDF_ACTION, f"PDF contains a {name[1:]} action")
+    elif key == "/Subtype" and name in _PDF_SUBTYPES:
+        rules.setdefault(*_PDF_SUBTYPES[name])
+    elif key == "/Type" and name == "/EmbeddedFile":
+        rules.setdefault(Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files")
 
 
 # --- archives --------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ class Limits:
     """
     image_trailing_bytes: int = 64
     """Padding (NUL, 0xFF, white space) tolerated after an image's end marker."""
-    pdf_objects: int = 500_000
+    pdf_objects: int = 200_000
     """Most objects a PDF may hold (each one is inspected for active content)."""
 
     def max_bytes(self, kind: FileKind) -> int:
