@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aligner_core.domain.records import FileKind, MediaType
-from aligner_core.files.content import ContentScanner
+from aligner_core.files.scanner import ContentScanner
 from aligner_core.files.stl import StlAnalyzer
 
 

@@ -12,15 +12,9 @@ import pytest
 
 from aligner_core.domain.records import FileKind, MediaType
 from aligner_core.errors import RejectedFileError, StorageError
-from aligner_core.files.content import (
-    STL_EXTRA_MISSING,
-    ContentScanner,
-    Limits,
-    allowed_types,
-    executable_kind,
-    sniff,
-    sniff_file,
-)
+from aligner_core.files.limits import Limits
+from aligner_core.files.scanner import STL_EXTRA_MISSING, ContentScanner, allowed_types
+from aligner_core.files.sniff import executable_kind, sniff, sniff_file
 from aligner_core.files.stl import StlAnalyzer
 from aligner_core.ports import FileScanner
 from aligner_core.testing.contracts.files import (
@@ -109,6 +103,13 @@ def test_executables_are_recognised(head: bytes) -> None:
 def test_sniff_file_ignores_the_name(tmp_path: Path) -> None:
     assert sniff_file(_write(tmp_path, "photo.stl", png_bytes())) is MediaType.PNG
     assert sniff_file(_write(tmp_path, "x.pdf", b"\x7fELF" + b"\0" * 100)) is None
+
+
+def test_the_former_module_still_exports_the_scanner() -> None:
+    from aligner_core.files import content
+
+    assert content.ContentScanner is ContentScanner
+    assert content.sniff is sniff
 
 
 def test_allowed_types() -> None:
