@@ -211,7 +211,7 @@ class ReceivedFile:
 
 def _kind_limit(limits: Limits, kind: FileKind) -> tuple[int, str]:
     limit = limits.max_bytes(kind)
-    return limit, f"larger than the limit of {limit} bytes for a {kind.value} file"
+    return limit, f"larger than the limit of {limit} bytes for {kind.value} files"
 
 
 @contextlib.contextmanager
