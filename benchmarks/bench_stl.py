@@ -12,7 +12,12 @@ best of several repeats measured in one run:
   (target: at least 4x faster);
 * ASCII load speed in MB/s with and without numpy-stl's speedups (numpy-stl
   4.x needs the ``numpy-stl[fast]`` extra for them; without it ``speedups=True``
-  silently uses the pure-Python parser, which is reported rather than hidden).
+  silently uses the pure-Python parser, which is reported rather than hidden);
+* the whole upload path: ``files.receive`` + ``store`` into a file-system blob
+  store (one pass that spools and hashes, the analysis, a rename) against the
+  former spool -> scan -> put pipeline (three hashes, a second copy) and
+  against a floor of one read + sha256 + write + fsync of the file plus the
+  analysis (target <= 1.25x the floor).
 
 Timings are printed, never asserted.
 """
@@ -32,6 +37,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from aligner_core.domain.records import FileKind
+from aligner_core.files.blobs import FileSystemBlobStore
+from aligner_core.files.intake import receive, spool
+from aligner_core.files.limits import GiB, Limits
+from aligner_core.files.scanner import ContentScanner
 from aligner_core.files.stl import (
     StlAnalyzer,
     analyze_triangles,
@@ -135,6 +145,7 @@ def bench_binary(
 
     t_full = best(lambda: analyzer.analyze(path, size, ""), repeats)
     print(f"stl.analyze {label}: {t_full * 1e3:.0f} ms for load + analysis")
+    bench_upload(label, path, workdir, repeats)
     if not with_trimesh:
         return
     try:
@@ -151,6 +162,66 @@ def bench_binary(
     print(
         f"stl.vs_trimesh {label}: {speedup:.1f}x faster than trimesh.load + is_watertight "
         f"({t_full * 1e3:.0f} ms vs {t_tm * 1e3:.0f} ms) (target >= 4x) {verdict(speedup >= 4)}"
+    )
+
+
+def bench_upload(label: str, path: Path, workdir: Path, repeats: int) -> None:
+    """receive() + store() against the former three-pass pipeline and a one-pass floor."""
+    import hashlib
+    import shutil
+
+    scanner = ContentScanner(Limits(scan_bytes=GiB))
+    analyzer = StlAnalyzer()
+    size = path.stat().st_size
+    runs = iter(range(10**6))
+
+    def fresh_store() -> FileSystemBlobStore:
+        root = workdir / f"blobs-{next(runs)}"
+        return FileSystemBlobStore(root)
+
+    def cleanup(store: FileSystemBlobStore) -> None:
+        shutil.rmtree(store.root, ignore_errors=True)
+
+    def new_path() -> None:
+        store = fresh_store()
+        with open(path, "rb") as source, receive(
+            source, name="upper.stl", kind=FileKind.UPPER_SCAN, scanner=scanner,
+            spool_dir=store.incoming,
+        ) as received:  # fmt: skip
+            received.store(store)
+        cleanup(store)
+
+    def old_path() -> None:
+        store = fresh_store()
+        with (
+            open(path, "rb") as source,
+            spool(source, max_bytes=GiB, directory=store.incoming) as spooled,
+        ):
+            report = scanner.scan(spooled.path, name="upper.stl", kind=FileKind.UPPER_SCAN)
+            with open(spooled.path, "rb") as stream:
+                store.put(stream, report.sha256)
+        cleanup(store)
+
+    def floor() -> None:
+        digest = hashlib.sha256()
+        target = workdir / "floor.part"
+        with open(path, "rb") as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())  # a blob store must make the content durable
+        analyzer.analyze(target, size, "")
+        target.unlink()
+
+    t_new = best(new_path, repeats)
+    t_old = best(old_path, repeats)
+    t_floor = best(floor, repeats)
+    ratio = t_new / t_floor
+    print(
+        f"stl.receive {label}: {t_new * 1e3:.0f} ms receive+store vs {t_old * 1e3:.0f} ms "
+        f"spool+scan+put ({t_old / t_new:.2f}x faster); {ratio:.2f}x the one-pass floor "
+        f"({t_floor * 1e3:.0f} ms) (target <= 1.25x) {verdict(ratio <= 1.25)}"
     )
 
 

@@ -8,7 +8,7 @@ the contract suites in :mod:`aligner_core.testing` check them for every adapter.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from types import TracebackType
@@ -170,26 +170,48 @@ class BlobStore(Protocol):
 
     ``put`` streams ``source`` to the store (never holding it whole in memory),
     checks it against ``sha256`` when given, and is idempotent: the same content
-    is stored once. ``open`` raises ``NotFoundError``. Failures raise ``StorageError``.
+    is stored once. ``put_file`` takes over a local file whose ``sha256`` the
+    caller computed while writing it: the store does not hash it again, moves it
+    into place where it can (else streams it once) and the file is gone
+    afterwards. Storing content that is already there refreshes its age.
+    ``open`` raises ``NotFoundError``. ``list_blobs`` yields every stored sha256
+    with the (aware, UTC) time it was last stored. ``delete`` removes a blob,
+    only if it was last stored before ``stored_before`` when given, and says
+    whether it did. A malformed sha256 raises ``ValidationError``; failures
+    raise ``StorageError``.
     """
 
     def put(self, source: IO[bytes], sha256: str | None = None) -> str: ...
+
+    def put_file(self, path: str | os.PathLike[str], sha256: str) -> str: ...
 
     def open(self, sha256: str) -> IO[bytes]: ...
 
     def exists(self, sha256: str) -> bool: ...
 
-    def delete(self, sha256: str) -> None: ...
+    def list_blobs(self) -> Iterator[tuple[str, datetime]]: ...
+
+    def delete(self, sha256: str, *, stored_before: datetime | None = None) -> bool: ...
 
 
 class FileScanner(Protocol):
     """Checks a file's content (not its name) and describes it.
 
     ``path`` is a local file already streamed to disk with size limits applied.
-    Returns a ``FileReport`` or raises ``RejectedFileError`` listing every reason.
+    ``sha256`` is its digest when the caller computed it while writing the file
+    (the scanner then does not hash it again). Returns a ``FileReport`` or
+    raises ``RejectedFileError`` listing every reason; its message never
+    repeats ``name`` nor text from the file.
     """
 
-    def scan(self, path: str | os.PathLike[str], *, name: str, kind: FileKind) -> FileReport: ...
+    def scan(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        kind: FileKind,
+        sha256: str | None = None,
+    ) -> FileReport: ...
 
 
 class Notifier(Protocol):

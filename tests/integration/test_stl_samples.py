@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aligner_core.domain.records import FileKind, MediaType
-from aligner_core.files.content import ContentScanner
+from aligner_core.files.scanner import ContentScanner
 from aligner_core.files.stl import StlAnalyzer
 
 
@@ -21,7 +21,20 @@ def _repo_root() -> Path:
     raise RuntimeError("pyproject.toml not found above the tests")
 
 
-SAMPLES = _repo_root().parent / "shared" / "data" / "stl-samples"
+def _samples() -> Path:
+    """``shared/data/stl-samples`` beside the checkout, or beside a directory above it.
+
+    A git worktree may sit one level deeper than the main checkout.
+    """
+    root = _repo_root()
+    for parent in root.parents:
+        candidate = parent / "shared" / "data" / "stl-samples"
+        if candidate.is_dir():
+            return candidate
+    return root.parent / "shared" / "data" / "stl-samples"
+
+
+SAMPLES = _samples()
 
 
 def _readme_table() -> list[tuple[str, str, int]]:

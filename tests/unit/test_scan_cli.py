@@ -83,6 +83,16 @@ def test_json_output(tmp_path: Path) -> None:
     assert report["mesh"]["plausibility"] == "plausible"
     assert report["mesh"]["size_mm"] == [50.0, 40.0, 20.0]
     assert "claims 99 triangles" in results[1]["reasons"][0]
+    assert results[1]["codes"] == ["stl.invalid"]
+
+
+def test_polyglot_is_refused_with_its_code(tmp_path: Path) -> None:
+    path = tmp_path / "scan.stl"
+    path.write_bytes(binary_stl_bytes(header=b"%PDF-1.4 but also a mesh"))
+    out = io.StringIO()
+    assert run_scan([str(path)], as_json=True, out=out) == 1
+    (result,) = json.loads(out.getvalue())
+    assert "content.polyglot" in result["codes"]
 
 
 def test_default_output_is_stdout(tmp_path: Path, capsys: object) -> None:

@@ -2,7 +2,9 @@
 
 The kind is inferred, not asked: STL content (or a file named ``.stl`` whose
 content is not recognised, so that the STL reasons are shown) is checked as an
-upper scan, everything else as ``other``.
+upper scan, everything else as ``other``. The files are only read: photos are
+decoded but not re-encoded (``receive`` does that for uploads). The JSON output
+gives each reason's rule code beside its text.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import attrs
 
 from aligner_core.domain.records import FileKind, FileReport, MediaType, MeshReport
 from aligner_core.errors import RejectedFileError, StorageError
-from aligner_core.files.content import ContentScanner, sniff_file
+from aligner_core.files.scanner import ContentScanner
+from aligner_core.files.sniff import sniff_file
 
 __all__ = ["format_report", "run_scan"]
 
@@ -78,8 +81,15 @@ def run_scan(paths: list[str], *, as_json: bool, out: TextIO | None = None) -> i
         except (RejectedFileError, StorageError) as e:
             status = 1
             reasons = list(e.reasons) if isinstance(e, RejectedFileError) else [str(e)]
+            codes = [getattr(r, "code", "storage.error") for r in reasons]
             results.append(
-                {"path": path, "kind": kind.value, "accepted": False, "reasons": reasons}
+                {
+                    "path": path,
+                    "kind": kind.value,
+                    "accepted": False,
+                    "reasons": [str(r) for r in reasons],
+                    "codes": codes,
+                }
             )
             if not as_json:
                 print(f"{path}: REFUSED", file=stream)

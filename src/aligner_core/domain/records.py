@@ -104,6 +104,8 @@ class MediaType(StrEnum):
     PDF = "application/pdf"
     ZIP = "application/zip"
     TAR = "application/x-tar"
+    GZIP = "application/gzip"
+    """A gzip stream: a ``.tar.gz`` or one gzipped file (checked like an archive member)."""
 
 
 class ArchPlausibility(StrEnum):
@@ -137,6 +139,16 @@ def _sha256(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError.single("must be 64 lowercase hex digits", f"$.{attribute.name}")
 
 
+def _optional_sha256(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _sha256(inst, attribute, value)
+
+
+def _optional_size(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        non_negative_int(inst, attribute, value)
+
+
 @attrs.frozen
 class MeshReport:
     """What the STL scanner measured on a triangle mesh (units as in the file, taken as mm)."""
@@ -163,7 +175,12 @@ class MeshReport:
 
 @attrs.frozen
 class FileReport:
-    """The content check of one file: what it is, how big, its digest and what was noticed."""
+    """The content check of one file: what it is, how big, its digest and what was noticed.
+
+    ``size`` and ``sha256`` describe the bytes that are kept. For a photo these
+    are the re-encoded bytes (metadata stripped); ``original_size`` and
+    ``original_sha256`` then describe the upload as it arrived.
+    """
 
     media_type: MediaType
     size: int = attrs.field(validator=non_negative_int)
@@ -171,6 +188,13 @@ class FileReport:
     warnings: tuple[str, ...] = ()
     mesh: MeshReport | None = None
     archive_entries: int | None = None
+    original_size: int | None = attrs.field(default=None, validator=_optional_size)
+    original_sha256: str | None = attrs.field(default=None, validator=_optional_sha256)
+
+    @property
+    def sanitized(self) -> bool:
+        """True when the kept bytes are a re-encoding of the upload (a photo)."""
+        return self.original_sha256 is not None
 
 
 @attrs.frozen

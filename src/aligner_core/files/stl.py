@@ -24,6 +24,14 @@ from stl import stl as _stl_stl
 
 from aligner_core.domain.records import ArchPlausibility, MeshReport
 from aligner_core.errors import RejectedFileError
+from aligner_core.files.reasons import Reason, Rule, refused
+from aligner_core.files.sniff import (
+    HEAD_SIZE,
+    STL_HEADER_SIZE,
+    STL_TRIANGLE_SIZE,
+    StlFormat,
+    stl_format,
+)
 
 __all__ = [
     "HEADER_SIZE",
@@ -37,14 +45,13 @@ __all__ = [
     "speedups_available",
 ]
 
-HEADER_SIZE: Final = 84
+HEADER_SIZE: Final = STL_HEADER_SIZE
 """80-byte header plus the little-endian uint32 triangle count."""
-TRIANGLE_SIZE: Final = 50
+TRIANGLE_SIZE: Final = STL_TRIANGLE_SIZE
 """Normal, three vertices (12 float32) and a uint16 attribute."""
 
-_SNIFF_SIZE: Final = 4096
-# Bytes that never occur in an ASCII STL (binary float data nearly always has some).
-_CONTROL_BYTES: Final = bytes([*range(9), 11, 12, *range(14, 32), 127])
+detect_format = stl_format
+"""The one STL rule (:func:`aligner_core.files.sniff.stl_format`), under its older name."""
 
 F32Array = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -60,82 +67,6 @@ def speedups_available() -> bool:
     except ImportError:  # numpy-stl 3.x ships the Cython module inside the package
         return importlib.util.find_spec("stl._speedups") is not None
     return bool(_compat.has_speedups())
-
-
-@attrs.frozen
-class StlFormat:
-    """What the first bytes and the size say about a file: binary or ASCII, and why not."""
-
-    format: str | None
-    """``"binary"``, ``"ascii"`` or ``None`` when neither fits (see ``reasons``)."""
-    triangles: int = 0
-    """The binary header's triangle count (0 for ASCII)."""
-    trailing_bytes: int = 0
-    reasons: tuple[str, ...] = ()
-
-
-def _looks_like_text(sample: bytes) -> bool:
-    return len(sample.translate(None, _CONTROL_BYTES)) == len(sample)
-
-
-def _is_utf8_text(sample: bytes) -> bool:
-    if not _looks_like_text(sample):
-        return False
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as e:  # a character cut at the end of the sample is fine
-        return e.start >= len(sample) - 3 and e.reason == "unexpected end of data"
-    return True
-
-
-def detect_format(head: bytes, size: int, *, max_trailing_bytes: int = 128) -> StlFormat:
-    """Decide binary or ASCII from the first bytes (up to 4 KiB) and the file size.
-
-    A binary file may start with ``solid``, so the absence of control bytes
-    and the binary size rule (``84 + 50 x count``) decide, not the first word.
-    A binary header never looks like text: below 16.7M triangles the count's
-    high byte is 0. Only ``head`` is looked at: nothing is read here.
-    """
-    if size == 0:
-        return StlFormat(None, reasons=("empty file",))
-    is_solid = head.lstrip()[:5].lower() == b"solid"
-    if is_solid and _looks_like_text(head[:_SNIFF_SIZE]):
-        return StlFormat("ascii")
-    if size < HEADER_SIZE:
-        return StlFormat(
-            None,
-            reasons=(
-                f"not an STL file: {size} bytes is shorter than the {HEADER_SIZE}-byte "
-                "binary STL header and the file does not start with 'solid'",
-            ),
-        )
-    count = int.from_bytes(head[80:84], "little")
-    expected = HEADER_SIZE + TRIANGLE_SIZE * count
-    if not is_solid and size != expected and _is_utf8_text(head[:_SNIFF_SIZE]):
-        return StlFormat(None, reasons=("not an STL file: text that does not start with 'solid'",))
-    if count == 0:
-        return StlFormat(None, reasons=("zero triangles: the binary header counts 0 triangles",))
-    if size < expected:
-        return StlFormat(
-            None,
-            triangles=count,
-            reasons=(
-                f"truncated: the header claims {count} triangles ({expected} bytes) "
-                f"but the file has only {size} bytes",
-            ),
-        )
-    trailing = size - expected
-    if trailing > max_trailing_bytes:
-        return StlFormat(
-            None,
-            triangles=count,
-            reasons=(
-                f"not a binary STL: the header claims {count} triangles ({expected} bytes) "
-                f"but the file has {size} bytes ({trailing} more)"
-                + ("" if is_solid else ", and it does not start with 'solid'"),
-            ),
-        )
-    return StlFormat("binary", triangles=count, trailing_bytes=trailing)
 
 
 def arch_plausibility(largest: float) -> ArchPlausibility:
@@ -314,7 +245,7 @@ class StlAnalyzer:
         """Read and measure the STL at ``path``; return the report and warnings.
 
         ``size`` is the size measured while uploading (a file on disk of another
-        size is refused); ``sha256`` only labels that message. Raises
+        size is refused); ``sha256`` is not used (the port's signature). Raises
         ``RejectedFileError``: zero triangles, a size that does not fit the
         header, NaN/inf coordinates, ASCII that does not parse, only
         zero-area triangles. Open surfaces and odd sizes are reported, not refused.
@@ -326,18 +257,29 @@ class StlAnalyzer:
         if not finite.all():
             bad = int(finite.size - np.count_nonzero(finite))
             bad_triangles = int(np.count_nonzero(~finite.all(axis=(1, 2))))
-            raise RejectedFileError(
+            raise refused(
                 label,
-                [f"{bad} NaN or infinite coordinate value(s) in {bad_triangles} of {n} triangles"],
+                [
+                    Reason(
+                        Rule.STL_NONFINITE,
+                        f"{bad} NaN or infinite coordinate value(s) in {bad_triangles} "
+                        f"of {n} triangles",
+                    )
+                ],
             )
         try:
             report = analyze_triangles(vectors, fmt)
         except MemoryError as e:
-            raise RejectedFileError(label, ["too large to analyse in memory"]) from e
+            raise refused(
+                label, [Reason(Rule.STL_TOO_MANY, "too large to analyse in memory")]
+            ) from e
         except (ValueError, FloatingPointError, TypeError) as e:
-            raise RejectedFileError(label, [f"mesh analysis failed: {e}"]) from e
+            raise refused(label, [Reason(Rule.STL_UNPARSABLE, "mesh analysis failed")]) from e
         if report.degenerate_triangles == n:
-            raise RejectedFileError(label, [f"all {n} triangles are degenerate (zero area)"])
+            raise refused(
+                label,
+                [Reason(Rule.STL_DEGENERATE, f"all {n} triangles are degenerate (zero area)")],
+            )
         warnings.extend(_mesh_warnings(report))
         return report, warnings
 
@@ -346,8 +288,9 @@ class StlAnalyzer:
     ) -> tuple[F32Array, str, list[str]]:
         """Read the triangles: ``(vectors (N, 3, 3) float32, "binary"|"ascii", warnings)``.
 
-        The format and the binary size rule are checked on the first 4 KiB
-        before numpy-stl reads anything; normals are not recomputed.
+        The format and the binary size rule (:func:`~aligner_core.files.sniff.stl_format`)
+        are checked on the first 4 KiB before numpy-stl reads anything; normals
+        are not recomputed.
         """
         name = os.fspath(path)
         label = os.path.basename(name) or name
@@ -356,19 +299,20 @@ class StlAnalyzer:
             with open(name, "rb") as fh:
                 actual = os.fstat(fh.fileno()).st_size
                 if size is not None and actual != size:
-                    raise RejectedFileError(
+                    raise refused(
                         label,
-                        [f"file is {actual} bytes, expected {size} bytes (sha256 {sha256})"],
+                        [
+                            Reason(
+                                Rule.STL_INVALID, f"file is {actual} bytes, expected {size} bytes"
+                            )
+                        ],
                     )
-                head = fh.read(_SNIFF_SIZE)
-                found = detect_format(head, actual, max_trailing_bytes=self.max_trailing_bytes)
+                head = fh.read(HEAD_SIZE)
+                found = stl_format(head, actual, max_trailing_bytes=self.max_trailing_bytes)
                 if found.format is None:
-                    raise RejectedFileError(label, found.reasons)
+                    raise refused(label, [Reason(Rule.STL_INVALID, r) for r in found.reasons])
                 if found.format == "binary" and found.triangles > self.max_triangles:
-                    raise RejectedFileError(
-                        label,
-                        [f"too many triangles: {found.triangles} (at most {self.max_triangles})"],
-                    )
+                    raise refused(label, [_too_many(found.triangles, self.max_triangles)])
                 fmt = found.format
                 fh.seek(0)
                 vectors = self._read(fh, fmt, label)
@@ -379,18 +323,24 @@ class StlAnalyzer:
         except RejectedFileError:
             raise
         except MemoryError as e:
-            raise RejectedFileError(label, ["too large to read into memory"]) from e
+            raise refused(
+                label, [Reason(Rule.STL_TOO_MANY, "too large to read into memory")]
+            ) from e
         except OSError as e:
-            raise RejectedFileError(label, [f"cannot read file: {e.strerror or e}"]) from e
+            raise refused(
+                label,
+                [Reason(Rule.STL_UNPARSABLE, f"cannot read file: {e.strerror or 'I/O error'}")],
+            ) from e
         n = len(vectors)
         if n == 0:
-            raise RejectedFileError(label, [f"zero triangles in the {fmt} STL"])
+            raise refused(label, [Reason(Rule.STL_INVALID, f"zero triangles in the {fmt} STL")])
         if n > self.max_triangles:
-            raise RejectedFileError(
-                label, [f"too many triangles: {n} (at most {self.max_triangles})"]
-            )
+            raise refused(label, [_too_many(n, self.max_triangles)])
         if fmt == "binary" and n != found.triangles:  # pragma: no cover - size checked
-            raise RejectedFileError(label, [f"truncated: read {n} of {found.triangles} triangles"])
+            raise refused(
+                label,
+                [Reason(Rule.STL_INVALID, f"truncated: read {n} of {found.triangles} triangles")],
+            )
         return vectors, fmt, warnings
 
     def _read(self, fh: Any, fmt: str, label: str) -> F32Array:
@@ -402,13 +352,17 @@ class StlAnalyzer:
             )
         except MemoryError:
             raise
-        except RuntimeError as e:
-            detail = e.args[-1] if e.args else e
-            raise RejectedFileError(label, [f"{fmt} STL does not parse: {detail}"]) from e
-        except Exception as e:  # numpy-stl raises AssertionError, ValueError, ...
-            raise RejectedFileError(label, [f"{fmt} STL does not parse: {e!r}"]) from e
+        except Exception:  # numpy-stl raises RuntimeError, AssertionError, ValueError, ...
+            # Its messages quote lines of the file: name the rule only.
+            raise refused(
+                label, [Reason(Rule.STL_UNPARSABLE, f"{fmt} STL does not parse")]
+            ) from None
         vectors: F32Array = np.asarray(loaded.vectors, dtype=np.float32)
         return vectors
+
+
+def _too_many(count: int, most: int) -> Reason:
+    return Reason(Rule.STL_TOO_MANY, f"too many triangles: {count} (at most {most})")
 
 
 _VERDICTS: Final = {
