@@ -13,16 +13,17 @@ Every option is listed in :data:`OPTIONS` (and in the README); an unknown one is
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Mapping
-from typing import IO, Any, Final
+from collections.abc import Mapping
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from aligner_core.errors import ValidationError
 from aligner_core.links import Links
-from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Notifier, Storage
+from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Intake, Notifier, Storage
 from aligner_core.service.core import Core
-from aligner_core.service.deps import Deps, SpooledFile
+from aligner_core.service.deps import Deps
 
 __all__ = ["OPTIONS", "Core", "connect"]
 
@@ -36,7 +37,7 @@ OPTIONS: Final[Mapping[str, str]] = {
     "scanner": "the FileScanner that checks uploads (default: ContentScanner)",
     "notifier": "where e-mails go (default: none, they wait; memory:// records them)",
     "spool_dir": "where uploads are streamed to before they are checked",
-    "max_upload_bytes": "the largest upload taken in at all (bytes)",
+    "max_upload_bytes": "the largest upload of any kind (bytes; each kind has its own limit)",
     "link_secret": "the key that signs share links (default: kept with the storage)",
     "portal_url": "the portal's address (default https://portal.example/)",
     "base_url": "the same as portal_url (older name)",
@@ -57,19 +58,23 @@ OPTIONS: Final[Mapping[str, str]] = {
 }
 
 
-def _spooler(directory: str | None) -> Any:
-    from aligner_core.files.intake import spool
+def _intake(scanner: FileScanner, spool_dir: str | None) -> Intake:
+    """Uploads taken in by the files package, spooled beside the blob store where it has one."""
+    from aligner_core.files.gc import remove_stale_spool_files
+    from aligner_core.files.intake import receive
 
-    def run(source: IO[bytes] | Iterable[bytes], max_bytes: int) -> SpooledFile:
-        return spool(source, max_bytes=max_bytes, directory=directory)  # type: ignore[return-value]
-
-    return run
+    remove_stale_spool_files(spool_dir)  # what a crash left behind
+    return functools.partial(receive, scanner=scanner, spool_dir=spool_dir)
 
 
-def _default_scanner() -> FileScanner:
-    from aligner_core.files.content import ContentScanner
+def _default_scanner(options: dict[str, Any]) -> FileScanner:
+    from aligner_core.files.limits import Limits
+    from aligner_core.files.scanner import ContentScanner
 
-    return ContentScanner()
+    largest = options.pop("max_upload_bytes", None)
+    if largest is None:
+        return ContentScanner()
+    return ContentScanner(limits=Limits().capped(int(largest)))
 
 
 def _null_notifier() -> Notifier:
@@ -153,22 +158,19 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         share=options.pop("share_url", None) or "",
     )
     options.pop("base_url", None)
+    scanner = options.pop("scanner", None) or _default_scanner(options)
+    options.pop("max_upload_bytes", None)
+    spool_dir = options.pop("spool_dir", None) or getattr(blobs, "incoming", None)
     deps = Deps(
         storage=storage,
         clock=clock,
         ids=ids,
         blobs=blobs,
-        scanner=options.pop("scanner", None) or _default_scanner(),
-        spooler=_spooler(options.pop("spool_dir", None)),
+        scanner=scanner,
+        intake=_intake(scanner, spool_dir),
         link_secret=options.pop("link_secret", None) or storage.link_secret(),
         links=links,
-        **_take(
-            options,
-            "max_upload_bytes",
-            "default_reference_code",
-            "turnaround_table",
-            "message_id_domain",
-        ),
+        **_take(options, "default_reference_code", "turnaround_table", "message_id_domain"),
     )
     dispatch = _take(options, "sender", "templates", "max_attempts")
     return Core(deps, notifier=notifier or _null_notifier(), dispatch_options=dispatch)

@@ -123,7 +123,9 @@ class Reason(str):
         if isinstance(value, Reason):
             return value
         made = str.__new__(cls, _short(str(value)))
-        made.code, made.params, made.kind, made.path = "invalid", {}, kind, None
+        code = getattr(value, "code", None)
+        made.code = code if isinstance(code, str) else "invalid"
+        made.params, made.kind, made.path = {}, kind, None
         return made
 
     def to_dict(self) -> dict[str, Any]:

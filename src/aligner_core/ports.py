@@ -8,7 +8,8 @@ the contract suites in :mod:`aligner_core.testing` check them for every adapter.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from email.message import EmailMessage
 from types import TracebackType
@@ -29,8 +30,10 @@ __all__ = [
     "Clock",
     "FileScanner",
     "IdGenerator",
+    "Intake",
     "Notifier",
     "OutboxRepository",
+    "ReceivedUpload",
     "Storage",
     "UnitOfWork",
 ]
@@ -212,6 +215,30 @@ class FileScanner(Protocol):
         kind: FileKind,
         sha256: str | None = None,
     ) -> FileReport: ...
+
+
+class ReceivedUpload(Protocol):
+    """An upload that passed its checks, valid inside its ``with`` block."""
+
+    @property
+    def report(self) -> FileReport: ...
+
+    def store(self, blobs: BlobStore) -> str:
+        """Hand the kept bytes to ``blobs`` once; returns their sha256."""
+        ...
+
+
+class Intake(Protocol):
+    """Takes an upload in: streams it (the size limit of its kind enforced while reading),
+    checks its content, sanitises it (photos re-encoded) and yields what to keep.
+
+    Raises ``RejectedFileError`` with every reason, or ``StorageError``; whatever
+    happens, nothing of the upload is left in the spool once the block ends.
+    """
+
+    def __call__(
+        self, source: IO[bytes] | Iterable[bytes] | bytes, *, name: str, kind: FileKind
+    ) -> AbstractContextManager[ReceivedUpload]: ...
 
 
 class Notifier(Protocol):

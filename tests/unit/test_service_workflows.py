@@ -38,6 +38,7 @@ from aligner_core.errors import (
     RejectedFileError,
     ValidationError,
 )
+from aligner_core.testing.contracts.files import pdf_bytes
 from aligner_core.testing.factories import (
     Lab,
     arch_stl,
@@ -49,7 +50,7 @@ from aligner_core.testing.factories import (
 
 S = CaseStatus
 P = CollaboratorPermission
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()  # a well-formed PDF (the content checks parse it)
 
 
 @pytest.fixture

@@ -42,6 +42,16 @@ class Limits:
     pdf_objects: int = 200_000
     """Most objects a PDF may hold (each one is inspected for active content)."""
 
+    def capped(self, largest: int) -> Limits:
+        """These limits with no kind of file larger than ``largest`` bytes."""
+        return attrs.evolve(
+            self,
+            scan_bytes=min(self.scan_bytes, largest),
+            photo_bytes=min(self.photo_bytes, largest),
+            radiograph_bytes=min(self.radiograph_bytes, largest),
+            other_bytes=min(self.other_bytes, largest),
+        )
+
     def max_bytes(self, kind: FileKind) -> int:
         """The size limit for files of ``kind``."""
         if kind in SCAN_KINDS:

@@ -160,11 +160,10 @@ def attach_file(deps: Deps, actor_id: UUID, command: AttachFile) -> Case:
         pipeline.check_version(command, case)
         lifecycle.fire(lifecycle.Attempt(case, action))
     content = command.content
-    data = (bytes(content),) if isinstance(content, bytes | bytearray) else content
-    with deps.spooler(data, deps.max_upload_bytes) as spooled:
-        report = deps.scanner.scan(spooled.path, name=command.name, kind=command.kind)
-        with open(spooled.path, "rb") as stream:
-            deps.blobs.put(stream, report.sha256)
+    data = bytes(content) if isinstance(content, bytearray) else content
+    with deps.intake(data, name=command.name, kind=command.kind) as received:
+        received.store(deps.blobs)
+        report = received.report
     return pipeline.run(deps, actor_id, command, _attach, prepared=report)
 
 
