@@ -126,9 +126,8 @@ def _options(
         command = COMMAND_FOR.get(action)
         if command is None or permissions.refusal(actor, action, relations) is not None:
             continue
-        reasons = tuple(
-            lifecycle.blockers(lifecycle.Attempt(case, action, {}, parent), inputs=False)
-        )
+        attempt = lifecycle.Attempt(case, action, {}, parent)
+        reasons = tuple(lifecycle.blockers(attempt, inputs=False, targets=True))
         if reasons and not include_blocked:
             continue
         found.append(
@@ -187,9 +186,9 @@ def blockers(
         pipeline.CommandArgs(command) if command is not None else dict(inputs or {})
     )
     attempt = lifecycle.Attempt(case, action, args, parent)
-    state = lifecycle.blockers(attempt, inputs=False)
+    state = lifecycle.blockers(attempt, inputs=False, targets=True)
     asked = command is not None or inputs is not None
-    given = lifecycle.blockers(attempt)[len(state) :] if asked else []
+    given = lifecycle.blockers(attempt, targets=True)[len(state) :] if asked else []
     return Blockers(
         permission=(Reason("not_permitted", kind="permission"),) if refused else (),
         state=tuple(state),
