@@ -105,7 +105,10 @@ def _check_limits(text: str | bytes, limits: Limits, subject: str) -> str:
     opening = text.count("[") + text.count("{")
     if text.count(",") + opening > limits.max_values:
         raise ValidationError.of("document_too_many_values", subject=subject, max=limits.max_values)
-    if opening > limits.max_depth and _depth(text.encode("utf-8", "surrogatepass")) > limits.max_depth:
+    if (
+        opening > limits.max_depth
+        and _depth(text.encode("utf-8", "surrogatepass")) > limits.max_depth
+    ):
         raise ValidationError.of("document_too_deep", subject=subject, max=limits.max_depth)
     return text
 

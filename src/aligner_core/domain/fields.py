@@ -530,7 +530,8 @@ def _fast(cls: type) -> Callable[[Any], bool]:
 
 
 def _looks_fine(obj: Any) -> bool:
-    return _fast(type(obj))(obj)
+    cls: Any = type(obj)
+    return _fast(cls)(obj)
 
 
 class Checked:
