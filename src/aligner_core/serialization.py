@@ -37,13 +37,12 @@ from aligner_core.domain.teeth import Tooth
 from aligner_core.errors import AlignerError, FieldError, ValidationError
 from aligner_core.forms import form_to_data
 
-__all__ = ["DOCUMENT_VERSION", "SCHEMA_VERSION", "Converter", "Limits", "make_converter"]
+__all__ = ["DOCUMENT_VERSION", "Converter", "Limits", "make_converter"]
 
 T = TypeVar("T")
 
 #: Version of the stored document layout (the ``_schema`` key of each stored document).
 DOCUMENT_VERSION = 1
-SCHEMA_VERSION = DOCUMENT_VERSION  # the older name
 _SCHEMA_KEY = "_schema"
 #: An array longer than this is refused wherever it stands (fields declare smaller bounds).
 MAX_ARRAY = 10_000
