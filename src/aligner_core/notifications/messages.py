@@ -79,16 +79,15 @@ _LINE_BREAKS = re.compile(r"[\r\n\t\x00-\x1f\x7f]+")
 def _check(source: str, where: str) -> string.Template:
     template = string.Template(source)
     if not template.is_valid():
-        raise ValidationError.single(
-            "not a valid template (a stray '$'?)", where, subject="template"
-        )
+        raise ValidationError.of("template_invalid", where, subject="template")
     unknown = sorted(set(template.get_identifiers()) - SAFE_FIELDS)
     if unknown:
-        raise ValidationError.single(
-            f"placeholders not allowed in a notification: {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(SAFE_FIELDS))}",
+        raise ValidationError.of(
+            "template_placeholders",
             where,
             subject="template",
+            unknown=", ".join(unknown),
+            allowed=", ".join(sorted(SAFE_FIELDS)),
         )
     return template
 
@@ -248,8 +247,12 @@ class Templates:
         self._overrides: dict[EventType | tuple[EventType, str], MessageTemplate] = {}
         for key, template in (overrides or {}).items():
             if not isinstance(template, MessageTemplate):
-                raise ValidationError.single(
-                    "expected a MessageTemplate", f"$.{key}", subject="template"
+                raise ValidationError.of(
+                    "expected_object",
+                    f"$.{key}",
+                    subject="template",
+                    expected="message_template",
+                    type=type(template).__name__,
                 )
             self._overrides[key] = template
 
