@@ -4,7 +4,15 @@ A refusal or a field problem is a *code* with *parameters*
 (``{"code": "scan_missing", "params": {"arch": "upper"}}``); its English text is
 the template here, formatted with the parameters. The templates are the msgids
 of the gettext catalogs (``aligner_core/locale``), so a shell shows the same
-code in the user's language. Codes are stable: change a text, never a code.
+code in the user's language (:func:`aligner_core.i18n.translate`). Codes are
+stable: change a text, never a code.
+
+A code may have *variants*: ``"rule:problem"`` entries used when the parameters
+name a ``problem`` (``{"code": "image.malformed", "params": {"problem":
+"png_header"}}``), so one stable code (the file rule) keeps a precise sentence
+per case. Parameter values that are words come from a fixed vocabulary
+(:data:`PARAM_LABELS`) and are translated; numbers and identifiers are shown as
+they are. No template shows text taken from a file or typed by a user.
 """
 
 from __future__ import annotations
@@ -301,6 +309,21 @@ CODES: Final[Mapping[str, str]] = {
     "archive.executable": N_("entry {entry} is {executable}"),
     "archive.executable:name": N_("entry {entry} is an executable (by its name)"),
     "more": N_("... and {count} more problem(s)"),
+    # -- whole errors, as ``aligner_core.i18n.message`` shows them -----------------------------
+    "error.error": N_("something went wrong"),
+    "error.invalid_input": N_("invalid {subject}: {errors}"),
+    "error.not_found": N_("{what} {key} not found"),
+    "error.permission_denied": N_("{action} is not permitted: {reason}"),
+    "error.invalid_transition": N_("cannot {action} case {case} in state {state}: {reasons}"),
+    "error.concurrency_conflict": N_(
+        "the {what} was changed by someone else in the meantime: reload and try again"
+    ),
+    "error.rejected_file": N_("file rejected: {reasons}"),
+    "error.storage_unavailable": N_("the case store is not available: try again later"),
+    "error.schema_version": N_("the database was written by a newer version of the library"),
+    "error.notification_failed": N_("the notification could not be sent"),
+    "error.delivery_deferred": N_("the notification could not be sent yet: it will be retried"),
+    "error.delivery_refused": N_("the notification was refused by the mail server"),
 }
 
 
@@ -323,6 +346,33 @@ PARAM_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "tooth_chart": N_("a ToothChart"),
         "tooth_mapping": N_("a mapping of tooth to state"),
         "message_template": N_("a MessageTemplate"),
+    },
+    "subject": {
+        "input": N_("input"),
+    },
+    "what": {
+        "case": N_("case"),
+        "case number": N_("case number"),
+        "account": N_("account"),
+        "network": N_("practice network"),
+        "network with reference code": N_("practice network with reference code"),
+        "collaborator": N_("collaborator"),
+        "file": N_("file"),
+        "blob": N_("file content"),
+        "share link": N_("share link"),
+        "outbox entry": N_("notification"),
+        "transaction": N_("record"),
+    },
+    # what a shell does when it is refused, besides ``Action`` (shown by its labels)
+    "action": {
+        "act": N_("act"),
+        "create case": N_("create a case"),
+        "list cases": N_("list cases"),
+        "list accounts": N_("list accounts"),
+        "view account": N_("view an account"),
+        "update profile": N_("update the profile"),
+        "block": N_("block an account"),
+        "activate": N_("activate an account"),
     },
     "confirmation": {
         "completeness": N_("completeness"),
