@@ -101,9 +101,6 @@ class _CommandName:
     """Stands for "a command class, by name" (``ActionOption.command``)."""
 
 
-_COMMAND_NAME: Final = _CommandName
-
-
 # -- names ----------------------------------------------------------------------------------------
 def schema_name(tp: Any) -> str:
     """The key of ``tp``'s schema under ``$defs`` and ``components/schemas``.
@@ -112,7 +109,7 @@ def schema_name(tp: Any) -> str:
     like a command but other than it gets its module's name in front
     (``cases.Comment`` beside the command ``Comment``).
     """
-    if tp is _COMMAND_NAME:
+    if tp is _CommandName:
         return "CommandName"
     if _is_order_union(tp):
         return "OrderDetails"
@@ -152,7 +149,7 @@ def _is_order_union(tp: Any) -> bool:
 
 def _is_named(tp: Any) -> bool:
     """Types with a schema of their own under ``$defs`` (referred to with ``$ref``)."""
-    if tp is _COMMAND_NAME or tp is Tooth or _is_order_union(tp):
+    if tp is _CommandName or tp is Tooth or _is_order_union(tp):
         return True
     origin = get_origin(tp)
     if origin is not None:
@@ -185,7 +182,7 @@ class _Builder:
         if isinstance(tp, TypeVar):
             tp = self.bindings.get(tp, Any)
         if tp is type:
-            return self.ref(_COMMAND_NAME)
+            return self.ref(_CommandName)
         origin, args = get_origin(tp), get_args(tp)
         if tp is Any:
             if spec is not None and spec.format == "binary":
@@ -438,7 +435,7 @@ def _order_union_schema() -> _Definition:
 @functools.cache
 def _definition(tp: Any) -> _Definition:
     """The schema of a named type (built once per type: building is pure)."""
-    if tp is _COMMAND_NAME:
+    if tp is _CommandName:
         return _Definition(_command_name_schema(), ())
     if tp is Tooth:
         return _Definition(_tooth_schema(), ())
