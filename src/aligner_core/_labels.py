@@ -23,6 +23,7 @@ from aligner_core.domain.orders import (
     ReplacementReason,
     RetainerType,
 )
+from aligner_core.domain.outbox import DeliveryState
 from aligner_core.domain.patients import Gender
 from aligner_core.domain.permissions import Relation
 from aligner_core.domain.prescriptions import (
@@ -38,7 +39,6 @@ from aligner_core.domain.prescriptions import (
 )
 from aligner_core.domain.queries import NameMatch, SortKey
 from aligner_core.domain.records import ArchPlausibility, FileKind, ImpressionType, MediaType
-from aligner_core.domain.outbox import DeliveryState
 from aligner_core.domain.teeth import Arch, Notation, Side, ToothState
 
 __all__ = ["ENUM_PARAMS", "LABELS", "WORDS"]
