@@ -320,7 +320,7 @@ BEYOND_SCHEMA = {
     "date_too_early": "born from 1900",
     "date_in_future": "born until tomorrow",
     "link_lifetime": "0 < ttl <= 365 days (a duration has no bounds in JSON Schema)",
-    "revision_instructions": "a rule requires text the Spec declares blank=True",
+    "invalid_url": "https only (format: uri takes any scheme)",
     "admin_not_registered": "Register: a rule bars one value of Role",
     "follow_up_kind": "CreateCase: a rule bars the follow-up values of CaseKind",
     # across fields
