@@ -447,3 +447,65 @@ def test_concurrent_claims_from_several_storages_never_overlap(
         list(pool.map(claimer, range(6)))
     everything = [e for part in claimed for e in part]
     assert len(everything) == len(set(everything)) == 200
+
+
+# ---------------------------------------------------------------------- migration 2
+def test_a_version_1_schema_is_migrated_with_its_data(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    """Counts are backfilled from the cases; versions and attempts become 64-bit."""
+    from aligner_core.serialization import make_converter
+    from aligner_core.storage.sql.columns import case_row
+    from aligner_core.testing.contracts.storage import grant
+
+    net = network()
+    doctor, guest = account(net, "doc"), account(net, "guest")
+    shared = case(100, doctor, collaborators=(grant(guest, doctor),))
+    planned = case(101, doctor, status=CaseStatus.IN_PLANNING)
+    dumps = make_converter().document_dumps
+    with _raw() as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for statement in pg._MIGRATIONS[1]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+        conn.execute("INSERT INTO networks VALUES (%s, %s, %s)",
+                     (net.network_id, net.reference_code.casefold(), dumps(net)))  # fmt: skip
+        for a in (doctor, guest):
+            conn.execute(
+                "INSERT INTO accounts VALUES (%s, %s, %s, %s, 1, %s)",
+                (a.account_id, a.network_id, a.username, a.email, dumps(a)),
+            )
+        for c in (shared, planned):
+            r = case_row(c)
+            conn.execute(
+                "INSERT INTO cases (case_id, number, version, status, kind, owner_id, network_id,"
+                " name_key, patient_name, created_at, updated_at, accepted_at, doc) VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                r.values(dumps(c)),
+            )
+        conn.execute("INSERT INTO case_members VALUES (100, %s)", (guest.account_id,))
+    storage = open_storage()
+    assert _snapshot(schema)["versions"] == [(1,), (2,)]
+    with storage.unit_of_work() as uow:
+        assert uow.cases.get(shared.case_id) == shared
+        assert uow.cases.count_by_status(Scope(network_id=net.network_id)) == {
+            CaseStatus.DRAFT: 1, CaseStatus.IN_PLANNING: 1,
+        }  # fmt: skip
+        page = uow.cases.list(Scope(member_id=guest.account_id), CaseFilter())
+        assert [s.case_id for s in page.items] == [shared.case_id]
+        uow.cases.update(attrs.evolve(planned, version=2**40))
+        with pytest.raises(ConcurrencyConflictError):
+            uow.commit()
+    with _raw() as conn:
+        kinds = conn.execute(
+            "SELECT table_name, data_type FROM information_schema.columns WHERE table_schema = %s"
+            " AND column_name IN ('version', 'attempts') AND table_name <> 'schema_migrations'"
+            " ORDER BY 1",
+            (schema,),
+        ).fetchall()
+    assert kinds == [("accounts", "bigint"), ("cases", "bigint"), ("outbox", "bigint")]

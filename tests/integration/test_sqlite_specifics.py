@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aligner_core.domain.cases import CaseStatus
 from aligner_core.domain.queries import CaseFilter, NameMatch, Scope
 from aligner_core.errors import SchemaVersionError, StorageError
 from aligner_core.storage.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
@@ -269,3 +270,76 @@ def test_no_driver_exception_escapes_after_close(db: Path) -> None:
     storage.close()
     with pytest.raises(StorageError):
         uow.cases.list(Scope(everything=True), CaseFilter())
+
+
+def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
+    """Counts are backfilled, the outbox's state moves to columns, FTS follows the new table."""
+    import attrs
+
+    from aligner_core.serialization import make_converter
+    from aligner_core.storage import sqlite as module
+    from aligner_core.storage.sql.columns import case_row, encode_time
+    from aligner_core.testing.contracts.storage import grant, outbox_entry
+
+    net = network()
+    doctor, guest = account(net, "doc"), account(net, "guest")
+    shared = case(100, doctor, name=("Anna", "Müller"), collaborators=(grant(guest, doctor),))
+    draft = case(101, doctor, status=CaseStatus.IN_PLANNING)
+    entry = attrs.evolve(outbox_entry(doctor), attempts=2, last_error="421 later")
+    dumps = make_converter().document_dumps
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(f"PRAGMA page_size = {module.PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    for statement in module._MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute(module._FTS_TABLE)
+    for trigger in module._FTS_TRIGGERS:
+        conn.execute(trigger)
+    conn.execute("INSERT INTO meta VALUES ('link_secret', ?)", (b"s" * 32,))
+    for a in (doctor, guest):
+        conn.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)",
+            (str(a.account_id), str(a.network_id), a.username, a.email, 1, dumps(a)),
+        )
+    conn.execute(
+        "INSERT INTO networks VALUES (?, ?, ?)",
+        (str(net.network_id), net.reference_code.casefold(), dumps(net)),
+    )
+    for c in (shared, draft):
+        row = case_row(c)
+        conn.execute(f"INSERT INTO cases VALUES ({', '.join('?' * 13)})", (
+            row.number, row.case_id, row.version, row.status, row.kind, row.owner_id,
+            row.network_id, row.name_key, row.patient_name, row.created_at, row.updated_at,
+            row.accepted_at, dumps(c),
+        ))  # fmt: skip
+    conn.execute("INSERT INTO case_members VALUES (?, 100)", (str(guest.account_id),))
+    conn.execute(
+        "INSERT INTO outbox VALUES (?, 'pending', ?, NULL, ?, ?)",
+        (str(entry.entry_id), encode_time(entry.next_attempt_at), encode_time(entry.created_at),
+         dumps(entry)),
+    )  # fmt: skip
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    storage = SqliteStorage(db)
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 2
+    assert storage.link_secret() == b"s" * 32
+    with storage.unit_of_work() as uow:
+        assert uow.cases.get(shared.case_id) == shared
+        assert uow.cases.count_by_status(Scope(network_id=net.network_id)) == {
+            CaseStatus.DRAFT: 1, CaseStatus.IN_PLANNING: 1,
+        }  # fmt: skip
+        guest_page = uow.cases.list(Scope(member_id=guest.account_id), CaseFilter())
+        assert [s.case_id for s in guest_page.items] == [shared.case_id]
+        assert list(uow.outbox.pending()) == [entry]
+        uow.cases.update(attrs.evolve(draft, patient=attrs.evolve(draft.patient, last_name="Zola"),
+                                      version=2))  # fmt: skip
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        find = CaseFilter(patient_name="zol", name_match=NameMatch.SUBSTRING)
+        assert uow.cases.list(Scope(everything=True), find).total == 1
+        assert uow.cases.next_number() == 100  # the counter was kept
+    check = storage._conn().execute("INSERT INTO cases_fts (cases_fts) VALUES ('integrity-check')")
+    assert check.fetchall() == []
+    storage.close()
