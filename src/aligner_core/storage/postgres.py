@@ -111,7 +111,6 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX cases_network_updated ON cases (network_id, updated_at, number)",
         "CREATE INDEX cases_network_name ON cases (network_id, name_key, number)",
         "CREATE INDEX cases_owner_updated ON cases (owner_id, updated_at, number)",
-        "CREATE INDEX cases_name_key ON cases (name_key, number)",
         # every store holds 64-bit versions and attempts
         "ALTER TABLE cases ALTER COLUMN version TYPE bigint",
         "ALTER TABLE accounts ALTER COLUMN version TYPE bigint",

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.cases import Case
+from aligner_core.domain.queries import MAX_NUMBER
 from aligner_core.errors import StorageError, ValidationError
 from aligner_core.serialization import Converter, make_converter
 from aligner_core.storage._counts import CountKey
@@ -87,11 +88,16 @@ class SqlStorage:
                     values: list[tuple[Any, ...]] = []
                     members: list[tuple[int, str]] = []
                     for row, doc in chunk:
-                        check_count(row.number, "$.number")
-                        values.append(row.values(check_document(doc)))
-                        members.extend((row.number, m) for m in row.collaborator_ids)
-                        counts[row.count_key] += 1
-                        top = max(top, row.number)
+                        number = row.number
+                        if not 0 <= number <= MAX_NUMBER:
+                            check_count(number, "$.number")
+                        if "\\u0000" in doc:
+                            check_document(doc)
+                        values.append(row.values(doc))
+                        if row.collaborator_ids:
+                            members.extend((number, m) for m in row.collaborator_ids)
+                        counts[row.network_id, row.owner_id, row.status] += 1
+                        top = max(top, number)
                     self.dialect.bulk_insert(cursor, "cases", CASE_COLUMNS, values)
                     if members:
                         columns = ("number", "account_id")
