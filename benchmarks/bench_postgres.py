@@ -88,6 +88,7 @@ class PostgresFloors:
     def raw_commits(self, doc: str, times: int) -> list[float]:
         took = []
         with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.single").format(self.schema))
             conn.execute(
                 sql.SQL("CREATE TABLE {}.single (case_id text PRIMARY KEY, doc jsonb)").format(
                     self.schema

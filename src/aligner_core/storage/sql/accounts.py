@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["SqlAccountRepository"]
 
 _Rows = list[tuple[str, tuple[Any, ...]]]
+_Prepared = tuple[_Rows, list[tuple[Account, str]]]
 
 
 class SqlAccountRepository:
@@ -108,8 +109,8 @@ class SqlAccountRepository:
         return self.pending.in_network(stored, network_id)
 
     # ------------------------------------------------------------------ commit
-    def prepare(self) -> tuple[_Rows, list[Account]]:
-        """INSERT statements of new networks and accounts, and the changed accounts' rows."""
+    def prepare(self) -> _Prepared:
+        """New networks and accounts as INSERTs, changed accounts with their documents."""
         dumps = self._uow.storage.converter.document_dumps
         inserts: _Rows = [
             (
@@ -126,7 +127,7 @@ class SqlAccountRepository:
             )
             for a in self.pending.final_added().values()
         )
-        updates = list(self.pending.final_updated().values())
+        updates = [(a, check_document(dumps(a))) for a in self.pending.final_updated().values()]
         return inserts, updates
 
     @staticmethod
@@ -139,19 +140,18 @@ class SqlAccountRepository:
             account.version,
         )
 
-    def flush(self, cursor: Cursor, prepared: tuple[_Rows, list[Account]]) -> None:
+    def flush(self, cursor: Cursor, prepared: _Prepared) -> None:
+        """Store what ``prepare`` made (inside the commit's transaction); versions are checked."""
         inserts, updates = prepared
         for sql, params in inserts:
             cursor.execute(sql, params)
-        dumps = self._uow.storage.converter.document_dumps
-        for account in updates:
+        for account, doc in updates:
             account_id, network_id, username, email, version = self._columns(account)
             done = cursor.execute(
                 "UPDATE accounts SET network_id = ?, username_key = ?, email_key = ?, "
                 "version = ?, doc = ? WHERE account_id = ? AND version = ?",
-                (network_id, username, email, version, check_document(dumps(account)),
-                 account_id, version - 1),
-            ).rowcount  # fmt: skip
+                (network_id, username, email, version, doc, account_id, version - 1),
+            ).rowcount
             if done != 1:
                 found = cursor.execute(
                     "SELECT version FROM accounts WHERE account_id = ?", (account_id,)
@@ -163,8 +163,6 @@ class SqlAccountRepository:
     def stored(self) -> None:
         """After commit: remember the stored networks and account versions."""
         self._networks.update(self.pending.networks)
-        for account in (*self.pending.final_added().values(), *self.final_updated()):
+        pending = self.pending
+        for account in (*pending.final_added().values(), *pending.final_updated().values()):
             self._memo.put(account.account_id, account)
-
-    def final_updated(self) -> list[Account]:
-        return list(self.pending.final_updated().values())

@@ -25,6 +25,7 @@ from aligner_core.storage.sql import listing
 from aligner_core.storage.sql.columns import (
     CASE_COLUMNS,
     CaseRow,
+    as_uuid,
     case_row,
     check_document,
     load_summary,
@@ -39,10 +40,6 @@ __all__ = ["SqlCaseRepository"]
 _INSERT = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * 13)})"
 _MEMBERS_ADD = "INSERT INTO case_members (number, account_id) VALUES (?, ?)"
 _MEMBERS_DROP = "DELETE FROM case_members WHERE number = ? AND account_id = ?"
-_COUNTS_ADD = (
-    "INSERT INTO case_counts (network_id, owner_id, status, n) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (network_id, owner_id, status) DO UPDATE SET n = case_counts.n + excluded.n"
-)
 #: Columns an update may change (case_id and number never do), in ``CaseRow`` names.
 _CHANGING = (
     "status", "kind", "owner_id", "network_id", "name_key", "patient_name",
@@ -77,7 +74,8 @@ class SqlCaseRepository:
 
     # ------------------------------------------------------------------ reads
     def _remember(self, case: Case) -> Case:
-        self._loaded.setdefault(case.case_id, case)
+        """Note the version read: an update of it needs no read of the old row at commit."""
+        self._loaded[case.case_id] = case
         return case
 
     def get(self, case_id: UUID) -> Case:
@@ -102,7 +100,7 @@ class SqlCaseRepository:
         if not rows:
             raise NotFoundError("case number", number)
         case_id, version, doc = rows[0]
-        return self._remember(self._memo.load(UUID(str(case_id)), version, doc))
+        return self._remember(self._memo.load(as_uuid(case_id), version, doc))
 
     def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]:
         """One page of visible cases matching ``query``, sorted like ``queries.paginate``."""
@@ -181,7 +179,7 @@ class SqlCaseRepository:
                 cursor.executemany(sql, rows)
         deltas = count_changes(changes)
         if deltas:
-            cursor.executemany(_COUNTS_ADD, [(*key, n) for key, n in deltas.items()])
+            cursor.executemany(listing.COUNTS_UPSERT, [(*key, n) for key, n in deltas.items()])
 
     def _replace(self, cursor: Cursor, w: _Write) -> tuple[CountKey, set[str]]:
         """Update one case from the version it replaces; its old count key and members."""

@@ -24,12 +24,25 @@ from aligner_core.storage.sql.columns import (
     prefix_upper_bound,
 )
 
-__all__ = ["Arm", "Statement", "counts_statement", "page_statement", "total_statement"]
+__all__ = [
+    "COUNTS_UPSERT",
+    "Arm",
+    "Statement",
+    "counts_statement",
+    "page_statement",
+    "total_statement",
+]
 
 #: SQL and its parameters.
 Statement = tuple[str, list[Any]]
 
 _SHARED = "number IN (SELECT number FROM case_members WHERE account_id = ?)"
+
+#: Adds (network, owner, status, change) to the kept counts (the same upsert in both dialects).
+COUNTS_UPSERT = (
+    "INSERT INTO case_counts (network_id, owner_id, status, n) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (network_id, owner_id, status) DO UPDATE SET n = case_counts.n + excluded.n"
+)
 
 
 @attrs.frozen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from itertools import islice
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from aligner_core.domain.accounts import Account, Network
@@ -15,9 +15,9 @@ from aligner_core.errors import StorageError, ValidationError
 from aligner_core.serialization import Converter, make_converter
 from aligner_core.storage._counts import CountKey
 from aligner_core.storage._pending import check_count
-from aligner_core.storage.sql.cases import _COUNTS_ADD
 from aligner_core.storage.sql.columns import CASE_COLUMNS, CaseRow, case_row, check_document
 from aligner_core.storage.sql.dialect import Dialect
+from aligner_core.storage.sql.listing import COUNTS_UPSERT
 from aligner_core.storage.sql.memo import Memo
 from aligner_core.storage.sql.unit_of_work import SqlUnitOfWork
 
@@ -54,7 +54,7 @@ class SqlStorage:
             self._closed = True
             self.dialect.close()
 
-    def __enter__(self) -> SqlStorage:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -105,7 +105,7 @@ class SqlStorage:
                     total += len(values)
                 self.dialect.bulk_end(cursor, token, top)
                 if counts:
-                    cursor.executemany(_COUNTS_ADD, [(*k, n) for k, n in counts.items()])
+                    cursor.executemany(COUNTS_UPSERT, [(*k, n) for k, n in counts.items()])
         finally:
             session.close()
         return total
