@@ -34,7 +34,7 @@ from aligner_core.domain.queries import CaseFilter, Scope
 from aligner_core.serialization import make_converter
 from aligner_core.storage.sql.columns import CaseRow, case_row
 from aligner_core.storage.sql.storage import SqlStorage
-from aligner_core.testing.contracts.storage import Population, population
+from aligner_core.testing.contracts.storage import Population, enrol, population
 
 SYLLABLES = ["an", "ber", "ca", "dö", "el", "fi", "gar", "ho", "is", "jo", "ka", "lü", "mi", "no",
              "ør", "pa", "qui", "ro", "sa", "ti", "ul", "ve", "wi", "xa", "yo", "zé"]  # fmt: skip
@@ -109,10 +109,7 @@ def documents(n: int, seed: int = 1) -> tuple[Rows, Population]:
 
 def _with_cast(storage: SqlStorage, pop: Population) -> None:
     with storage.unit_of_work() as uow:
-        for net in pop.networks:
-            uow.accounts.add_network(net)
-        for doctor in pop.doctors:
-            uow.accounts.add(doctor)
+        enrol(uow, pop)
         uow.commit()
 
 

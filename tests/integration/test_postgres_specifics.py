@@ -48,6 +48,7 @@ from aligner_core.testing.contracts.storage import (  # noqa: E402
     T0,
     account,
     case,
+    enrol,
     network,
     outbox_entry,
     population,
@@ -366,10 +367,7 @@ def _populated(open_storage: Callable[..., PostgresStorage]) -> PostgresStorage:
     storage = open_storage()
     pop = population(3000, seed=7)
     with storage.unit_of_work() as uow:
-        for net in pop.networks:
-            uow.accounts.add_network(net)
-        for doctor in pop.doctors:
-            uow.accounts.add(doctor)
+        enrol(uow, pop)
         uow.commit()
     assert storage.import_cases(pop.cases, batch=700) == 3000
     with _raw() as conn:

@@ -74,7 +74,7 @@ from aligner_core.errors import (
     ValidationError,
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
-from aligner_core.ports import Storage
+from aligner_core.ports import Storage, UnitOfWork
 
 __all__ = [
     "HOSTILE_NUMBERS",
@@ -85,6 +85,7 @@ __all__ = [
     "account",
     "case",
     "case_filters",
+    "enrol",
     "network",
     "outbox_entry",
     "populate",
@@ -263,14 +264,19 @@ def population(n: int, seed: int = 0, *, first_number: int = 1000) -> Population
     return Population(nets, doctors, tuple(cases))
 
 
+def enrol(uow: UnitOfWork, pop: Population) -> None:
+    """Queue the networks and doctors of ``pop`` (not its cases) in ``uow``."""
+    for net in pop.networks:
+        uow.accounts.add_network(net)
+    for doctor in pop.doctors:
+        uow.accounts.add(doctor)
+
+
 def populate(storage: Storage, n: int, seed: int = 0) -> Population:
     """Store a generated population (case numbers from the storage) and return it."""
     pop = population(n, seed)
     with storage.unit_of_work() as uow:
-        for net in pop.networks:
-            uow.accounts.add_network(net)
-        for doctor in pop.doctors:
-            uow.accounts.add(doctor)
+        enrol(uow, pop)
         numbered = tuple(attrs.evolve(c, number=uow.cases.next_number()) for c in pop.cases)
         for c in numbered:
             uow.cases.add(c)
@@ -1139,10 +1145,7 @@ class StorageContract:
         storage = fresh()
         pop = population(30, seed=17)
         with storage.unit_of_work() as uow:
-            for net in pop.networks:
-                uow.accounts.add_network(net)
-            for doctor in pop.doctors:
-                uow.accounts.add(doctor)
+            enrol(uow, pop)
             uow.commit()
         assert import_cases(storage, pop.cases) == 30
         extra = population(3, seed=18, first_number=5000).cases
