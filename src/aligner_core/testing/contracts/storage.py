@@ -1147,6 +1147,13 @@ class StorageContract:
         with storage.unit_of_work() as uow:
             enrol(uow, pop)
             uow.commit()
+        twins = [pop.cases[0], attrs.evolve(pop.cases[1], number=pop.cases[0].number)]
+        for clashing in ([*pop.cases[:3], pop.cases[0]], twins):  # clashes within one import
+            with pytest.raises(ValidationError):
+                import_cases(storage, clashing)
+        with storage.unit_of_work() as uow:
+            assert uow.cases.count_by_status(Scope(everything=True)) == {}
+            assert uow.cases.list(Scope(everything=True), CaseFilter()).total == 0
         assert import_cases(storage, pop.cases) == 30
         extra = population(3, seed=18, first_number=5000).cases
         for clash in (pop.cases[0], attrs.evolve(extra[2], number=pop.cases[1].number)):
