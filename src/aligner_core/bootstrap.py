@@ -16,13 +16,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from aligner_core.errors import StorageError, ValidationError
 from aligner_core.links import Links
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Intake, Notifier, Storage
-from aligner_core.service.core import Core
+from aligner_core.service.core import Collector, Core
 from aligner_core.service.deps import Deps
 from aligner_core.service.sharing import LinkKeys
 
@@ -38,6 +39,8 @@ OPTIONS: Final[Mapping[str, str]] = {
     "scanner": "the FileScanner that checks uploads (default: ContentScanner)",
     "notifier": "where e-mails go (default: none, they wait; memory:// records them)",
     "spool_dir": "where uploads are streamed to before they are checked",
+    "gc_grace": "age (timedelta) after which spool files and unreferenced blobs are garbage",
+    "gc_on_open": "collect garbage when connecting (default True for SQLite and PostgreSQL)",
     "max_upload_bytes": "the largest upload of any kind (bytes; each kind has its own limit)",
     "link_secret": "keys signing share links, newest first (default: $ALIGNER_CORE_LINK_SECRETS, "
     "else a key file beside the database, never the database itself)",
@@ -62,11 +65,23 @@ OPTIONS: Final[Mapping[str, str]] = {
 
 def _intake(scanner: FileScanner, spool_dir: str | None) -> Intake:
     """Uploads taken in by the files package, spooled beside the blob store where it has one."""
-    from aligner_core.files.gc import remove_stale_spool_files
     from aligner_core.files.intake import receive
 
-    remove_stale_spool_files(spool_dir)  # what a crash left behind
     return functools.partial(receive, scanner=scanner, spool_dir=spool_dir)
+
+
+def _collector(storage: Storage, blobs: BlobStore, spool_dir: str | None) -> Collector:
+    """Garbage collection over this storage's referenced files and this spool directory."""
+    from aligner_core.files.gc import collect_garbage
+
+    def referenced() -> set[str]:
+        with storage.unit_of_work() as uow:
+            return uow.cases.file_digests()
+
+    def collect(grace: timedelta) -> object:
+        return collect_garbage(blobs, referenced, spool_dir, grace)
+
+    return collect
 
 
 def _default_scanner(options: dict[str, Any]) -> FileScanner:
@@ -158,6 +173,9 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         share=options.pop("share_url", None) or "",
     )
     options.pop("base_url", None)
+    grace = options.pop("gc_grace", None)
+    gc_grace: timedelta = timedelta(hours=1) if grace is None else grace
+    gc_on_open = bool(options.pop("gc_on_open", scheme != "memory" and key_file is not None))
     scanner = options.pop("scanner", None) or _default_scanner(options)
     options.pop("max_upload_bytes", None)
     spool_dir = options.pop("spool_dir", None) or getattr(blobs, "incoming", None)
@@ -173,7 +191,17 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         **_take(options, "default_reference_code", "turnaround_table", "message_id_domain"),
     )
     dispatch = _take(options, "sender", "templates", "max_attempts")
-    return Core(deps, notifier=notifier or _null_notifier(), dispatch_options=dispatch)
+    collect = _collector(storage, blobs, spool_dir)
+    core = Core(
+        deps,
+        notifier=notifier or _null_notifier(),
+        dispatch_options=dispatch,
+        collector=collect,
+        gc_grace=gc_grace,
+    )
+    if gc_on_open:
+        core.collect_garbage()  # what a crash left behind: spool files, unreferenced blobs
+    return core
 
 
 LINK_SECRETS_ENV: Final = "ALIGNER_CORE_LINK_SECRETS"

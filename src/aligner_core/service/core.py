@@ -8,7 +8,7 @@ execute it, so Python callers and JSON/form callers meet the same checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any, overload
 from uuid import UUID
@@ -88,7 +88,7 @@ from aligner_core.service.views import (
 if TYPE_CHECKING:
     from aligner_core.notifications.dispatcher import Dispatcher
 
-__all__ = ["Core"]
+__all__ = ["Collector", "Core"]
 
 
 def _chart(states: Mapping[Tooth | int, ToothState | str] | ToothChart) -> ToothChart:
@@ -97,6 +97,10 @@ def _chart(states: Mapping[Tooth | int, ToothState | str] | ToothChart) -> Tooth
     if not isinstance(states, Mapping):
         raise ValidationError.of("wrong_type", "$.teeth", expected="object")
     return ToothChart.from_mapping(states)
+
+
+Collector = Callable[[timedelta], object]
+"""Removes stale spool files and unreferenced blobs older than a grace period; a report."""
 
 
 class Core:
@@ -108,10 +112,14 @@ class Core:
         *,
         notifier: Notifier,
         dispatch_options: Mapping[str, Any] | None = None,
+        collector: Collector | None = None,
+        gc_grace: timedelta = timedelta(hours=1),
     ) -> None:
         self.deps = deps
         self.notifier = notifier
         self.dispatch_options = dict(dispatch_options or {})
+        self._collector = collector
+        self.gc_grace = gc_grace
 
     # -- the ports ------------------------------------------------------------------------
     @property
@@ -515,6 +523,15 @@ class Core:
 
         merged = {"links": self.deps.links, **self.dispatch_options, **options}
         return Dispatcher(self.deps.storage, self.notifier, clock=self.deps.clock, **merged)
+
+    def collect_garbage(self, grace: timedelta | None = None) -> object:
+        """Remove spool files a crash left and blobs no case refers to, older than ``grace``.
+
+        Returns the files package's ``GcReport`` (printable); ``None`` without a collector.
+        """
+        if self._collector is None:
+            return None
+        return self._collector(self.gc_grace if grace is None else grace)
 
     def shutdown(self) -> None:
         """Close the storage (``close`` is the case command that ends a treatment)."""
