@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-from aligner_core.errors import ValidationError
+from aligner_core.errors import StorageError, ValidationError
 from aligner_core.links import Links
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Intake, Notifier, Storage
 from aligner_core.service.core import Core
 from aligner_core.service.deps import Deps
+from aligner_core.service.sharing import LinkKeys
 
 __all__ = ["OPTIONS", "Core", "connect"]
 
@@ -38,7 +39,8 @@ OPTIONS: Final[Mapping[str, str]] = {
     "notifier": "where e-mails go (default: none, they wait; memory:// records them)",
     "spool_dir": "where uploads are streamed to before they are checked",
     "max_upload_bytes": "the largest upload of any kind (bytes; each kind has its own limit)",
-    "link_secret": "the key that signs share links (default: kept with the storage)",
+    "link_secret": "keys signing share links, newest first (default: $ALIGNER_CORE_LINK_SECRETS, "
+    "else a key file beside the database, never the database itself)",
     "portal_url": "the portal's address (default https://portal.example/)",
     "base_url": "the same as portal_url (older name)",
     "case_url": "URL template of a case page with {number} (default {portal_url}cases/{number})",
@@ -113,6 +115,7 @@ def connect(url: str = "memory://", **options: Any) -> Core:
     notifier: Notifier | None = options.pop("notifier", None)
     storage: Storage | None = options.pop("storage", None)
     blob_root = options.pop("blob_root", None)
+    key_file: str | None = None
     if storage is not None or scheme == "memory":
         from aligner_core.clock import ManualClock
         from aligner_core.files.blobs import MemoryBlobStore
@@ -133,6 +136,7 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         path = _sqlite_path(url)
         storage = SqliteStorage(path, **_take(options, "synchronous", "busy_timeout"))
         blobs = blobs or FileSystemBlobStore(blob_root or f"{path}.blobs")
+        key_file = f"{path}.key"
     elif scheme in ("postgresql", "postgres"):
         from aligner_core.files.blobs import FileSystemBlobStore
         from aligner_core.storage.postgres import PostgresStorage
@@ -140,7 +144,9 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         storage = PostgresStorage(
             url, **_take(options, "schema", "min_size", "max_size", "timeout")
         )
-        blobs = blobs or FileSystemBlobStore(blob_root or os.path.abspath("aligner-blobs"))
+        root = blob_root or os.path.abspath("aligner-blobs")
+        blobs = blobs or FileSystemBlobStore(root)
+        key_file = os.path.join(root, ".link-key")
     else:
         raise ValidationError.single(
             "unknown storage URL scheme (memory, sqlite, postgresql)", "$.url", code="invalid_url"
@@ -168,12 +174,51 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         blobs=blobs,
         scanner=scanner,
         intake=_intake(scanner, spool_dir),
-        link_secret=options.pop("link_secret", None) or storage.link_secret(),
+        link_keys=_link_keys(options.pop("link_secret", None), key_file),
         links=links,
         **_take(options, "default_reference_code", "turnaround_table", "message_id_domain"),
     )
     dispatch = _take(options, "sender", "templates", "max_attempts")
     return Core(deps, notifier=notifier or _null_notifier(), dispatch_options=dispatch)
+
+
+LINK_SECRETS_ENV: Final = "ALIGNER_CORE_LINK_SECRETS"
+
+
+def _link_keys(given: Any, key_file: str | None) -> LinkKeys:
+    """Share-link keys from configuration: the option, the environment, or a key file.
+
+    Never from the database: a key stored beside the data would sign links for
+    whoever can read the data. The key file (``cases.db.key``) is made once, 0600.
+    """
+    if given:
+        return LinkKeys.parse(given)
+    from_env = os.environ.get(LINK_SECRETS_ENV, "")
+    if from_env.strip():
+        return LinkKeys.parse([k.strip() for k in from_env.split(",") if k.strip()])
+    if key_file is None:  # memory:// or a ready storage: keys for this process only
+        return LinkKeys((os.urandom(32),))
+    try:
+        with open(key_file, "rb") as existing:
+            return LinkKeys((existing.read(),))
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise StorageError(f"cannot read the link key file: {e.strerror}") from e
+    key = os.urandom(32)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(key_file)), exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        with open(key_file, "rb") as existing:
+            return LinkKeys((existing.read(),))
+    except OSError as e:
+        raise StorageError(f"cannot write the link key file: {e.strerror}") from e
+    with os.fdopen(fd, "wb") as made:
+        made.write(key)
+        made.flush()
+        os.fsync(made.fileno())
+    return LinkKeys((key,))
 
 
 def _take(options: dict[str, Any], *names: str) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from uuid import UUID
 if TYPE_CHECKING:
     from aligner_core.domain.accounts import Account, Network
     from aligner_core.domain.cases import Case, CaseStatus
+    from aligner_core.domain.outbox import OutboxEntry
     from aligner_core.domain.queries import CaseFilter, CaseSummary, Page, Scope
     from aligner_core.domain.records import FileKind, FileReport
-    from aligner_core.notifications.outbox import OutboxEntry
 
 __all__ = [
     "AccountRepository",

@@ -37,13 +37,12 @@ from aligner_core.domain.teeth import Tooth
 from aligner_core.errors import AlignerError, FieldError, ValidationError
 from aligner_core.forms import form_to_data
 
-__all__ = ["DOCUMENT_VERSION", "SCHEMA_VERSION", "Converter", "Limits", "make_converter"]
+__all__ = ["DOCUMENT_VERSION", "Converter", "Limits", "make_converter"]
 
 T = TypeVar("T")
 
 #: Version of the stored document layout (the ``_schema`` key of each stored document).
 DOCUMENT_VERSION = 1
-SCHEMA_VERSION = DOCUMENT_VERSION  # the older name
 _SCHEMA_KEY = "_schema"
 #: An array longer than this is refused wherever it stands (fields declare smaller bounds).
 MAX_ARRAY = 10_000
@@ -67,9 +66,26 @@ def _name(cl: Any) -> str:
 
 
 # -- document limits --------------------------------------------------------------------------
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
-_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_QUOTED = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def _depth(text: bytes) -> int:
+    """The deepest nesting of brackets outside strings, without parsing.
+
+    Escaped backslashes and quotes go first, then every byte but brackets and
+    quotes (``bytes.translate``), then the strings: C-speed passes, a few
+    microseconds per kilobyte.
+    """
+    if b"\\" in text:
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = text.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in skeleton:  # strings holding brackets
+        skeleton = _QUOTED.sub(b"", skeleton)
+    return max(accumulate(map(_STEP.__getitem__, skeleton)), default=0)
 
 
 def _check_limits(text: str | bytes, limits: Limits, subject: str) -> str:
@@ -88,10 +104,11 @@ def _check_limits(text: str | bytes, limits: Limits, subject: str) -> str:
     opening = text.count("[") + text.count("{")
     if text.count(",") + opening > limits.max_values:
         raise ValidationError.of("document_too_many_values", subject=subject, max=limits.max_values)
-    if opening > limits.max_depth:
-        brackets = _BRACKETS.findall(_JSON_STRING.sub("", text))
-        if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limits.max_depth:
-            raise ValidationError.of("document_too_deep", subject=subject, max=limits.max_depth)
+    if (
+        opening > limits.max_depth
+        and _depth(text.encode("utf-8", "surrogatepass")) > limits.max_depth
+    ):
+        raise ValidationError.of("document_too_deep", subject=subject, max=limits.max_depth)
     return text
 
 

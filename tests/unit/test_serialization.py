@@ -65,7 +65,8 @@ from aligner_core.domain.records import (
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
 from aligner_core.errors import ValidationError
 from aligner_core.notifications.outbox import OutboxEntry
-from aligner_core.serialization import SCHEMA_VERSION, Converter, make_converter
+from aligner_core.serialization import DOCUMENT_VERSION as SCHEMA_VERSION
+from aligner_core.serialization import Converter, make_converter
 from aligner_core.testing import strategies as s
 
 CONVERTER = make_converter()

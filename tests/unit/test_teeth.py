@@ -22,7 +22,7 @@ from aligner_core.domain.teeth import (
     ToothState,
 )
 from aligner_core.errors import ValidationError
-from aligner_core.testing._teeth_strategies import teeth, tooth_charts
+from aligner_core.testing.strategies import teeth, tooth_charts
 
 # The FDI / Universal / Palmer crosswalk as the ADA and the HL7 Dental Data Exchange give it,
 # written out by hand (not computed) so that it checks the implementation's arithmetic.

@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 import attrs
-import email_validator
 
 from aligner_core.domain.fields import Checked, field, integer, items, text
 from aligner_core.errors import FieldError
@@ -67,6 +66,8 @@ def is_valid_email(value: str) -> bool:
     """One address, no display name, no comma (checked with ``email-validator``, offline)."""
     if not isinstance(value, str) or len(value) > 254:
         return False
+    import email_validator  # imported at the first address: it pulls in dnspython
+
     try:
         email_validator.validate_email(value, check_deliverability=False)
     except email_validator.EmailNotValidError:

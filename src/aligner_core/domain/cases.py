@@ -16,7 +16,7 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain._checks import aware, non_blank, positive, text_limit
-from aligner_core.domain.accounts import CollaboratorGrant, CollaboratorPermission, GrantStatus
+from aligner_core.domain.accounts import CollaboratorGrant, GrantStatus
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanVersion
@@ -219,10 +219,6 @@ class Case:
             if grant.account_id == account_id:
                 return grant
         return None
-
-    def collaborator_may(self, account_id: UUID, permission: CollaboratorPermission) -> bool:
-        grant = self.grant_for(account_id)
-        return grant is not None and grant.allows(permission)
 
     @property
     def member_ids(self) -> frozenset[UUID]:

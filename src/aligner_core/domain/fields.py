@@ -431,16 +431,125 @@ def problems(
     return found
 
 
+# -- the fast path: "is anything wrong?" without building a single error -------------------
+Ok = Callable[[Any], bool]
+
+
+def _type_ok(tp: Any) -> Ok:
+    """A cheap yes/no for the common types (the full check names the problem when it fails)."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        arms = get_args(tp)
+        rest = tuple(a for a in arms if a is not type(None))
+        if len(rest) == 1 and len(arms) == 2:
+            inner = _type_ok(rest[0])
+            return lambda v: v is None or inner(v)
+    if origin is tuple:
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _type_ok(args[0])
+            return lambda v: type(v) is tuple and all(map(item, v))
+    if tp is int:
+        return lambda v: type(v) is int
+    if tp is float:
+        return lambda v: (type(v) is float or type(v) is int) and math.isfinite(v)
+    if tp in (str, bool, UUID) or (isinstance(tp, type) and issubclass(tp, enum.Enum)):
+        return lambda v: type(v) is tp
+    if isinstance(tp, type) and attrs.has(tp):
+        return lambda v: type(v) is tp or isinstance(v, tp)
+    full = _type_check(tp)
+    return lambda v: not full(v)
+
+
+def _rules_ok(rules: tuple[Rule, ...], value: Any) -> bool:
+    return not any(True for rule in rules for _ in rule(value))
+
+
+def _inline_type(tp: Any, ns: dict[str, Any]) -> str:
+    """A Python expression over ``v`` that is true when ``v`` is of type ``tp``."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        arms = get_args(tp)
+        rest = tuple(a for a in arms if a is not type(None))
+        if len(rest) == 1 and len(arms) == 2:
+            return f"(v is None or {_inline_type(rest[0], ns)})"
+    simple = tp in (str, int, bool, UUID) or (isinstance(tp, type) and issubclass(tp, enum.Enum))
+    if simple:
+        name = f"_t{len(ns)}"
+        ns[name] = tp
+        return f"type(v) is {name}"
+    if tp is float:
+        return "((type(v) is float or type(v) is int) and _isfinite(v))"
+    name = f"_c{len(ns)}"
+    ns[name] = _type_ok(tp)
+    return f"{name}(v)"
+
+
+def _inline_spec(spec: Spec, ns: dict[str, Any]) -> str | None:
+    """A Python expression over ``v`` (already of its type) that is true within the bounds."""
+    parts: list[str] = []
+    if spec.max_length is not None:
+        bad = f"_b{len(ns)}"
+        ns[bad] = (_BAD_MULTILINE if spec.multiline else _BAD_LINE).search
+        text = f"len(v) <= {spec.max_length} and not {bad}(v)"
+        if not spec.blank:
+            text += " and v.strip()"
+        parts.append(f"(v is None or ({text}))")
+    elif spec.minimum is not None and spec.maximum is not None:
+        low = "<" if spec.exclusive_minimum else "<="
+        parts.append(f"(v is None or ({spec.minimum!r} {low} v <= {spec.maximum!r}))")
+    elif spec.max_items is not None or spec.min_items:
+        most = spec.max_items if spec.max_items is not None else MAX_INT
+        parts.append(f"({spec.min_items} <= len(v) <= {most})")
+    if spec.rules:
+        rules = f"_r{len(ns)}"
+        ns[rules] = spec.rules
+        parts.append(f"_rules_ok({rules}, v)")
+    return " and ".join(parts) or None
+
+
+@functools.cache
+def _fast(cls: type) -> Callable[[Any], bool]:
+    """A generated function: is every field of a ``cls`` of its type and within its bounds,
+    and does every rule of the class hold? (No error is built; the full pass names them.)"""
+    hints = typing.get_type_hints(cls)
+    ns: dict[str, Any] = {"_isfinite": math.isfinite, "_rules_ok": _rules_ok}
+    lines = ["def fine(o):"]
+    for a in attrs.fields(cls):
+        test = _inline_type(hints.get(a.name, Any), ns)
+        bounds = _inline_spec(spec_of(a), ns)
+        if bounds:
+            test = f"{test} and {bounds}"
+        lines += [f"    v = o.{a.name}", f"    if not ({test}):", "        return False"]
+    ns["_rules"] = tuple(getattr(cls, "__rules__", ()))
+    lines += ["    for rule in _rules:", "        for _ in rule(o):", "            return False"]
+    lines.append("    return True")
+    exec("\n".join(lines), ns)  # noqa: S102 - generated from the class's own fields
+    fine: Callable[[Any], bool] = ns["fine"]
+    return fine
+
+
+def _looks_fine(obj: Any) -> bool:
+    cls: Any = type(obj)
+    return _fast(cls)(obj)
+
+
 class Checked:
     """Base of checked values: construction checks every field and rule, naming all problems.
 
     Decorate the subclass with ``attrs.frozen``; ``__attrs_post_init__`` runs
-    :func:`problems` and raises one :class:`ValidationError` listing them.
+    :func:`problems` and raises one :class:`ValidationError` listing them. A quick
+    yes/no pass runs first, so a valid value (the usual case) builds no error at all.
     """
 
     __slots__ = ()
 
     def __attrs_post_init__(self) -> None:
+        try:
+            if _looks_fine(self):
+                return
+        except (AttributeError, TypeError, ValueError, KeyError):
+            pass  # a rule stumbled over a wrong value: the full pass names it
         found = problems(type(self), self)
         if found:
             raise ValidationError(found, subject=type(self).__name__)

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 from transitions import Machine, MachineError
 
+from aligner_core.domain.accounts import GrantStatus
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
@@ -297,6 +298,17 @@ def _shipment_named(attempt: Attempt) -> Iterable[Reason]:
         yield _input("shipment_not_pending", "$.shipment_id")
 
 
+def _share_to_revoke(attempt: Attempt) -> Iterable[Reason]:
+    if all(s.revoked_at is not None for s in attempt.case.shares):
+        yield Reason("no_active_share")
+
+
+def _collaborator_to_revoke(attempt: Attempt) -> Iterable[Reason]:
+    live = (GrantStatus.INVITED, GrantStatus.ACCEPTED)
+    if not any(g.status in live for g in attempt.case.collaborators):
+        yield Reason("no_collaborator")
+
+
 def _follow_up_guard(attempt: Attempt) -> Iterable[Reason]:
     kind = attempt.args.get("kind")
     if isinstance(kind, CaseKind) and attempt.case.status not in _PARENT_STATES.get(kind, ()):
@@ -315,6 +327,13 @@ STATE_GUARDS: dict[Action, tuple[Guard, ...]] = {
     Action.SUBMIT: (_submit_guard,),
     Action.CANCEL: (_cancel_guard,),
     Action.CONFIRM_DELIVERY: (_delivery_pending,),
+}
+
+#: Whether there is anything to act on. A shell offers no "revoke" without a link to
+#: revoke; the command itself names the missing one as not found (it is no state).
+TARGET_GUARDS: dict[Action, tuple[Guard, ...]] = {
+    Action.REVOKE_SHARE: (_share_to_revoke,),
+    Action.REVOKE_COLLABORATOR: (_collaborator_to_revoke,),
 }
 
 #: Preconditions on what the user gives, checked against the case (plan version, reason, ...).
@@ -378,11 +397,12 @@ def _actions_from(status: CaseStatus, kind: CaseKind) -> frozenset[Action]:
     )
 
 
-def blockers(attempt: Attempt, *, inputs: bool = True) -> list[Reason]:
+def blockers(attempt: Attempt, *, inputs: bool = True, targets: bool = False) -> list[Reason]:
     """Every reason the attempt would be refused now (empty: it may go ahead).
 
     With ``inputs=False`` only the case's own state is asked about: what a shell
     shows before the user has typed anything (no "a reason is required").
+    ``targets=True`` also asks whether there is anything to act on (``TARGET_GUARDS``).
     """
     case = attempt.case
     if attempt.action not in _actions_from(case.status, case.kind):
@@ -392,6 +412,9 @@ def blockers(attempt: Attempt, *, inputs: bool = True) -> list[Reason]:
     reasons: list[Reason] = []
     for guard in STATE_GUARDS.get(attempt.action, ()):
         reasons.extend(guard(attempt))
+    if targets:
+        for guard in TARGET_GUARDS.get(attempt.action, ()):
+            reasons.extend(guard(attempt))
     if inputs:
         for guard in INPUT_GUARDS.get(attempt.action, ()):
             reasons.extend(guard(attempt))

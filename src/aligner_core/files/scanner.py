@@ -119,9 +119,16 @@ class ContentScanner:
         autoload_stl: bool = True,
     ) -> None:
         self.limits = limits or Limits()
-        if stl is None and autoload_stl:
-            stl = _default_stl_analyzer()
-        self.stl = stl
+        self._stl = stl
+        self._autoload = stl is None and autoload_stl
+
+    @property
+    def stl(self) -> MeshAnalyzer | None:
+        """The STL analyzer, loaded at the first STL (numpy is imported only then)."""
+        if self._stl is None and self._autoload:
+            self._stl = _default_stl_analyzer()
+            self._autoload = False
+        return self._stl
 
     def scan(
         self,
@@ -252,11 +259,12 @@ class ContentScanner:
     def _check_stl(
         self, path: str, *, name: str, size: int, found: checks.Findings
     ) -> MeshReport | None:
-        if self.stl is None:
+        analyzer = self.stl
+        if analyzer is None:
             found.refuse(Rule.EXTRA_MISSING, STL_EXTRA_MISSING)
             return None
         try:
-            mesh, warnings = self.stl.analyze(path, size, "")
+            mesh, warnings = analyzer.analyze(path, size, "")
         except RejectedFileError as e:  # relabel: the analyzer saw the spool file's name
             raise refused(name, e.reasons) from None
         for warning in warnings:

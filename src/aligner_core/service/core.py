@@ -337,7 +337,7 @@ class Core:
 
     def share_token(self, case_id: UUID, share_id: UUID) -> str:
         """The token of a share link of a case (what :meth:`share_plan` returned)."""
-        return sharing.sign(self.deps.link_secret, case_id, share_id)
+        return sharing.sign(self.deps.link_keys, case_id, share_id)
 
     def share_url(self, token: str) -> str:
         """The address of a share link, from the ``share_url`` template given to ``connect``."""

@@ -8,6 +8,7 @@ from aligner_core.domain.deadlines import Stage
 from aligner_core.domain.prescriptions import Design
 from aligner_core.links import Links
 from aligner_core.ports import BlobStore, Clock, FileScanner, IdGenerator, Intake, Storage
+from aligner_core.service.sharing import LinkKeys
 
 __all__ = ["Deps", "Links"]
 
@@ -22,7 +23,7 @@ class Deps:
     blobs: BlobStore
     scanner: FileScanner
     intake: Intake
-    link_secret: bytes
+    link_keys: LinkKeys
     links: Links = attrs.field(factory=Links)
     default_reference_code: str | None = None
     turnaround_table: dict[tuple[Stage, Design], int] | None = None

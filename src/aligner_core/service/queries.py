@@ -126,9 +126,8 @@ def _options(
         command = COMMAND_FOR.get(action)
         if command is None or permissions.refusal(actor, action, relations) is not None:
             continue
-        reasons = tuple(
-            lifecycle.blockers(lifecycle.Attempt(case, action, {}, parent), inputs=False)
-        )
+        attempt = lifecycle.Attempt(case, action, {}, parent)
+        reasons = tuple(lifecycle.blockers(attempt, inputs=False, targets=True))
         if reasons and not include_blocked:
             continue
         found.append(
@@ -187,9 +186,9 @@ def blockers(
         pipeline.CommandArgs(command) if command is not None else dict(inputs or {})
     )
     attempt = lifecycle.Attempt(case, action, args, parent)
-    state = lifecycle.blockers(attempt, inputs=False)
+    state = lifecycle.blockers(attempt, inputs=False, targets=True)
     asked = command is not None or inputs is not None
-    given = lifecycle.blockers(attempt)[len(state) :] if asked else []
+    given = lifecycle.blockers(attempt, targets=True)[len(state) :] if asked else []
     return Blockers(
         permission=(Reason("not_permitted", kind="permission"),) if refused else (),
         state=tuple(state),
@@ -347,23 +346,34 @@ def open_file(deps: Deps, actor_id: UUID, case_id: UUID, file_id: UUID) -> Opene
 
 
 def resolve_share(deps: Deps, token: str) -> SharedPlan:
-    """What a share link shows; ``NotFoundError`` for a bad, expired or revoked link."""
-    named = sharing.verify(deps.link_secret, token)
+    """What a share link shows; ``NotFoundError`` for a bad, expired or revoked link.
+
+    A link lives only while what it showed still stands: its plan version is the
+    latest, the case is neither cancelled nor deleted, it still belongs to the
+    doctor who shared it, and that doctor's account is active.
+    """
+    named = sharing.verify(deps.link_keys, token)
     if named is None:
         raise NotFoundError("share link", "?")
     case_id, share_id = named
     with deps.storage.unit_of_work() as uow:
         try:
             case = uow.cases.get(case_id)
+            link = case.share(share_id)
+            sharer = uow.accounts.get(link.created_by) if link else None
         except NotFoundError:
             raise NotFoundError("share link", "?") from None
-    link = case.share(share_id)
-    plan = case.plan(link.plan_version) if link else None
-    if (
-        link is None
-        or plan is None
-        or not link.is_valid(deps.clock.now())
-        or case.status is CaseStatus.DELETED
-    ):
+    latest = case.latest_plan
+    alive = (
+        link is not None
+        and sharer is not None
+        and link.is_valid(deps.clock.now())
+        and case.status not in (CaseStatus.DELETED, CaseStatus.CANCELLED)
+        and latest is not None
+        and link.plan_version == latest.number
+        and link.created_by == case.owner_id
+        and sharer.is_active
+    )
+    if not alive or link is None or latest is None:
         raise NotFoundError("share link", "?")
-    return SharedPlan(case.number, case.kind, plan, link.expires_at)
+    return SharedPlan(case.number, case.kind, latest, link.expires_at)

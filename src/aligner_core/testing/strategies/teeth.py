@@ -1,4 +1,4 @@
-"""Hypothesis strategies for teeth and tooth charts (collected by ``testing.strategies``)."""
+"""Hypothesis strategies for teeth and tooth charts (part of ``testing.strategies``)."""
 
 from __future__ import annotations
 

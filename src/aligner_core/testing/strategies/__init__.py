@@ -1,0 +1,94 @@
+"""Hypothesis strategies for every model, one module per domain module; all importable here.
+
+Portal test suites and third-party adapters reuse them. They import hypothesis.
+"""
+
+from __future__ import annotations
+
+from aligner_core.testing.strategies._common import aware_datetimes, dates, emails, text
+from aligner_core.testing.strategies.accounts import (
+    accounts,
+    addresses,
+    collaborator_grants,
+    networks,
+)
+from aligner_core.testing.strategies.cases import (
+    cases,
+    comments,
+    deadlines,
+    history_entries,
+    holds,
+    share_links,
+    shipments,
+)
+from aligner_core.testing.strategies.events import domain_events, outbox_entries
+from aligner_core.testing.strategies.orders import (
+    order_details,
+    refinement_orders,
+    replacement_orders,
+    retainer_orders,
+    revision_orders,
+)
+from aligner_core.testing.strategies.plans import (
+    ipr_contacts,
+    plan_steps,
+    plan_summaries,
+    plan_versions,
+)
+from aligner_core.testing.strategies.prescriptions import (
+    patient_details,
+    patients,
+    pontics,
+    treatment_requests,
+)
+from aligner_core.testing.strategies.queries import (
+    case_filters,
+    case_summaries,
+    profile_changes,
+    registrations,
+)
+from aligner_core.testing.strategies.records import file_refs, file_reports, mesh_reports, records
+from aligner_core.testing.strategies.teeth import teeth, tooth_charts
+
+__all__ = [
+    "accounts",
+    "addresses",
+    "aware_datetimes",
+    "case_filters",
+    "case_summaries",
+    "cases",
+    "collaborator_grants",
+    "comments",
+    "dates",
+    "deadlines",
+    "domain_events",
+    "emails",
+    "file_refs",
+    "file_reports",
+    "history_entries",
+    "holds",
+    "ipr_contacts",
+    "mesh_reports",
+    "networks",
+    "order_details",
+    "outbox_entries",
+    "patient_details",
+    "patients",
+    "plan_steps",
+    "plan_summaries",
+    "plan_versions",
+    "pontics",
+    "profile_changes",
+    "records",
+    "refinement_orders",
+    "registrations",
+    "replacement_orders",
+    "retainer_orders",
+    "revision_orders",
+    "share_links",
+    "shipments",
+    "teeth",
+    "text",
+    "tooth_charts",
+    "treatment_requests",
+]
