@@ -154,8 +154,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         return response
 
     @app.get("/language/{lang}")
-    def choose_language(lang: str) -> Response:
-        response = redirect("/login")
+    def choose_language(request: Request, lang: str) -> Response:
+        response = redirect(request.headers.get("referer") or "/login")
         response.set_cookie("lang", lang if lang in CATALOGS else "en", samesite="lax")
         return response
 
@@ -338,7 +338,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     @app.get("/api/cases", tags=["cases"])
     def api_cases(request: Request) -> JSONResponse:
         page = core.list_cases(api_actor(request), ui.case_filter(request.query_params))
-        return JSONResponse(convert.unstructure(page))
+        return JSONResponse(convert.unstructure(page, aligner_core.Page[aligner_core.CaseSummary]))
 
     @app.get("/api/cases/{case_id}", tags=["cases"])
     def api_case(request: Request, case_id: UUID) -> JSONResponse:

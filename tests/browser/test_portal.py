@@ -95,6 +95,7 @@ def test_a_case_from_registration_to_refinement(
     doctor.get_by_label("State of UR2").select_option(label="Crown")
     doctor.get_by_role("button", name="Tooth LL6").click()
     doctor.get_by_label("State of LL6").select_option(label="Implant")
+    shot(doctor, screenshots, "03-wizard-tooth-chart")
     doctor.get_by_role("button", name="Next").click()
     doctor.get_by_role("group", name="Overjet").get_by_label("Improve").check()
     doctor.get_by_role("group", name="IPR").get_by_label("No").check()
@@ -113,7 +114,7 @@ def test_a_case_from_registration_to_refinement(
     ):
         expect(problems).to_contain_text(message)
     expect(doctor.get_by_label("Last name")).to_have_attribute("aria-invalid", "true")
-    shot(doctor, screenshots, "03-wizard-errors")
+    shot(doctor, screenshots, "04-wizard-errors")
 
     # -- second round: fixed; a real STL accepted, a PDF named .stl refused ----------------
     doctor.get_by_label("Last name").fill("Muster")
@@ -135,7 +136,7 @@ def test_a_case_from_registration_to_refinement(
     expect(doctor.get_by_role("alert")).to_contain_text("Some files were refused")
     expect(lower).to_have_accessible_description(re.compile("must be model/stl"))
     expect(doctor.get_by_role("link", name="Moon.stl")).to_be_visible()
-    shot(doctor, screenshots, "04-file-refused")
+    shot(doctor, screenshots, "05-file-refused")
     lower.set_input_files(str(samples / "binary" / "Star.stl"))
     doctor.get_by_role("button", name="Upload").click()
     expect(doctor.get_by_role("link", name="Star.stl")).to_be_visible()
@@ -145,7 +146,7 @@ def test_a_case_from_registration_to_refinement(
     doctor.get_by_role("button", name="Submit case").click()
     dialog = doctor.get_by_role("dialog", name="Submit case")
     expect(dialog).to_contain_text("bite scan is recommended")
-    shot(doctor, screenshots, "05-submit-review")
+    shot(doctor, screenshots, "06-submit-review")
     dialog.get_by_role("button", name="Yes, I confirm").click()
     expect(doctor.get_by_role("status")).to_contain_text("The case has been submitted")
     doctor.get_by_role("textbox", name="Comment").fill(
@@ -183,7 +184,7 @@ def test_a_case_from_registration_to_refinement(
     upload_plan(3, ipr=True)
     expect(planner.get_by_role("heading", name="Plan 1")).to_be_visible()
     expect(planner.locator(".badge.big")).to_have_text("Waiting for approval")
-    shot(planner, screenshots, "06-plan-1")
+    shot(planner, screenshots, "07-plan-1")
 
     # -- modification, plan 2 ----------------------------------------------------------------
     doctor.reload()
@@ -207,7 +208,7 @@ def test_a_case_from_registration_to_refinement(
     expect(stranger.get_by_role("heading", name="Treatment plan simulation")).to_be_visible()
     expect(stranger.locator("main")).to_contain_text("Plan 2")
     expect(stranger.locator("main")).not_to_contain_text("Muster")
-    shot(stranger, screenshots, "07-shared-plan")
+    shot(stranger, screenshots, "08-shared-plan")
 
     # -- approval ------------------------------------------------------------------------------
     doctor.reload()
@@ -228,11 +229,11 @@ def test_a_case_from_registration_to_refinement(
         form.get_by_role("button", name="Ship").click()
         expect(production.get_by_role("cell", name=tracking)).to_be_visible()
     expect(production.locator(".badge.big")).to_have_text("Shipped")
-    shot(production, screenshots, "08-shipped")
+    shot(production, screenshots, "09-shipped")
 
     # -- the case page as the doctor sees it; a refinement ------------------------------------
     doctor.goto(f"/cases/{number}")
-    shot(doctor, screenshots, "09-case")
+    shot(doctor, screenshots, "10-case")
     form = open_action(doctor, "Add refinement")
     form.get_by_label("Doctor's instructions").fill("Patient is happy with phase 1.")
     form.get_by_role("button", name="Add refinement").click()
@@ -246,4 +247,4 @@ def test_a_case_from_registration_to_refinement(
     doctor.get_by_role("link", name="Übersicht").click()
     expect(doctor.get_by_role("heading", name="Übersicht")).to_be_visible()
     expect(doctor.get_by_role("link", name="Neuer Fall").first).to_be_visible()
-    shot(doctor, screenshots, "10-dashboard-de")
+    shot(doctor, screenshots, "11-dashboard-de")
