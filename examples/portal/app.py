@@ -34,7 +34,6 @@ from aligner_core import (
     ui,
 )
 from aligner_core.commands import COMMANDS
-from aligner_core.domain.queries import DASHBOARD_STATUSES
 from aligner_core.errors import AlignerError, NotFoundError, ValidationError
 from aligner_core.serialization import make_converter
 
@@ -100,7 +99,6 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     templates.env.globals.update(_=gettext, label=enum_label, ui=ui, pictures=pictures)
     templates.env.globals.update(aligner=aligner_core, NOTATION=NOTATION)
-    templates.env.globals.update(DASHBOARD_STATUSES=DASHBOARD_STATUSES)
 
     def render(
         request: Request, name: str, me: Any = None, status: int = 200, **context: Any

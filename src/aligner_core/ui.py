@@ -10,9 +10,12 @@ needs no per-command code:
   :meth:`Form.with_error` places a refusal's messages under the fields they are about;
 - :func:`buttons` -- the buttons of a case from :meth:`Core.available_actions`, each
   with its form, whether it asks twice, and for *submit* the review's warnings;
-- :func:`review`, :func:`progress`, :func:`case_filter`, :func:`drop_blank_rows` --
+- :func:`review`, :func:`progress`, :func:`case_filter`, :data:`DASHBOARD_STATUSES` --
   the submit dialog's warnings, the status stepper, the case list's query from
-  request parameters, and a form's trailing blank rows removed.
+  request parameters, the dashboard's counts in order;
+- :func:`form_data`, :func:`read_command`, :func:`api_paths` -- a posted form as
+  fields, the command it sent (with what the shell knows added), a command API's
+  OpenAPI paths.
 
 Texts are English unless a ``texts`` catalog (English text -> translation) is given;
 enum labels and error messages come from :func:`label` and :func:`message`.
@@ -51,7 +54,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
-from aligner_core.domain.queries import CaseFilter, NameMatch, SortKey
+from aligner_core.domain.queries import DASHBOARD_STATUSES, CaseFilter, NameMatch, SortKey
 from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import PERMANENT_TEETH, Notation, Tooth, ToothChart, ToothState
 from aligner_core.errors import (
@@ -67,6 +70,7 @@ from aligner_core.service.views import ActionOption, DirectoryEntry
 
 __all__ = [
     "ACTION_LABELS",
+    "DASHBOARD_STATUSES",
     "FIELD_LABELS",
     "Button",
     "Choice",
