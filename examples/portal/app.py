@@ -257,7 +257,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     # -- a case: its page, its commands, its files, its share link ---------------------------
     def case_page(request: Request, me: Any, number: int, status: int = 200, **kw: Any) -> Response:
         case = core.get_case_by_number(me.account_id, number).case
-        people, now = core.directory(me.account_id, case.case_id), core.clock.now()
+        known = (*core.directory(me.account_id, case.case_id), *core.directory(me.account_id))
+        people, now = list({p.account_id: p for p in known}.values()), core.clock.now()
         options = core.available_actions(me.account_id, case.case_id, include_blocked=True)
         failed = kw.pop("failed", None)
         more = {"people": people, "failed": failed, "now": now, **localized(request, me)}
