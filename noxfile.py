@@ -1,5 +1,5 @@
-"""Development sessions: tests (every Python 3.11+ found), typecheck, lint, examples, browser,
-bench."""
+"""Development sessions: tests (every Python 3.11+), typecheck, lint, examples, browser, bench,
+i18n."""
 
 from __future__ import annotations
 
@@ -117,3 +117,48 @@ def bench(session: nox.Session) -> None:
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.log(f"--- {script.name}")
         session.run("python", str(script), *session.posargs)
+
+
+LOCALE = "src/aligner_core/locale"
+_ENGLISH_IS_THE_MSGID = """
+import sys
+from babel.messages.pofile import read_po, write_po
+
+path = sys.argv[1]
+with open(path, "rb") as fh:
+    catalog = read_po(fh)
+for message in catalog:
+    if message.id:
+        message.string = message.id
+        message.flags.discard("fuzzy")
+with open(path, "wb") as fh:
+    write_po(fh, catalog, width=None)
+"""
+
+
+@nox.session(python=PYTHONS[:1] or None)
+def i18n(session: nox.Session) -> None:
+    """Catalogs: extract the N_() texts, update every .po (English = msgid), compile the .mo.
+
+    ``nox -s i18n -- init fr`` starts a catalog for another language first. Translate
+    the new or changed msgids in the .po files, then run the session again and commit
+    the .po and .mo files (tests/unit/test_i18n_catalogs.py checks both).
+    """
+    session.install("Babel>=2.12")
+    pot = f"{LOCALE}/aligner_core.pot"
+    session.run(
+        "pybabel", "extract", "-F", "babel.cfg", "-k", "N_", "--no-location",
+        "--omit-header", "--sort-output", "--no-wrap", "-o", pot, "src/aligner_core",
+    )  # fmt: skip
+    if session.posargs[:1] == ["init"]:
+        for language in session.posargs[1:]:
+            session.run(
+                "pybabel", "init", "-i", pot, "-d", LOCALE, "-D", "aligner_core",
+                "-l", language, "--no-wrap",
+            )  # fmt: skip
+    session.run(
+        "pybabel", "update", "-i", pot, "-d", LOCALE, "-D", "aligner_core",
+        "--no-fuzzy-matching", "--ignore-obsolete", "--no-wrap",
+    )  # fmt: skip
+    session.run("python", "-c", _ENGLISH_IS_THE_MSGID, f"{LOCALE}/en/LC_MESSAGES/aligner_core.po")
+    session.run("pybabel", "compile", "-d", LOCALE, "-D", "aligner_core", "--statistics")

@@ -93,9 +93,7 @@ def _sqlite_path(url: str) -> str:
     elif url.startswith("sqlite:///"):
         path = path[1:] if path.startswith("/") else path  # sqlite:///relative.db
     if not path:
-        raise ValidationError.single(
-            "sqlite URL needs a path: sqlite:///cases.db", "$.url", code="invalid_url"
-        )
+        raise ValidationError.of("sqlite_path_needed", "$.url")
     return path
 
 
@@ -103,10 +101,8 @@ def connect(url: str = "memory://", **options: Any) -> Core:
     """Build a fully wired core from a storage URL (see the module docstring and ``OPTIONS``)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        raise ValidationError.single(
-            f"unknown option {', '.join(unknown)}; connect takes {', '.join(OPTIONS)}",
-            "$.options",
-            code="unexpected_field",
+        raise ValidationError.of(
+            "unknown_option", "$.options", option=", ".join(unknown), options=", ".join(OPTIONS)
         )
     scheme = urlsplit(url).scheme.lower() if isinstance(url, str) else ""
     clock: Clock | None = options.pop("clock", None)
@@ -148,9 +144,7 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         blobs = blobs or FileSystemBlobStore(root)
         key_file = os.path.join(root, ".link-key")
     else:
-        raise ValidationError.single(
-            "unknown storage URL scheme (memory, sqlite, postgresql)", "$.url", code="invalid_url"
-        )
+        raise ValidationError.of("unknown_url_scheme", "$.url")
     if clock is None or ids is None:
         from aligner_core.clock import SystemClock
         from aligner_core.ids import RandomIds

@@ -26,7 +26,7 @@ class ManualClock:
         tick: timedelta = timedelta(seconds=1),
     ) -> None:
         if start.utcoffset() is None:
-            raise ValidationError.single("the clock needs an aware datetime", "$.start")
+            raise ValidationError.of("naive_datetime", "$.start", subject="clock")
         self._now = start
         self._tick = tick
         self._lock = threading.Lock()

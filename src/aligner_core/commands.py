@@ -39,7 +39,13 @@ from aligner_core.domain.orders import (
     RevisionOrder,
 )
 from aligner_core.domain.patients import PatientDetails
-from aligner_core.domain.plans import MAX_PLAN_STEPS, PlanStep, PlanSummary, summary_problems
+from aligner_core.domain.plans import (
+    MAX_PLAN_STEPS,
+    PlanStep,
+    PlanSummary,
+    https_rule,
+    summary_problems,
+)
 from aligner_core.domain.prescriptions import TreatmentRequest
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import ToothChart
@@ -322,7 +328,11 @@ class UploadPlan(CaseCommand):
     summary: PlanSummary = field()
     steps: tuple[PlanStep, ...] = items(MAX_PLAN_STEPS, default=())
     simulation_url: str | None = text(
-        2000, default=None, format="uri", rules=[], doc="An https link to the 3D simulation."
+        2000,
+        default=None,
+        format="uri",
+        rules=[https_rule],
+        doc="An https link to the 3D simulation.",
     )
     notes: str = text(5000, blank=True, multiline=True, default="")
 

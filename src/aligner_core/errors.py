@@ -128,6 +128,10 @@ class Reason(str):
         made.params, made.kind, made.path = {}, kind, None
         return made
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles with its code, parameters, kind and path (and its text as made)."""
+        return (_restore_reason, (str(self), self.code, self.params, self.kind, self.path))
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "params": self.params, "message": str(self)}
         if self.kind != "state":
@@ -135,6 +139,14 @@ class Reason(str):
         if self.path is not None:
             data["path"] = self.path
         return data
+
+
+def _restore_reason(
+    text: str, code: str, params: dict[str, Any], kind: ReasonKind, path: str | None
+) -> Reason:
+    made = str.__new__(Reason, text)
+    made.code, made.params, made.kind, made.path = code, params, kind, path
+    return made
 
 
 def join_path(prefix: str, path: str) -> str:
@@ -298,13 +310,15 @@ class PermissionDeniedError(AlignerError):
         actor: object,
         action: str,
         target: object = None,
-        reason: str = "not permitted",
+        reason: str | None = None,
     ) -> None:
         self.actor = actor
         self.action = action
         self.target = target
         self.reason: Reason = (
-            reason if isinstance(reason, Reason) else Reason.coerce(reason, "permission")
+            Reason("not_permitted", kind="permission")
+            if reason is None
+            else Reason.coerce(reason, "permission")
         )
         where = f" on {target}" if target is not None else ""
         super().__init__(f"user {actor} may not {action}{where}: {self.reason}")
@@ -384,7 +398,7 @@ class RejectedFileError(AlignerError):
     def __init__(self, name: str, reasons: Sequence[str]) -> None:
         self.name = name
         self.reasons: tuple[Reason, ...] = tuple(Reason.coerce(r, "input") for r in reasons) or (
-            Reason.coerce("rejected", "input"),
+            Reason("rejected", kind="input"),
         )
         super().__init__("file rejected: " + "; ".join(self.reasons))
 

@@ -16,10 +16,10 @@ def _template(*needed: str) -> Callable[[object, attrs.Attribute[str], str], Non
     def check(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
         ok = isinstance(value, str) and value.startswith(("https://", "http://"))
         if not ok or any("{" + name + "}" not in value for name in needed):
-            raise ValidationError.single(
-                f"a URL template with {', '.join('{' + n + '}' for n in needed)}",
+            raise ValidationError.of(
+                "url_template",
                 f"$.{attribute.name}",
-                code="invalid_url",
+                placeholders=", ".join("{" + n + "}" for n in needed),
             )
 
     return check

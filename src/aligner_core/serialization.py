@@ -156,14 +156,15 @@ def _structure_date(value: Any, _: type) -> date:
 
 
 def _parse_datetime(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
+    parsed = datetime.fromisoformat(value.upper() if "t" in value or "z" in value else value)
     if parsed.utcoffset() is None:
         raise ValidationError.of("naive_datetime")
     return parsed
 
 
 _ISO_DURATION = re.compile(
-    r"P(?:(?P<d>\d{1,4})D)?(?:T(?:(?P<h>\d{1,6})H)?(?:(?P<m>\d{1,8})M)?(?:(?P<s>\d{1,10})S)?)?"
+    r"P(?:(?P<d>[0-9]{1,4})D)?"
+    r"(?:T(?=[0-9])(?:(?P<h>[0-9]{1,6})H)?(?:(?P<m>[0-9]{1,8})M)?(?:(?P<s>[0-9]{1,10})S)?)?"
 )
 
 
@@ -307,6 +308,27 @@ def _is_tuple(cl: Any) -> bool:
     return get_origin(cl) is tuple
 
 
+def _structure_command_class(value: Any, _: Any) -> type:
+    """A command class from its name (what ``ActionOption.command`` is written as)."""
+    from aligner_core.commands import COMMANDS
+
+    found = COMMANDS.get(value) if type(value) is str else None
+    if found is None:
+        raise ValidationError.of("not_one_of", choices=", ".join(sorted(COMMANDS)))
+    return found
+
+
+def _is_frozenset(cl: Any) -> bool:
+    return cl is frozenset or get_origin(cl) in (frozenset, set)
+
+
+def _frozenset_unstructure_factory(cl: Any, converter: cattrs.Converter) -> Any:
+    """Sets become sorted lists (JSON has no sets; sorted, so the text is stable)."""
+    args: tuple[Any, ...] = getattr(cl, "__args__", ())
+    hook = converter.get_unstructure_hook(args[0]) if args else (lambda x: x)
+    return lambda items: sorted(hook(x) for x in items)
+
+
 # -- classes: a fast path, and every problem when it fails --------------------------------------
 def _describe(exc: BaseException) -> list[FieldError]:
     """The field errors an exception stands for (never repeating the input's values)."""
@@ -342,9 +364,11 @@ def _attrs_factory(cl: type, converter: Converter) -> Any:
     invariants). Only when it fails does :func:`_collect` go field by field to
     name every problem with its path.
     """
-    hints = typing.get_type_hints(cl)
+    base: Any = get_origin(cl) or cl
+    hints = _hints(cl)
+    name = base.__name__
     overrides: dict[str, Any] = {}
-    for a in attrs.fields(cl):
+    for a in attrs.fields(base):
         spec = spec_of(a)
         if spec.max_items is not None:
             overrides[a.name] = override(
@@ -360,15 +384,40 @@ def _attrs_factory(cl: type, converter: Converter) -> Any:
 
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not dict:
-            raise ValidationError.of("not_an_object", subject=cl.__name__)
+            raise ValidationError.of("not_an_object", subject=name)
         try:
             return fast(value, cl)
         except Exception:
-            raise ValidationError(
-                _collect(converter, value, cl, hints), subject=cl.__name__
-            ) from None
+            found = _collect(converter, value, base, hints)
+            raise ValidationError(found, subject=name) from None
 
     return structure
+
+
+def _is_attrs_class(cl: Any) -> bool:
+    """An attrs class (or a generic one's alias, ``Page[X]``), but a tooth (its own hook)."""
+    base: Any = get_origin(cl) or cl
+    return isinstance(base, type) and attrs.has(base) and cl is not Tooth
+
+
+def _hints(cl: Any) -> dict[str, Any]:
+    """The resolved field types of an attrs class, or of a generic one's alias (``Page[X]``)."""
+    origin = get_origin(cl)
+    if origin is None:
+        return typing.get_type_hints(cl)
+    mapping = dict(zip(origin.__parameters__, get_args(cl), strict=False))
+    return {
+        name: _substitute(hint, mapping) for name, hint in typing.get_type_hints(origin).items()
+    }
+
+
+def _substitute(hint: Any, mapping: Mapping[Any, Any]) -> Any:
+    if isinstance(hint, TypeVar):
+        return mapping.get(hint, hint)
+    params = getattr(hint, "__parameters__", ())
+    if params and all(p in mapping for p in params):
+        return hint[tuple(mapping[p] for p in params)]
+    return hint
 
 
 def _bounded(hook: Callable[[Any, Any], Any], spec: Spec) -> Callable[[Any, Any], Any]:
@@ -421,7 +470,7 @@ def _collect(
         try:
             present[a.name] = a.converter(structured) if callable(a.converter) else structured
         except ValidationError as e:
-            errors.extend(f.under(path) for f in e.errors)
+            errors.extend(e.errors)  # a converter names the class's own paths
     if is_checked(cl):
         errors.extend(problems(cl, _Partial(present), partial=partial))
     else:
@@ -600,8 +649,11 @@ def make_converter(limits: Limits | None = None) -> Converter:
         converter.register_unstructure_hook(base, _enum_value)
     converter.register_structure_hook_factory(is_sequence, _array_factory)  # type: ignore[type-var]
     converter.register_unstructure_hook_factory(_is_tuple, _tuple_unstructure_factory)
+    converter.register_unstructure_hook_factory(_is_frozenset, _frozenset_unstructure_factory)
+    converter.register_unstructure_hook(type, lambda cl: cl.__name__)
+    converter.register_structure_hook(type, _structure_command_class)
     converter.register_structure_hook_factory(
-        lambda cl: attrs.has(cl) and cl is not Tooth,
+        _is_attrs_class,
         _attrs_factory,  # type: ignore[type-var]
     )
     structure_order, unstructure_order = _order_hooks(converter)

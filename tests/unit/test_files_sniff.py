@@ -19,7 +19,7 @@ from aligner_core.files import stl
 from aligner_core.files.checks import PDF_EXTRA_MISSING, Findings, check_jpeg, check_pdf
 from aligner_core.files.limits import Limits
 from aligner_core.files.photos import IMAGES_EXTRA_MISSING
-from aligner_core.files.reasons import Reason, Rule, refused
+from aligner_core.files.reasons import Reason, Rule, reason, refused
 from aligner_core.files.scanner import ContentScanner
 from aligner_core.files.sniff import identify, is_tar_header, stl_format
 from aligner_core.testing.contracts.files import (
@@ -105,15 +105,21 @@ def test_tar_needs_a_valid_checksum() -> None:
 
 
 def test_reasons_are_strings_with_codes() -> None:
-    reason = Reason(Rule.PDF_JAVASCRIPT, "PDF contains JavaScript")
-    assert reason == "PDF contains JavaScript"
-    assert reason.code == "pdf.javascript"
-    copy = pickle.loads(pickle.dumps(reason))
-    assert (copy, copy.code) == (reason, reason.code)
+    found = reason(Rule.PDF_JAVASCRIPT)
+    assert isinstance(found, Reason)
+    assert found == "PDF contains JavaScript"
+    assert found.code == "pdf.javascript"
+    assert found.kind == "input"
+    copy = pickle.loads(pickle.dumps(found))
+    assert (copy, copy.code, copy.params, copy.kind) == (found, found.code, {}, "input")
+    sized = reason(Rule.TOO_LARGE, "of_kind", limit=100, kind="upper_scan")
+    assert sized == "larger than the limit of 100 bytes for upper_scan files"
+    assert sized.params == {"limit": 100, "kind": "upper_scan", "problem": "of_kind"}
+    assert pickle.loads(pickle.dumps(sized)).params == sized.params
 
 
 def test_refused_keeps_the_name_out_of_the_message() -> None:
-    error = refused("Jane Doe.stl", [Reason(Rule.EMPTY, "empty file")])
+    error = refused("Jane Doe.stl", [reason(Rule.EMPTY)])
     assert isinstance(error, RejectedFileError)
     assert error.name == "Jane Doe.stl"
     assert str(error) == "file rejected: empty file"

@@ -25,6 +25,7 @@ from aligner_core.notifications.messages import (
     SAFE_FIELDS,
     MessageTemplate,
     Templates,
+    default_template,
     render,
 )
 from aligner_core.notifications.outbox import OutboxEntry
@@ -42,7 +43,11 @@ SAFE_DATA = {
 
 
 def entry_for(
-    event: EventType, data: dict[str, str] | None = None, *, number: int | None = 4711
+    event: EventType,
+    data: dict[str, str] | None = None,
+    *,
+    number: int | None = 4711,
+    language: str = "en",
 ) -> OutboxEntry:
     return OutboxEntry(
         entry_id=UUID(int=99, version=4),
@@ -58,7 +63,7 @@ def entry_for(
         ),
         recipient_id=UUID(int=4),
         recipient_email="doctor@example.org",
-        language="en",
+        language=language,
         created_at=NOW,
         next_attempt_at=NOW,
         message_id="<fixed-id@aligner-core>",
@@ -163,6 +168,129 @@ def test_the_portal_can_override_templates_per_event_and_language() -> None:
     assert parts(german)["text/plain"].strip() == "Bitte prüfen: https://portal.example/cases/4711"
 
 
+# ----------------------------------------------------------------------- the recipient's language
+def test_every_event_renders_in_german(event: EventType) -> None:
+    english = render(entry_for(event), base_url=BASE, sender="no-reply@lab.example")
+    german = render(entry_for(event, language="de"), base_url=BASE, sender="no-reply@lab.example")
+    assert german["Content-Language"] == "de"
+    assert english["Content-Language"] == "en"
+    text, english_text = parts(german), parts(english)
+    assert set(text) == {"text/plain", "text/html"}
+    assert german["Subject"] != english["Subject"]
+    assert text["text/plain"] != english_text["text/plain"]
+    assert '<html lang="de">' in text["text/html"]
+    assert "$" not in text["text/plain"] + text["text/html"] + german["Subject"]
+    if event in ACCOUNT_EVENTS:
+        assert "Anmelden: https://portal.example/" in text["text/plain"]
+        assert '<a href="https://portal.example/">Anmelden</a>' in text["text/html"]
+    else:
+        assert "Fall 4711" in german["Subject"] and "Case" not in german["Subject"]
+        assert "https://portal.example/cases/4711" in text["text/plain"]
+        assert "(Fall 4711)</a>" in text["text/html"]
+    for word in (" the ", " was ", " case ", "Open the case", "Sign in"):
+        assert word not in text["text/plain"], (event, word)
+
+
+test_every_event_renders_in_german = pytest.mark.parametrize("event", list(EventType))(
+    test_every_event_renders_in_german
+)
+
+
+def test_a_german_recipient_reads_german() -> None:
+    message = render(
+        entry_for(EventType.PLAN_UPLOADED, language="de"), base_url=BASE, sender="a@b.example"
+    )
+    assert message["Subject"] == ("[Aligner Portal] Fall 4711: Behandlungsplan Version 3 liegt vor")
+    assert parts(message)["text/plain"] == (
+        "Der Behandlungsplan Version 3 von Fall 4711 liegt zur Prüfung bereit.\n\n"
+        "Plan prüfen: https://portal.example/cases/4711\n\n-- \nAligner Portal\n"
+    )
+    shipped = render(
+        entry_for(EventType.CASE_SHIPPED, language="de"), base_url=BASE, sender="a@b.example"
+    )
+    assert "mit DHL Express versandt, Sendungsnummer JD014600003" in parts(shipped)["text/plain"]
+    assert shipped["Subject"] == "[Aligner Portal] Fall 4711: versandt"
+
+
+@pytest.mark.parametrize(
+    ("language", "used"), [("de-AT", "de"), ("DE", "de"), ("fr", "en"), ("", "en")]
+)
+def test_content_language_names_the_language_used(language: str, used: str) -> None:
+    message = render(
+        entry_for(EventType.CASE_SUBMITTED, language=language), base_url=BASE, sender="a@b.example"
+    )
+    assert message["Content-Language"] == used
+    expected = "Fall 4711: übermittelt" if used == "de" else "Case 4711: submitted"
+    assert message["Subject"].endswith(expected)
+
+
+def test_an_unsupported_language_gets_english() -> None:
+    french = render(
+        entry_for(EventType.COMMENT_ADDED, language="fr"), base_url=BASE, sender="a@b.example"
+    )
+    english = render(entry_for(EventType.COMMENT_ADDED), base_url=BASE, sender="a@b.example")
+    assert french["Content-Language"] == "en"
+    assert parts(french) == parts(english) and french["Subject"] == english["Subject"]
+
+
+def test_a_language_override_wins_and_names_its_language() -> None:
+    templates = Templates().override(
+        EventType.CASE_CLOSED, subject="Fall $case_number ist zu", language="de"
+    )
+    for language in ("de", "de-CH"):
+        message = render(
+            entry_for(EventType.CASE_CLOSED, language=language),
+            base_url=BASE,
+            sender="a@b.example",
+            templates=templates,
+        )
+        assert message["Subject"] == "Fall 4711 ist zu"
+        assert message["Content-Language"] == "de"
+        assert "wurde abgeschlossen" in parts(message)["text/plain"]  # default German body kept
+    english = render(
+        entry_for(EventType.CASE_CLOSED), base_url=BASE, sender="a@b.example", templates=templates
+    )
+    assert english["Subject"] == "[Aligner Portal] Case 4711: closed"
+
+
+def test_a_general_override_is_in_the_templates_language() -> None:
+    general = Templates(language="de").override(EventType.CASE_CLOSED, subject="Zu: $case_number")
+    message = render(
+        entry_for(EventType.CASE_CLOSED, language="fr"),
+        base_url=BASE,
+        sender="a@b.example",
+        templates=general,
+    )
+    assert (message["Subject"], message["Content-Language"]) == ("Zu: 4711", "de")
+
+
+def test_translated_defaults_use_only_safe_fields() -> None:
+    for language in ("en", "de"):
+        for event in EventType:
+            template = default_template(event, language)
+            for part in (template.subject, template.text, template.html):
+                assert set(string.Template(part).get_identifiers()) <= SAFE_FIELDS
+    assert DEFAULT_TEMPLATES[EventType.CASE_CLOSED] == default_template(EventType.CASE_CLOSED)
+
+
+def test_the_case_reference_field_is_in_the_templates_language() -> None:
+    templates = Templates().override(EventType.CASE_CLOSED, subject="$case_reference: $event")
+    templates = templates.override(
+        EventType.CASE_CLOSED, subject="$case_reference: $event", language="de"
+    )
+    german = render(
+        entry_for(EventType.CASE_CLOSED, language="de"),
+        base_url=BASE,
+        sender="a@b.example",
+        templates=templates,
+    )
+    assert german["Subject"] == "Fall 4711: Fall abgeschlossen"
+    english = render(
+        entry_for(EventType.CASE_CLOSED), base_url=BASE, sender="a@b.example", templates=templates
+    )
+    assert english["Subject"] == "Case 4711: case closed"
+
+
 @pytest.mark.parametrize(
     "unsafe",
     ["Patient $last_name", "${first_name}", "born $date_of_birth", "$patient", "mail $email"],
@@ -265,7 +393,14 @@ def test_no_message_carries_patient_data(
     entries += [entry_for(event, {**SAFE_DATA}) for event in EventType]
     forbidden = [last, first, mail, local, *birth_formats(born)]
     for entry in entries:
-        message = render(entry, base_url=BASE, sender="no-reply@lab.example")
-        haystack = everything(message).casefold()
-        for secret in forbidden:
-            assert secret.casefold() not in haystack, (entry.event.type, "patient data leaked")
+        for language in ("en", "de"):
+            message = render(
+                attrs.evolve(entry, language=language), base_url=BASE, sender="no-reply@lab.example"
+            )
+            haystack = everything(message).casefold()
+            for secret in forbidden:
+                assert secret.casefold() not in haystack, (
+                    entry.event.type,
+                    language,
+                    "patient data leaked",
+                )

@@ -24,32 +24,32 @@ __all__ = [
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-def _fail(inst: Any, attribute: attrs.Attribute[Any], message: str) -> None:
-    raise ValidationError.single(message, f"$.{attribute.name}", subject=type(inst).__name__)
+def _fail(inst: Any, attribute: attrs.Attribute[Any], code: str, **params: Any) -> None:
+    raise ValidationError.of(code, f"$.{attribute.name}", subject=type(inst).__name__, **params)
 
 
 def non_blank(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A mandatory text field: a str with something other than white space."""
     if not isinstance(value, str) or not value.strip():
-        _fail(inst, attribute, "must not be blank")
+        _fail(inst, attribute, "blank")
 
 
 def text_limit(limit: int) -> Validator:
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and (not isinstance(value, str) or len(value) > limit):
-            _fail(inst, attribute, f"must be text of at most {limit} characters")
+            _fail(inst, attribute, "text_limit", max=limit)
 
     return check
 
 
 def positive(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        _fail(inst, attribute, "must be a positive integer")
+        _fail(inst, attribute, "positive_integer")
 
 
 def non_negative_int(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        _fail(inst, attribute, "must be a non-negative integer")
+        _fail(inst, attribute, "non_negative_integer")
 
 
 def finite_non_negative(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -59,13 +59,13 @@ def finite_non_negative(inst: Any, attribute: attrs.Attribute[Any], value: Any) 
         or not math.isfinite(value)
         or value < 0
     ):
-        _fail(inst, attribute, "must be a finite number >= 0")
+        _fail(inst, attribute, "non_negative_number")
 
 
 def aware(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Datetimes are timezone-aware (UTC in storage); naive ones are refused."""
     if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
-        _fail(inst, attribute, "must be a timezone-aware datetime")
+        _fail(inst, attribute, "aware_datetime")
 
 
 def unique(key: Callable[[Any], Any] = lambda x: x) -> Validator:
@@ -76,7 +76,7 @@ def unique(key: Callable[[Any], Any] = lambda x: x) -> Validator:
         for item in value:
             k = key(item)
             if k in seen:
-                _fail(inst, attribute, f"duplicate entry {k}")
+                _fail(inst, attribute, "duplicate_entry", entry=k)
             seen.add(k)
 
     return check

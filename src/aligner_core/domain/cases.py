@@ -195,11 +195,11 @@ class Case:
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]
         if numbers != list(range(1, len(numbers) + 1)):
-            raise ValidationError.single("plan versions are numbered 1..N", "$.plans")
+            raise ValidationError.of("plan_numbering", "$.plans")
         if (self.status is CaseStatus.ON_HOLD) != (self.hold is not None):
-            raise ValidationError.single("a hold is recorded exactly while on hold", "$.hold")
+            raise ValidationError.of("hold_state", "$.hold")
         if self.order is not None and not _order_fits(self.kind, self.order):
-            raise ValidationError.single(f"order details do not fit a {self.kind} case", "$.order")
+            raise ValidationError.of("order_kind_mismatch", "$.order", kind=self.kind.value)
 
     # -- reading ---------------------------------------------------------------------------
     @property

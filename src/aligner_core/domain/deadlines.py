@@ -52,7 +52,7 @@ def _is_business_day(day: date, holidays: Collection[date]) -> bool:
 def add_business_days(start: date, days: int, holidays: Collection[date] = ()) -> date:
     """The date ``days`` business days after ``start`` (``start`` itself not counted)."""
     if days < 0:
-        raise ValidationError.single("days must be >= 0", "$.days")
+        raise ValidationError.of("at_least", "$.days", min=0)
     current = start
     remaining = days
     while remaining:

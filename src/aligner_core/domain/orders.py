@@ -139,21 +139,14 @@ def _features(given: Iterable[object]) -> tuple[ClinicalFeature, ...]:
     return tuple(sorted({ClinicalFeature(v) for v in given}))  # type: ignore[arg-type]
 
 
-def _instructions_given(order: RevisionOrder) -> Iterable[FieldError]:
-    if isinstance(order.instructions, str) and not order.instructions.strip():
-        yield FieldError.of("revision_instructions", "$.instructions")
-
-
 @attrs.frozen
 class RevisionOrder(Checked):
     """A revision of an ongoing treatment: new instructions and clinical features."""
 
-    instructions: str = text(5000, blank=True, multiline=True)
+    instructions: str = text(5000, multiline=True, doc="What to change (mandatory).")
     features: tuple[ClinicalFeature, ...] = items(
         len(ClinicalFeature), default=(), converter=_features
     )
-
-    __rules__ = (_instructions_given,)
 
 
 OrderDetails = RefinementOrder | RetainerOrder | ReplacementOrder | RevisionOrder

@@ -22,6 +22,7 @@ __all__ = [
     "PlanSummary",
     "PlanVersion",
     "compare_plans",
+    "https_rule",
     "summary_problems",
 ]
 
@@ -103,13 +104,14 @@ class PlanSummary(Checked):
         return self.estimated_duration_days / 7
 
 
-def _https(url: Any) -> Iterable[FieldError]:
+def https_rule(url: Any) -> Iterable[FieldError]:
+    """Links a doctor opens from the portal are https."""
     if isinstance(url, str) and not url.startswith("https://"):
         yield FieldError.of("invalid_url")
 
 
 def _simulation_url(**kw: Any) -> Any:
-    return text(2000, default=None, rules=[_https], format="uri", doc="https link", **kw)
+    return text(2000, default=None, rules=[https_rule], format="uri", doc="https link", **kw)
 
 
 def _steps_agree(plan: Any) -> Iterable[FieldError]:

@@ -67,7 +67,7 @@ class Scope:
 
     def __attrs_post_init__(self) -> None:
         if not self.everything and self.network_id is None and self.member_id is None:
-            raise ValidationError.single("a scope names a network or a member", "$")
+            raise ValidationError.of("scope_needed")
 
 
 class NameMatch(StrEnum):
@@ -121,7 +121,7 @@ class CaseFilter:
 
     def __attrs_post_init__(self) -> None:
         if self.limit > 500:
-            raise ValidationError.single("at most 500 cases per page", "$.limit")
+            raise ValidationError.of("page_limit", "$.limit", max=500)
 
     @property
     def name_key(self) -> str | None:

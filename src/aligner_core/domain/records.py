@@ -121,14 +121,14 @@ class ArchPlausibility(StrEnum):
 def _vec3(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
     if not (isinstance(value, tuple) and len(value) == 3):
-        raise ValidationError.single("must be three numbers", f"$.{attribute.name}")
+        raise ValidationError.of("three_numbers", f"$.{attribute.name}")
 
 
 def _one_of(*allowed: str) -> Any:
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value not in allowed:
-            raise ValidationError.single(
-                f"must be one of {', '.join(allowed)}", f"$.{attribute.name}"
+            raise ValidationError.of(
+                "not_one_of", f"$.{attribute.name}", choices=", ".join(allowed)
             )
 
     return check
@@ -136,7 +136,7 @@ def _one_of(*allowed: str) -> Any:
 
 def _sha256(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _SHA256.fullmatch(value):
-        raise ValidationError.single("must be 64 lowercase hex digits", f"$.{attribute.name}")
+        raise ValidationError.of("invalid_sha256", f"$.{attribute.name}")
 
 
 def _optional_sha256(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -225,7 +225,7 @@ def _unique_ids(inst: object, attribute: attrs.Attribute[Any], value: tuple[File
 
     ids = [f.file_id for f in value]
     if len(ids) != len(set(ids)):
-        raise ValidationError.single("duplicate file id", f"$.{attribute.name}")
+        raise ValidationError.of("duplicate_file_id", f"$.{attribute.name}")
 
 
 @attrs.frozen

@@ -25,7 +25,7 @@ from typing import Any, TypeVar, assert_never
 
 import attrs
 
-from aligner_core.errors import ValidationError
+from aligner_core.errors import FieldError, ValidationError
 
 __all__ = [
     "ALL_TEETH",
@@ -89,13 +89,13 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _bad(message: str, path: str = "$") -> ValidationError:
-    return ValidationError.single(message, path, subject="tooth")
+def _bad(code: str, path: str = "$", **params: Any) -> ValidationError:
+    return ValidationError.of(code, path, subject="tooth", **params)
 
 
 def _check_fdi(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value not in _VALID_FDI:
-        raise _bad(f"{_show(value)} is not an FDI tooth number ({_FDI_RANGES})", "$.fdi")
+        raise _bad("invalid_fdi", "$.fdi", value=_show(value), ranges=_FDI_RANGES)
 
 
 def _as_notation(notation: Notation | str) -> Notation:
@@ -103,7 +103,7 @@ def _as_notation(notation: Notation | str) -> Notation:
         return Notation(notation)
     except ValueError:
         choices = ", ".join(n.value for n in Notation)
-        raise _bad(f"unknown notation {_show(notation)} (one of {choices})") from None
+        raise _bad("unknown_notation", value=_show(notation), choices=choices) from None
 
 
 @attrs.frozen(order=True)
@@ -122,24 +122,23 @@ class Tooth:
     @classmethod
     def from_fdi(cls, value: int | str) -> Tooth:
         """An FDI number as int (``18``) or two-digit text (``"18"``, whitespace tolerated)."""
-        message = f"{_show(value)} is not an FDI tooth number ({_FDI_RANGES})"
+        shown = _show(value)
         if isinstance(value, str):
             text = value.strip()
             if not _FDI_TEXT.fullmatch(text):
-                raise _bad(message)
+                raise _bad("invalid_fdi", value=shown, ranges=_FDI_RANGES)
             number = int(text)
         elif isinstance(value, bool):
-            raise _bad(message)
+            raise _bad("invalid_fdi", value=shown, ranges=_FDI_RANGES)
         else:
             try:
                 number = operator.index(value)  # int and int-likes (numpy integers), not floats
             except TypeError:
                 raise _bad(
-                    f"an FDI tooth number must be an int or text, not {type(value).__name__} "
-                    f"{_show(value)}"
+                    "tooth_number_type", notation="FDI", type=type(value).__name__, value=shown
                 ) from None
         if number not in _VALID_FDI:
-            raise _bad(message)
+            raise _bad("invalid_fdi", value=shown, ranges=_FDI_RANGES)
         return cls(number)
 
     @classmethod
@@ -151,29 +150,31 @@ class Tooth:
         the upper right second molar (55) to J (65), then K (75) to T (85). Letters are
         case-insensitive; surrounding whitespace is tolerated.
         """
-        message = f"{_show(value)} is not a Universal tooth number ({_UNIVERSAL_RANGES})"
+        shown = _show(value)
         if isinstance(value, str):
             match = _UNIVERSAL_TEXT.fullmatch(value.strip())
             if match is None:
-                raise _bad(message)
+                raise _bad("invalid_universal", value=shown, ranges=_UNIVERSAL_RANGES)
             if match["letter"] is not None:
                 index = _UNIVERSAL_LETTERS.find(match["letter"].upper())
                 if index < 0:
-                    raise _bad(message)
+                    raise _bad("invalid_universal", value=shown, ranges=_UNIVERSAL_RANGES)
                 return cls(_fdi_of_universal_letter(index))
             number = int(match["number"])
         elif isinstance(value, bool):
-            raise _bad(message)
+            raise _bad("invalid_universal", value=shown, ranges=_UNIVERSAL_RANGES)
         else:
             try:
                 number = operator.index(value)
             except TypeError:
                 raise _bad(
-                    f"a Universal tooth number must be an int or text, not "
-                    f"{type(value).__name__} {_show(value)}"
+                    "tooth_number_type",
+                    notation="Universal",
+                    type=type(value).__name__,
+                    value=shown,
                 ) from None
         if not 1 <= number <= 32:
-            raise _bad(message)
+            raise _bad("invalid_universal", value=shown, ranges=_UNIVERSAL_RANGES)
         return cls(_fdi_of_universal_number(number))
 
     @classmethod
@@ -189,11 +190,11 @@ class Tooth:
         """
         if not isinstance(value, str):
             raise _bad(
-                f"a Palmer tooth name must be text, not {type(value).__name__} {_show(value)}"
+                "tooth_text_type", notation="Palmer", type=type(value).__name__, value=_show(value)
             )
         match = _PALMER_TEXT.fullmatch(value.strip().upper())
         if match is None:
-            raise _bad(f"{_show(value)} is not a Palmer tooth name ({_PALMER_FORMS})")
+            raise _bad("invalid_palmer", value=_show(value), forms=_PALMER_FORMS)
         quadrant = _PALMER_QUADRANT[match["quadrant"]]
         position = match["position"]
         if position.isdigit():
@@ -204,7 +205,7 @@ class Tooth:
     def parse(cls, text: str, notation: Notation = Notation.FDI) -> Tooth:
         """A tooth written as text in ``notation`` (FDI unless told; never guessed)."""
         if not isinstance(text, str):
-            raise _bad(f"a tooth must be given as text, not {type(text).__name__} {_show(text)}")
+            raise _bad("tooth_type", type=type(text).__name__, value=_show(text))
         match _as_notation(notation):
             case Notation.FDI:
                 return cls.from_fdi(text)
@@ -330,9 +331,7 @@ def _as_state(value: ToothState | str) -> ToothState:
         return ToothState(value)
     except ValueError:
         choices = ", ".join(s.value for s in ToothState)
-        raise ValidationError.single(
-            f"unknown tooth state {_show(value)} (one of {choices})", "$.state", subject="tooth"
-        ) from None
+        raise _bad("unknown_tooth_state", "$.state", value=_show(value), choices=choices) from None
 
 
 @attrs.frozen
@@ -346,23 +345,25 @@ class ToothMark:
 def _normalise_marks(value: Iterable[ToothMark]) -> tuple[ToothMark, ...]:
     """Sorted by tooth, ``none`` marks dropped; two marks for one tooth are refused."""
 
-    def bad(message: str, path: str = "$.marks") -> ValidationError:
-        return ValidationError.single(message, path, subject="tooth chart")
+    def bad(code: str, path: str = "$.marks", **params: Any) -> ValidationError:
+        return ValidationError.of(code, path, subject="tooth chart", **params)
 
     given: object = value  # checked as any object: callers outside mypy pass anything
     if isinstance(given, Mapping):
-        raise bad("marks must be ToothMark items; build from a mapping with from_mapping()")
+        raise bad("marks_mapping")
     if isinstance(given, str | bytes) or not isinstance(given, Iterable):
-        raise bad(f"marks must be a sequence of ToothMark, not {type(given).__name__}")
+        raise bad("marks_type", type=type(given).__name__)
     seen: dict[Tooth, int] = {}
     kept: list[ToothMark] = []
     for i, mark in enumerate(value):
         if not isinstance(mark, ToothMark):
-            raise bad(f"not a ToothMark: {_show(mark)}", f"$.marks[{i}]")
+            raise bad("not_a_mark", f"$.marks[{i}]", value=_show(mark))
         if mark.tooth in seen:
             raise bad(
-                f"tooth {mark.tooth} has more than one mark (also at $.marks[{seen[mark.tooth]}])",
+                "tooth_marked_again",
                 f"$.marks[{i}]",
+                tooth=str(mark.tooth),
+                other=f"$.marks[{seen[mark.tooth]}]",
             )
         seen[mark.tooth] = i
         if mark.state is not ToothState.NONE:
@@ -385,18 +386,23 @@ class ToothChart:
     def from_mapping(cls, states: Mapping[_K, ToothState | str]) -> ToothChart:
         """A chart from ``{tooth or FDI number: state or its value}``."""
         if not isinstance(states, Mapping):
-            raise ValidationError.single(
-                f"expected a mapping of tooth to state, not {type(states).__name__}",
+            raise ValidationError.of(
+                "expected_object",
                 subject="tooth chart",
+                expected="tooth_mapping",
+                type=type(states).__name__,
             )
         marks: list[ToothMark] = []
         for key, state in states.items():
             try:
                 marks.append(ToothMark(key, state))
             except ValidationError as e:
-                raise ValidationError.single(
-                    "; ".join(err.message for err in e.errors),
-                    f"$[{_show(key)}]",
+                where = f"$[{_show(key)}]"
+                raise ValidationError(
+                    [
+                        FieldError(err.message, where, code=err.code, params=err.params)
+                        for err in e.errors
+                    ],
                     subject="tooth chart",
                 ) from e
         return cls(marks)

@@ -45,15 +45,13 @@ _HEX2: Final = re.compile(r"[0-9a-f]{2}")
 def check_sha256(sha256: str) -> str:
     """Return ``sha256`` if it is 64 lowercase hex digits, else raise ``ValidationError``."""
     if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
-        raise ValidationError.single(
-            "must be 64 lowercase hex digits", "$.sha256", subject="sha256"
-        )
+        raise ValidationError.of("invalid_sha256", "$.sha256", subject="sha256")
     return sha256
 
 
 def _mismatch(expected: str, actual: str) -> ValidationError:
-    return ValidationError.single(
-        f"content has sha256 {actual}, not {expected}", "$.sha256", subject="blob"
+    return ValidationError.of(
+        "sha256_mismatch", "$.sha256", subject="blob", actual=actual, expected=expected
     )
 
 

@@ -18,12 +18,13 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
+from aligner_core.codes import english
 from aligner_core.files.limits import Limits, MiB
-from aligner_core.files.reasons import Reason, Rule
+from aligner_core.files.reasons import Reason, Rule, reason
 from aligner_core.files.sniff import HEAD_SIZE, archive_kind, executable_kind, is_tar_header
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
     "check_zip",
 ]
 
-PDF_EXTRA_MISSING: Final = "PDF checks need the aligner-core[pdf] extra (pikepdf)"
+PDF_EXTRA_MISSING: Final = english("extra.missing", {"problem": "pdf", "extra": "pdf"})
 _MAX_LISTED: Final = 20
 _CHUNK: Final = MiB
 _PADDING: Final = b"\x00\xff\r\n\t "
@@ -53,9 +54,14 @@ class Findings:
     entries: int | None = None
     more: int = 0
 
-    def refuse(self, rule: Rule, text: str) -> None:
+    def refuse(self, rule: Rule, problem: str | None = None, **params: Any) -> None:
+        """Add the reason ``rule`` (variant ``problem``) with its parameters."""
+        self.add(reason(rule, problem, **params))
+
+    def add(self, found: Reason) -> None:
+        """Add a reason made elsewhere."""
         if len(self.reasons) < _MAX_LISTED:
-            self.reasons.append(Reason(rule, text))
+            self.reasons.append(found)
         else:
             self.more += 1
 
@@ -67,7 +73,7 @@ class Findings:
         return bool(self.reasons)
 
     def all_reasons(self) -> list[Reason]:
-        more = [Reason(Rule.MORE, f"... and {self.more} more problem(s)")] if self.more else []
+        more = [reason(Rule.MORE, count=self.more)] if self.more else []
         return self.reasons + more
 
 
@@ -92,13 +98,11 @@ class ImageGeometry:
 
 def _check_pixels(width: int, height: int, limits: Limits, found: Findings, what: str) -> bool:
     if width == 0 or height == 0:
-        found.refuse(Rule.IMAGE_MALFORMED, f"{what} of {width} x {height} pixels has no pixels")
+        found.refuse(Rule.IMAGE_MALFORMED, "no_pixels", format=what, width=width, height=height)
         return False
     if width * height > limits.image_pixels:
         found.refuse(
-            Rule.IMAGE_PIXELS,
-            f"{what} of {width} x {height} pixels is above the limit of "
-            f"{limits.image_pixels} pixels",
+            Rule.IMAGE_PIXELS, format=what, width=width, height=height, limit=limits.image_pixels
         )
         return False
     return True
@@ -114,7 +118,7 @@ def check_png(path: str, limits: Limits, found: Findings) -> ImageGeometry | Non
     """IHDR first, chunk structure up to IEND, pixel count, nothing after IEND, not animated."""
     with _mapped(path) as m:
         if len(m) < 33 or m[12:16] != b"IHDR" or m[8:12] != b"\x00\x00\x00\x0d":
-            found.refuse(Rule.IMAGE_MALFORMED, "PNG without a valid IHDR header")
+            found.refuse(Rule.IMAGE_MALFORMED, "png_header")
             return None
         width, height = struct.unpack(">II", m[16:24])
         if not _check_pixels(width, height, limits, found, "PNG"):
@@ -122,29 +126,26 @@ def check_png(path: str, limits: Limits, found: Findings) -> ImageGeometry | Non
         pos = len(_PNG_SIGNATURE)
         for _ in range(_PNG_MAX_CHUNKS):
             if pos + 12 > len(m):
-                found.refuse(Rule.IMAGE_MALFORMED, "PNG is truncated: no IEND chunk")
+                found.refuse(Rule.IMAGE_MALFORMED, "png_no_iend")
                 return None
             (length,) = struct.unpack(">I", m[pos : pos + 4])
             kind = bytes(m[pos + 4 : pos + 8])
             if length > 0x7FFFFFFF or not kind.isalpha():
-                found.refuse(Rule.IMAGE_MALFORMED, "PNG chunk structure is broken")
+                found.refuse(Rule.IMAGE_MALFORMED, "png_chunks")
                 return None
             if kind == b"acTL":
-                found.refuse(Rule.IMAGE_ANIMATED, "animated PNG (APNG): a photo is one still image")
+                found.refuse(Rule.IMAGE_ANIMATED, "png")
             pos += 12 + length
             if kind == b"IEND":
                 break
         else:
-            found.refuse(Rule.IMAGE_MALFORMED, f"PNG has more than {_PNG_MAX_CHUNKS} chunks")
+            found.refuse(Rule.IMAGE_MALFORMED, "png_too_many_chunks", max=_PNG_MAX_CHUNKS)
             return None
         if pos > len(m):
-            found.refuse(Rule.IMAGE_MALFORMED, "PNG is truncated: the IEND chunk is cut short")
+            found.refuse(Rule.IMAGE_MALFORMED, "png_iend_cut")
             return None
         if not _trailing_is_padding(m, pos, limits):
-            found.refuse(
-                Rule.IMAGE_TRAILING,
-                f"{len(m) - pos} byte(s) of data after the PNG end chunk (IEND)",
-            )
+            found.refuse(Rule.IMAGE_TRAILING, "png", count=len(m) - pos)
     return ImageGeometry(width, height)
 
 
@@ -202,18 +203,13 @@ def check_jpeg(path: str, limits: Limits, found: Findings) -> ImageGeometry | No
                     break
                 pos = _entropy_end(m, pos)
         if geometry is None:
-            found.refuse(
-                Rule.IMAGE_MALFORMED, "JPEG without a frame header (truncated or not an image)"
-            )
+            found.refuse(Rule.IMAGE_MALFORMED, "jpeg_no_frame")
             return None
         if end is None:
-            found.refuse(Rule.IMAGE_MALFORMED, "JPEG is truncated: no end-of-image marker")
+            found.refuse(Rule.IMAGE_MALFORMED, "jpeg_no_eoi")
             return None
         if not _trailing_is_padding(m, end, limits):
-            found.refuse(
-                Rule.IMAGE_TRAILING,
-                f"{size - end} byte(s) of data after the JPEG end-of-image marker",
-            )
+            found.refuse(Rule.IMAGE_TRAILING, "jpeg", count=size - end)
     return geometry
 
 
@@ -222,15 +218,15 @@ def check_jpeg(path: str, limits: Limits, found: Findings) -> ImageGeometry | No
 # Raw names that are refused wherever they occur (also in objects no cross-reference
 # table points to, which another reader might still find). Too long to occur by chance.
 _PDF_RAW: Final = (
-    (b"/JavaScript", Rule.PDF_JAVASCRIPT, "PDF contains JavaScript"),
-    (b"/Launch", Rule.PDF_LAUNCH, "PDF contains a launch action (runs a program)"),
-    (b"/EmbeddedFile", Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files"),
-    (b"/RichMedia", Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
+    (b"/JavaScript", Rule.PDF_JAVASCRIPT),
+    (b"/Launch", Rule.PDF_LAUNCH),
+    (b"/EmbeddedFile", Rule.PDF_EMBEDDED_FILE),
+    (b"/RichMedia", Rule.PDF_RICH_MEDIA),
 )
 _PDF_ACTIONS: Final = {
-    "/JavaScript": (Rule.PDF_JAVASCRIPT, "PDF contains JavaScript"),
-    "/Launch": (Rule.PDF_LAUNCH, "PDF contains a launch action (runs a program)"),
-    "/RichMediaExecute": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
+    "/JavaScript": Rule.PDF_JAVASCRIPT,
+    "/Launch": Rule.PDF_LAUNCH,
+    "/RichMediaExecute": Rule.PDF_RICH_MEDIA,
 }
 _PDF_OTHER_ACTIONS: Final = frozenset(
     {
@@ -249,23 +245,23 @@ _PDF_OTHER_ACTIONS: Final = frozenset(
     }
 )
 _PDF_KEYS: Final = {
-    "/JS": (Rule.PDF_JAVASCRIPT, "PDF contains JavaScript"),
-    "/JavaScript": (Rule.PDF_JAVASCRIPT, "PDF contains JavaScript"),
-    "/Launch": (Rule.PDF_LAUNCH, "PDF contains a launch action (runs a program)"),
-    "/AA": (Rule.PDF_ADDITIONAL_ACTIONS, "PDF contains additional actions (/AA)"),
-    "/EmbeddedFiles": (Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files"),
-    "/EF": (Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files"),
-    "/XFA": (Rule.PDF_XFA, "PDF contains an XFA form"),
-    "/RichMediaContent": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
-    "/RichMediaSettings": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
+    "/JS": Rule.PDF_JAVASCRIPT,
+    "/JavaScript": Rule.PDF_JAVASCRIPT,
+    "/Launch": Rule.PDF_LAUNCH,
+    "/AA": Rule.PDF_ADDITIONAL_ACTIONS,
+    "/EmbeddedFiles": Rule.PDF_EMBEDDED_FILE,
+    "/EF": Rule.PDF_EMBEDDED_FILE,
+    "/XFA": Rule.PDF_XFA,
+    "/RichMediaContent": Rule.PDF_RICH_MEDIA,
+    "/RichMediaSettings": Rule.PDF_RICH_MEDIA,
 }
 _PDF_SUBTYPES: Final = {
-    "/FileAttachment": (Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files"),
-    "/RichMedia": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
-    "/Screen": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
-    "/Movie": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
-    "/Sound": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
-    "/3D": (Rule.PDF_RICH_MEDIA, "PDF contains rich media (Flash, video)"),
+    "/FileAttachment": Rule.PDF_EMBEDDED_FILE,
+    "/RichMedia": Rule.PDF_RICH_MEDIA,
+    "/Screen": Rule.PDF_RICH_MEDIA,
+    "/Movie": Rule.PDF_RICH_MEDIA,
+    "/Sound": Rule.PDF_RICH_MEDIA,
+    "/3D": Rule.PDF_RICH_MEDIA,
 }
 _PDF_MAX_DEPTH: Final = 64
 
@@ -274,9 +270,9 @@ def _pdf_tail(m: mmap.mmap, found: Findings) -> None:
     tail = bytes(m[max(0, len(m) - 1024) :])
     at = tail.rfind(b"%%EOF")
     if at < 0:
-        found.refuse(Rule.PDF_MALFORMED, "PDF has no %%EOF marker at its end (truncated?)")
+        found.refuse(Rule.PDF_MALFORMED, "no_eof")
     elif tail[at + 5 :].strip(b"\x00\r\n\t\f ") != b"":
-        found.refuse(Rule.PDF_TRAILING, "data after the PDF's final %%EOF marker")
+        found.refuse(Rule.PDF_TRAILING)
 
 
 def check_pdf(path: str, limits: Limits, found: Findings) -> None:
@@ -284,16 +280,16 @@ def check_pdf(path: str, limits: Limits, found: Findings) -> None:
     with _mapped(path) as m:
         _pdf_tail(m, found)
         seen: set[Rule] = set()
-        for token, rule, text in _PDF_RAW:
+        for token, rule in _PDF_RAW:
             if rule not in seen and m.find(token) >= 0:
                 seen.add(rule)
-                found.refuse(rule, text)
+                found.refuse(rule)
     if found:
         return
     try:
         import pikepdf  # noqa: F401 - the optional extra
     except ImportError:
-        found.refuse(Rule.EXTRA_MISSING, PDF_EXTRA_MISSING)
+        found.refuse(Rule.EXTRA_MISSING, "pdf", extra="pdf")
         return
     _parse_pdf(path, limits, found)
 
@@ -304,40 +300,43 @@ def _parse_pdf(path: str, limits: Limits, found: Findings) -> None:
     try:
         pdf = pikepdf.Pdf.open(path, attempt_recovery=False)
     except pikepdf.PasswordError:
-        found.refuse(Rule.PDF_ENCRYPTED, "PDF is encrypted (password protected)")
+        found.refuse(Rule.PDF_ENCRYPTED)
         return
     except Exception:  # qpdf's messages quote the file: name the rule only
-        found.refuse(Rule.PDF_MALFORMED, "PDF structure does not parse (damaged or not a PDF)")
+        found.refuse(Rule.PDF_MALFORMED)
         return
-    rules: dict[Rule, str] = {}
+    rules: dict[Rule, Reason] = {}
     with pdf:
         if pdf.is_encrypted:
-            found.refuse(Rule.PDF_ENCRYPTED, "PDF is encrypted")
+            found.refuse(Rule.PDF_ENCRYPTED)
             return
         try:
             objects = pdf.objects
             if len(objects) > limits.pdf_objects:
-                found.refuse(
-                    Rule.PDF_TOO_COMPLEX,
-                    f"PDF has {len(objects)} objects (at most {limits.pdf_objects})",
-                )
+                found.refuse(Rule.PDF_TOO_COMPLEX, count=len(objects), max=limits.pdf_objects)
                 return
             for obj in objects:
                 _walk_pdf(obj, rules)
             damaged = bool(pdf.get_warnings())
         except RecursionError:
-            found.refuse(Rule.PDF_MALFORMED, "PDF objects are nested too deeply")
+            found.refuse(Rule.PDF_MALFORMED, "nested")
             return
         except Exception:
-            found.refuse(Rule.PDF_MALFORMED, "PDF objects do not parse (damaged PDF)")
+            found.refuse(Rule.PDF_MALFORMED, "objects")
             return
-    for rule, text in rules.items():
-        found.refuse(rule, text)
+    for why in rules.values():
+        found.add(why)
     if damaged:
-        found.refuse(Rule.PDF_MALFORMED, "PDF is damaged (the parser had to repair it)")
+        found.refuse(Rule.PDF_MALFORMED, "repaired")
 
 
-def _walk_pdf(root: object, rules: dict[Rule, str]) -> None:
+def _note(rules: dict[Rule, Reason], rule: Rule, problem: str | None = None, **params: Any) -> None:
+    """Keep the first reason found for each rule."""
+    if rule not in rules:
+        rules[rule] = reason(rule, problem, **params)
+
+
+def _walk_pdf(root: object, rules: dict[Rule, Reason]) -> None:
     """Look at every key and name of an object's dictionaries and arrays (never stream data).
 
     Names come decoded from the parser (``/J#61vaScript`` is ``/JavaScript``) and
@@ -366,7 +365,7 @@ def _walk_pdf(root: object, rules: dict[Rule, str]) -> None:
         for key, value in obj.items():
             hit = _PDF_KEYS.get(key)
             if hit:
-                rules.setdefault(*hit)
+                _note(rules, hit)
             kind = getattr(value, "_type_code", None)  # numbers and booleans come as Python values
             if kind is name:
                 _check_pdf_name(key, str(value), rules)
@@ -374,27 +373,23 @@ def _walk_pdf(root: object, rules: dict[Rule, str]) -> None:
                 if key == "/OpenAction" and kind is dictionary:
                     action = value.get("/S")
                     if action is None or str(action) != "/GoTo":
-                        rules.setdefault(
-                            Rule.PDF_OPEN_ACTION, "PDF runs an action when opened (/OpenAction)"
-                        )
+                        _note(rules, Rule.PDF_OPEN_ACTION)
                 if not value.is_indirect:
                     pending.append((value, depth + 1))
             elif kind is stream and key == "/OpenAction":
-                rules.setdefault(
-                    Rule.PDF_OPEN_ACTION, "PDF runs an action when opened (/OpenAction)"
-                )
+                _note(rules, Rule.PDF_OPEN_ACTION)
 
 
-def _check_pdf_name(key: str, name: str, rules: dict[Rule, str]) -> None:
+def _check_pdf_name(key: str, name: str, rules: dict[Rule, Reason]) -> None:
     if key == "/S":
         if name in _PDF_ACTIONS:
-            rules.setdefault(*_PDF_ACTIONS[name])
-        elif name in _PDF_OTHER_ACTIONS:
-            rules.setdefault(Rule.PDF_ACTION, f"PDF contains a {name[1:]} action")
+            _note(rules, _PDF_ACTIONS[name])
+        elif name in _PDF_OTHER_ACTIONS:  # a name from this fixed list, never the file's text
+            _note(rules, Rule.PDF_ACTION, action=name[1:])
     elif key == "/Subtype" and name in _PDF_SUBTYPES:
-        rules.setdefault(*_PDF_SUBTYPES[name])
+        _note(rules, _PDF_SUBTYPES[name])
     elif key == "/Type" and name == "/EmbeddedFile":
-        rules.setdefault(Rule.PDF_EMBEDDED_FILE, "PDF contains embedded files")
+        _note(rules, Rule.PDF_EMBEDDED_FILE)
 
 
 # --- archives --------------------------------------------------------------------------------
@@ -409,36 +404,36 @@ _EXECUTABLE_SUFFIXES: Final = (
 
 
 def _unsafe_path(name: str) -> str | None:
-    """Why an archive member name is unsafe to extract, or ``None``."""
+    """Why an archive member name is unsafe to extract (the variant of the rule), or ``None``."""
     if "\x00" in name:
-        return "contains a NUL character"
+        return "nul"
     norm = name.replace("\\", "/")
     if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
-        return "is an absolute path"
+        return "absolute"
     if ".." in norm.split("/"):
-        return "contains a '..' component"
+        return "dotdot"
     return None
 
 
 def _check_member_name(number: int, name: str, found: Findings) -> None:
     unsafe = _unsafe_path(name)
     if unsafe:
-        found.refuse(Rule.ARCHIVE_PATH, f"entry {number} {unsafe}")
+        found.refuse(Rule.ARCHIVE_PATH, unsafe, entry=number)
     lower = name.lower().rstrip("/")
     if lower.endswith(_ARCHIVE_SUFFIXES):
-        found.refuse(Rule.ARCHIVE_NESTED, f"entry {number} is a nested archive (by its name)")
+        found.refuse(Rule.ARCHIVE_NESTED, "name", entry=number)
     elif lower.endswith(_EXECUTABLE_SUFFIXES):
-        found.refuse(Rule.ARCHIVE_EXECUTABLE, f"entry {number} is an executable (by its name)")
+        found.refuse(Rule.ARCHIVE_EXECUTABLE, "name", entry=number)
 
 
 def _check_member_content(number: int, head: bytes, found: Findings) -> None:
     nested = archive_kind(head)
     if nested:
-        found.refuse(Rule.ARCHIVE_NESTED, f"entry {number} is a nested {nested} archive")
+        found.refuse(Rule.ARCHIVE_NESTED, entry=number, format=nested)
         return
     exe = executable_kind(head)
     if exe:
-        found.refuse(Rule.ARCHIVE_EXECUTABLE, f"entry {number} is {exe}")
+        found.refuse(Rule.ARCHIVE_EXECUTABLE, entry=number, executable=exe)
 
 
 def _zip_entry_count(m: mmap.mmap) -> int | None:
@@ -461,12 +456,11 @@ def check_zip(path: str, size: int, limits: Limits, found: Findings) -> None:
     with _mapped(path) as m:
         declared_count = _zip_entry_count(m)
     if declared_count is None:
-        found.refuse(Rule.ARCHIVE_CORRUPT, "corrupt zip: no end of central directory record")
+        found.refuse(Rule.ARCHIVE_CORRUPT, "zip_end")
         return
     if declared_count > limits.archive_entries:
         found.refuse(
-            Rule.ARCHIVE_ENTRIES,
-            f"zip has {declared_count} entries (at most {limits.archive_entries})",
+            Rule.ARCHIVE_ENTRIES, format="zip", count=declared_count, max=limits.archive_entries
         )
         found.entries = declared_count
         return
@@ -475,12 +469,11 @@ def check_zip(path: str, size: int, limits: Limits, found: Findings) -> None:
             infos = zf.infolist()
             found.entries = len(infos)
             if not infos:
-                found.refuse(Rule.ARCHIVE_EMPTY, "empty zip archive")
+                found.refuse(Rule.ARCHIVE_EMPTY, format="zip")
                 return
             if len(infos) > limits.archive_entries:
                 found.refuse(
-                    Rule.ARCHIVE_ENTRIES,
-                    f"zip has {len(infos)} entries (at most {limits.archive_entries})",
+                    Rule.ARCHIVE_ENTRIES, format="zip", count=len(infos), max=limits.archive_entries
                 )
                 return
             declared = 0
@@ -488,35 +481,36 @@ def check_zip(path: str, size: int, limits: Limits, found: Findings) -> None:
                 declared += info.file_size
                 _check_member_name(number, info.filename, found)
                 if stat.S_ISLNK(info.external_attr >> 16):
-                    found.refuse(Rule.ARCHIVE_LINK, f"entry {number} is a symbolic link")
+                    found.refuse(Rule.ARCHIVE_LINK, "symbolic", entry=number)
                 if info.flag_bits & 0x1:
-                    found.refuse(
-                        Rule.ARCHIVE_ENCRYPTED,
-                        f"entry {number} is encrypted and cannot be checked",
-                    )
+                    found.refuse(Rule.ARCHIVE_ENCRYPTED, entry=number)
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > MiB and ratio > limits.archive_ratio:
                     found.refuse(
                         Rule.ARCHIVE_BOMB,
-                        f"entry {number} has a compression ratio of {ratio:.0f} "
-                        f"(at most {limits.archive_ratio:g}): a zip bomb?",
+                        "entry",
+                        entry=number,
+                        ratio=round(ratio),
+                        max=f"{limits.archive_ratio:g}",
                     )
             if declared > limits.archive_uncompressed_bytes:
                 found.refuse(
                     Rule.ARCHIVE_TOO_LARGE,
-                    f"zip would uncompress to {declared} bytes "
-                    f"(at most {limits.archive_uncompressed_bytes})",
+                    format="zip",
+                    size=declared,
+                    max=limits.archive_uncompressed_bytes,
                 )
             if declared > MiB and declared > limits.archive_ratio * size:
                 found.refuse(
                     Rule.ARCHIVE_BOMB,
-                    f"zip compression ratio {declared / size:.0f} is above "
-                    f"{limits.archive_ratio:g}: a zip bomb?",
+                    format="zip",
+                    ratio=round(declared / size),
+                    max=f"{limits.archive_ratio:g}",
                 )
             if not found:
                 _read_zip_entries(zf, infos, limits, found)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
-        found.refuse(Rule.ARCHIVE_CORRUPT, "corrupt zip: its directory does not parse")
+        found.refuse(Rule.ARCHIVE_CORRUPT, "zip")
 
 
 def _read_zip_entries(
@@ -535,12 +529,11 @@ def _read_zip_entries(
                 while budget >= 0 and (chunk := member.read(min(_CHUNK, budget + 1))):
                     budget -= len(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-            found.refuse(Rule.ARCHIVE_CORRUPT, f"entry {number} cannot be decompressed")
+            found.refuse(Rule.ARCHIVE_CORRUPT, "entry", entry=number)
             continue
         if budget < 0:
             found.refuse(
-                Rule.ARCHIVE_TOO_LARGE,
-                f"zip uncompresses to more than {limits.archive_uncompressed_bytes} bytes",
+                Rule.ARCHIVE_TOO_LARGE, "read", format="zip", max=limits.archive_uncompressed_bytes
             )
             return
 
@@ -551,7 +544,7 @@ def check_tar(path: str, limits: Limits, found: Findings) -> None:
         with tarfile.open(path, mode="r:") as tf:
             _walk_tar(tf, limits, found, "tar")
     except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError):
-        found.refuse(Rule.ARCHIVE_CORRUPT, "corrupt tar: its headers do not parse")
+        found.refuse(Rule.ARCHIVE_CORRUPT, "tar")
 
 
 def _walk_tar(tf: tarfile.TarFile, limits: Limits, found: Findings, what: str) -> None:
@@ -560,35 +553,36 @@ def _walk_tar(tf: tarfile.TarFile, limits: Limits, found: Findings, what: str) -
     while (member := tf.next()) is not None:
         count += 1
         if count > limits.archive_entries:
-            found.refuse(
-                Rule.ARCHIVE_ENTRIES, f"{what} has more than {limits.archive_entries} entries"
-            )
+            found.refuse(Rule.ARCHIVE_ENTRIES, "more", format=what, max=limits.archive_entries)
             found.entries = count
             return
         _check_member_name(count, member.name, found)
         if member.issym() or member.islnk():
-            found.refuse(Rule.ARCHIVE_LINK, f"entry {count} is a link")
+            found.refuse(Rule.ARCHIVE_LINK, entry=count)
         elif member.ischr() or member.isblk() or member.isfifo():
-            found.refuse(Rule.ARCHIVE_SPECIAL, f"entry {count} is a device or fifo")
+            found.refuse(Rule.ARCHIVE_SPECIAL, "device", entry=count)
         elif member.issparse():
-            found.refuse(Rule.ARCHIVE_SPECIAL, f"entry {count} is a sparse file")
+            found.refuse(Rule.ARCHIVE_SPECIAL, "sparse", entry=count)
         elif member.isreg():
             total += member.size
             extracted = tf.extractfile(member)
             if extracted is not None:
                 _check_member_content(count, extracted.read(HEAD_SIZE), found)
         elif not member.isdir():
-            found.refuse(Rule.ARCHIVE_SPECIAL, f"entry {count} has an unsupported type")
+            found.refuse(Rule.ARCHIVE_SPECIAL, entry=count)
         kept = getattr(tf, "members", None)
         if isinstance(kept, list):
             kept.clear()  # tarfile keeps every header it read; a bomb has millions
     found.entries = count
     if count == 0:
-        found.refuse(Rule.ARCHIVE_EMPTY, f"empty {what} archive")
+        found.refuse(Rule.ARCHIVE_EMPTY, format=what)
     if total > limits.archive_uncompressed_bytes:
         found.refuse(
             Rule.ARCHIVE_TOO_LARGE,
-            f"{what} holds {total} bytes (at most {limits.archive_uncompressed_bytes})",
+            "held",
+            format=what,
+            size=total,
+            max=limits.archive_uncompressed_bytes,
         )
 
 
@@ -636,8 +630,10 @@ def check_gzip(path: str, size: int, limits: Limits, found: Findings) -> None:
     except _Bomb:
         found.refuse(
             Rule.ARCHIVE_BOMB,
-            f"gzip inflates past {capped.cap} bytes (at most {limits.archive_ratio:g} times "
-            f"its size, {limits.archive_uncompressed_bytes} bytes in all): a gzip bomb?",
+            "gzip",
+            cap=capped.cap,
+            max=f"{limits.archive_ratio:g}",
+            limit=limits.archive_uncompressed_bytes,
         )
     except (gzip.BadGzipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError):
-        found.refuse(Rule.ARCHIVE_CORRUPT, "corrupt gzip: the stream does not decompress")
+        found.refuse(Rule.ARCHIVE_CORRUPT, "gzip")

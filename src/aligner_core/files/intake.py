@@ -31,7 +31,7 @@ import attrs
 from aligner_core.domain.records import FileKind, FileReport, sanitize_filename
 from aligner_core.errors import StorageError
 from aligner_core.files.limits import Limits
-from aligner_core.files.reasons import Reason, Rule, refused
+from aligner_core.files.reasons import Reason, Rule, reason, refused
 from aligner_core.ports import BlobStore, FileScanner
 
 __all__ = [
@@ -131,7 +131,7 @@ def _spool(
     max_bytes: int,
     directory: str | os.PathLike[str],
     name: str,
-    too_large: str,
+    too_large: Reason,
 ) -> SpooledUpload:
     """The one pass: write, count and hash; stop and remove the file past ``max_bytes``."""
     digest = hashlib.sha256()
@@ -147,7 +147,7 @@ def _spool(
             for chunk in _chunks(source, max_bytes):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise refused(name, [Reason(Rule.TOO_LARGE, too_large)])
+                    raise refused(name, [too_large])
                 digest.update(chunk)
                 tmp.write(chunk)
     except BaseException:
@@ -175,7 +175,7 @@ def spool(
         max_bytes=max_bytes,
         directory=directory if directory is not None else default_spool_dir(),
         name=name,
-        too_large=f"larger than {max_bytes} bytes",
+        too_large=reason(Rule.TOO_LARGE, limit=max_bytes),
     )
 
 
@@ -209,9 +209,9 @@ class ReceivedFile:
         return self.report.sha256
 
 
-def _kind_limit(limits: Limits, kind: FileKind) -> tuple[int, str]:
+def _kind_limit(limits: Limits, kind: FileKind) -> tuple[int, Reason]:
     limit = limits.max_bytes(kind)
-    return limit, f"larger than the limit of {limit} bytes for {kind.value} files"
+    return limit, reason(Rule.TOO_LARGE, "of_kind", limit=limit, kind=kind.value)
 
 
 @contextlib.contextmanager

@@ -17,22 +17,22 @@ from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 import attrs
 
+from aligner_core.codes import english
 from aligner_core.domain.records import MediaType
 from aligner_core.errors import StorageError
 from aligner_core.files.limits import Limits
-from aligner_core.files.reasons import Reason, Rule, refused
+from aligner_core.files.reasons import Reason, Rule, reason, refused
 
 if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = ["IMAGES_EXTRA_MISSING", "Reencoded", "decode_problems", "pillow_available", "reencode"]
 
-IMAGES_EXTRA_MISSING: Final = "image checks need the aligner-core[images] extra (Pillow)"
+IMAGES_EXTRA_MISSING: Final = english("extra.missing", {"problem": "images", "extra": "images"})
 _FORMATS: Final = {MediaType.PNG: "PNG", MediaType.JPEG: "JPEG"}
 _PNG_STRUCTURAL: Final = frozenset(
     {"transparency", "gamma", "dpi", "aspect", "srgb", "chromaticity", "interlace", "bbox"}
 )
-_UNDECODABLE: Final = "the image does not decode (damaged or truncated pixel data)"
 
 
 def pillow_available() -> bool:
@@ -82,21 +82,25 @@ def _open(path: str, media: MediaType, limits: Limits) -> Image.Image:
     if width * height > limits.image_pixels:
         image.close()
         raise _Refusal(
-            Rule.IMAGE_PIXELS,
-            f"image of {width} x {height} pixels is above the limit of "
-            f"{limits.image_pixels} pixels",
+            reason(
+                Rule.IMAGE_PIXELS,
+                format="image",
+                width=width,
+                height=height,
+                limit=limits.image_pixels,
+            )
         )
     if getattr(image, "n_frames", 1) > 1:
         image.close()
-        raise _Refusal(Rule.IMAGE_ANIMATED, "image with several frames: a photo is one image")
+        raise _Refusal(reason(Rule.IMAGE_ANIMATED))
     image.load()
     return image
 
 
 class _Refusal(Exception):
-    def __init__(self, rule: Rule, text: str) -> None:
-        super().__init__(text)
-        self.reason = Reason(rule, text)
+    def __init__(self, why: Reason) -> None:
+        super().__init__(why.code)
+        self.reason = why
 
 
 def _decode(path: str, media: MediaType, limits: Limits) -> Image.Image:
@@ -108,11 +112,11 @@ def _decode(path: str, media: MediaType, limits: Limits) -> Image.Image:
     except _Refusal:
         raise
     except Image.DecompressionBombError as e:
-        raise _Refusal(Rule.IMAGE_PIXELS, "image is above Pillow's decompression-bomb limit") from e
+        raise _Refusal(reason(Rule.IMAGE_PIXELS, "bomb")) from e
     except MemoryError as e:
-        raise _Refusal(Rule.IMAGE_PIXELS, "image too large to decode in memory") from e
+        raise _Refusal(reason(Rule.IMAGE_PIXELS, "memory")) from e
     except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ...
-        raise _Refusal(Rule.IMAGE_UNDECODABLE, _UNDECODABLE) from e
+        raise _Refusal(reason(Rule.IMAGE_UNDECODABLE)) from e
 
 
 def decode_problems(path: str | os.PathLike[str], media: MediaType, limits: Limits) -> list[Reason]:
@@ -236,7 +240,7 @@ def reencode(
             clean, notes = _clean_image(image, media)
             options = _save_options(image, clean, media)
         except Exception as e:
-            raise refused(name, [Reason(Rule.IMAGE_UNDECODABLE, _UNDECODABLE)]) from e
+            raise refused(name, [reason(Rule.IMAGE_UNDECODABLE)]) from e
     if removed:
         notes.insert(0, "metadata removed: " + ", ".join(removed))
     try:
@@ -251,9 +255,9 @@ def reencode(
             except OSError as e:
                 if e.errno is not None:  # the disk, not the encoder
                     raise StorageError("cannot write the re-encoded image") from e
-                raise refused(name, [Reason(Rule.IMAGE_UNDECODABLE, _UNDECODABLE)]) from e
+                raise refused(name, [reason(Rule.IMAGE_UNDECODABLE)]) from e
             except (ValueError, KeyError, TypeError) as e:
-                raise refused(name, [Reason(Rule.IMAGE_UNDECODABLE, _UNDECODABLE)]) from e
+                raise refused(name, [reason(Rule.IMAGE_UNDECODABLE)]) from e
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(out_path)

@@ -1,20 +1,24 @@
-"""Why a file is refused: a stable rule code beside English text (stdlib only).
+"""Why a file is refused: a stable rule code with parameters (stdlib only).
 
-Every reason names the rule that was broken, never a value taken from the
-file (text, member names, link targets, parser messages) nor the uploader's
-file name, which may hold a patient's name. Sizes and counts measured on the
-file are numbers, not content, and may appear. ``docs/files.md`` lists the codes.
+A reason is an :class:`aligner_core.errors.Reason` whose ``code`` is the rule
+(:class:`Rule`), whose ``params`` hold the numbers and the variant
+(``problem``), and whose English text comes from :mod:`aligner_core.codes`
+(translated by :mod:`aligner_core.i18n`). Every reason names the rule that was
+broken, never a value taken from the file (text, member names, link targets,
+parser messages) nor the uploader's file name, which may hold a patient's name.
+Sizes and counts measured on the file are numbers, not content, and may appear.
+``docs/files.md`` lists the codes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
-from aligner_core.errors import RejectedFileError
+from aligner_core.errors import Reason, RejectedFileError
 
-__all__ = ["Reason", "Rule", "refused"]
+__all__ = ["Reason", "Rule", "reason", "refused"]
 
 
 class Rule(StrEnum):
@@ -65,22 +69,16 @@ class Rule(StrEnum):
     MORE = "more"
 
 
-class Reason(str):
-    """One refusal reason: the English text (the ``str`` value) and its ``code``.
+def reason(rule: Rule, problem: str | None = None, **params: Any) -> Reason:
+    """The reason ``rule`` refuses a file: an input problem with its code and parameters.
 
-    It is a ``str``, so ``RejectedFileError.reasons`` stays a tuple of strings;
-    ``getattr(reason, "code", None)`` reads the code.
+    ``problem`` names a variant of the rule (``codes.CODES["rule:problem"]``); the
+    parameters are numbers (sizes, counts, entry numbers) or words from a fixed
+    vocabulary (``codes.PARAM_LABELS``), never text from the file or its name.
     """
-
-    code: str
-
-    def __new__(cls, code: str, text: str) -> Reason:
-        self = super().__new__(cls, text)
-        self.code = str(code)
-        return self
-
-    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
-        return (self.code, str(self))
+    if problem is not None:
+        params["problem"] = problem
+    return Reason(str(rule), params, kind="input")
 
 
 _MESSAGE: Final = "file rejected: "

@@ -14,6 +14,7 @@ import os
 import stat
 from typing import Final, Protocol
 
+from aligner_core.codes import english
 from aligner_core.domain.records import (
     PHOTO_KINDS,
     SCAN_KINDS,
@@ -25,7 +26,7 @@ from aligner_core.domain.records import (
 from aligner_core.errors import RejectedFileError, StorageError
 from aligner_core.files import checks, photos
 from aligner_core.files.limits import Limits, MiB
-from aligner_core.files.reasons import Reason, Rule, refused
+from aligner_core.files.reasons import Reason, Rule, reason, refused
 from aligner_core.files.sniff import executable_kind, identify, read_ends
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "allowed_types",
 ]
 
-STL_EXTRA_MISSING: Final = "STL analysis needs the aligner-core[stl] extra"
+STL_EXTRA_MISSING: Final = english("extra.missing", {"problem": "stl", "extra": "stl"})
 IMAGES: Final = frozenset({MediaType.PNG, MediaType.JPEG})
 """The image types; they are re-encoded when received."""
 _ALL_TYPES: Final = frozenset(MediaType)
@@ -73,8 +74,8 @@ _EXTENSIONS: Final = {
 }
 
 
-def _extension_mismatch(name: str, media: MediaType) -> tuple[MediaType, str] | None:
-    """The type the name's extension claims and a note, when it differs from the content.
+def _extension_mismatch(name: str, media: MediaType) -> tuple[MediaType, Reason] | None:
+    """The type the name's extension claims and the reason, when it differs from the content.
 
     Only the extension is named, and only one from the list above.
     """
@@ -83,15 +84,13 @@ def _extension_mismatch(name: str, media: MediaType) -> tuple[MediaType, str] | 
         if other is not media:
             for suffix in suffixes:
                 if lower.endswith(suffix):
-                    return (
-                        other,
-                        f"the name ends in {suffix[1:]!r} but the content is {media.value}",
-                    )
+                    return other, reason(Rule.EXTENSION, extension=suffix[1:], media=media.value)
     return None
 
 
 def _polyglot_reasons(media: MediaType, also: tuple[str, ...]) -> list[Reason]:
-    return [Reason(Rule.POLYGLOT, f"content is {media.value} and also {other}") for other in also]
+    """One reason per other format (a name from ``identify``'s fixed list)."""
+    return [reason(Rule.POLYGLOT, media=media.value, also=other) for other in also]
 
 
 def _digest(path: str) -> str:
@@ -150,20 +149,15 @@ class ContentScanner:
         try:
             st = os.stat(fspath)
             if not stat.S_ISREG(st.st_mode):
-                raise refused(name, [Reason(Rule.NOT_REGULAR, "not a regular file")])
+                raise refused(name, [reason(Rule.NOT_REGULAR)])
             size = st.st_size
             if size == 0:
-                raise refused(name, [Reason(Rule.EMPTY, "empty file")])
+                raise refused(name, [reason(Rule.EMPTY)])
             limit = self.limits.max_bytes(kind)
             if size > limit:
                 raise refused(
                     name,
-                    [
-                        Reason(
-                            Rule.TOO_LARGE,
-                            f"{size} bytes is larger than the limit of {limit} bytes for {kind}",
-                        )
-                    ],
+                    [reason(Rule.TOO_LARGE, "of_kind", limit=limit, kind=kind.value, size=size)],
                 )
             with open(fspath, "rb") as fh:
                 head, tail = read_ends(fh, size)
@@ -171,13 +165,13 @@ class ContentScanner:
             found, mesh = self._check(
                 fspath, name=name, size=size, media=media, decode=decode_images and not also
             )
-            for reason in _polyglot_reasons(media, also):
-                found.refuse(Rule.POLYGLOT, reason)
+            for why in _polyglot_reasons(media, also):
+                found.add(why)
             mismatch = _extension_mismatch(name, media)
             if mismatch and {media, mismatch[0]} <= IMAGES:
-                found.warn(mismatch[1])  # a PNG named .jpg is common and harmless
+                found.warn(str(mismatch[1]))  # a PNG named .jpg is common and harmless
             elif mismatch:
-                found.refuse(Rule.EXTENSION, mismatch[1])
+                found.add(mismatch[1])
             if found:
                 raise refused(name, found.all_reasons())
             return FileReport(
@@ -200,31 +194,20 @@ class ContentScanner:
         unknown content and content that does not fit the kind."""
         exe = executable_kind(head)
         if exe:
-            raise refused(name, [Reason(Rule.EXECUTABLE, f"executable content refused: {exe}")])
+            raise refused(name, [reason(Rule.EXECUTABLE, executable=exe)])
         identity = identify(head, size, tail)
         media = identity.media
         if media is None:
             if kind in SCAN_KINDS and identity.stl is not None:
-                raise refused(name, [Reason(Rule.STL_INVALID, r) for r in identity.stl.reasons])
-            raise refused(
-                name,
-                [
-                    Reason(
-                        Rule.UNRECOGNISED,
-                        "unrecognised content: not a PNG, JPEG, PDF, ZIP, TAR, gzip or STL file",
-                    )
-                ],
-            )
+                raise refused(name, identity.stl.reasons)
+            raise refused(name, [reason(Rule.UNRECOGNISED)])
         allowed = allowed_types(kind)
         if media not in allowed:
             want = " or ".join(sorted(t.value for t in allowed))
             raise refused(
                 name,
                 [
-                    Reason(
-                        Rule.WRONG_TYPE,
-                        f"content is {media.value}, but a {kind.value} file must be {want}",
-                    ),
+                    reason(Rule.WRONG_TYPE, media=media.value, kind=kind.value, allowed=want),
                     *_polyglot_reasons(media, identity.also),
                 ],
             )
@@ -242,10 +225,10 @@ class ContentScanner:
             geometry = check(path, self.limits, found)
             if geometry is not None and not found:
                 if not photos.pillow_available():
-                    found.refuse(Rule.EXTRA_MISSING, photos.IMAGES_EXTRA_MISSING)
+                    found.refuse(Rule.EXTRA_MISSING, "images", extra="images")
                 elif decode:
-                    for reason in photos.decode_problems(path, media, self.limits):
-                        found.refuse(Rule(reason.code), reason)
+                    for why in photos.decode_problems(path, media, self.limits):
+                        found.add(why)
         elif media is MediaType.PDF:
             checks.check_pdf(path, self.limits, found)
         elif media is MediaType.ZIP:
@@ -261,7 +244,7 @@ class ContentScanner:
     ) -> MeshReport | None:
         analyzer = self.stl
         if analyzer is None:
-            found.refuse(Rule.EXTRA_MISSING, STL_EXTRA_MISSING)
+            found.refuse(Rule.EXTRA_MISSING, "stl", extra="stl")
             return None
         try:
             mesh, warnings = analyzer.analyze(path, size, "")

@@ -15,6 +15,8 @@ from typing import IO, Final
 import attrs
 
 from aligner_core.domain.records import MediaType
+from aligner_core.errors import Reason
+from aligner_core.files.reasons import Rule, reason
 
 __all__ = [
     "HEAD_SIZE",
@@ -122,7 +124,8 @@ class StlFormat:
     triangles: int = 0
     """The binary header's triangle count (0 for ASCII)."""
     trailing_bytes: int = 0
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    """Why not (``stl.invalid`` reasons), when ``format`` is ``None``."""
 
 
 def _looks_like_text(sample: bytes) -> bool:
@@ -150,31 +153,27 @@ def stl_format(
     16.7M triangles the count's high byte is 0). Nothing is read here.
     """
     if size == 0:
-        return StlFormat(None, reasons=("empty file",))
+        return StlFormat(None, reasons=(reason(Rule.STL_INVALID, "empty"),))
     is_solid = head.lstrip()[:5].lower() == b"solid"
     if is_solid and _looks_like_text(head[:HEAD_SIZE]):
         return StlFormat("ascii")
     if size < STL_HEADER_SIZE or len(head) < STL_HEADER_SIZE:
         return StlFormat(
             None,
-            reasons=(
-                f"not an STL file: {size} bytes is shorter than the {STL_HEADER_SIZE}-byte "
-                "binary STL header and the file does not start with 'solid'",
-            ),
+            reasons=(reason(Rule.STL_INVALID, "short", size=size, header=STL_HEADER_SIZE),),
         )
     count = int.from_bytes(head[80:84], "little")
     expected = STL_HEADER_SIZE + STL_TRIANGLE_SIZE * count
     if not is_solid and size != expected and _is_utf8_text(head[:HEAD_SIZE]):
-        return StlFormat(None, reasons=("not an STL file: text that does not start with 'solid'",))
+        return StlFormat(None, reasons=(reason(Rule.STL_INVALID, "text"),))
     if count == 0:
-        return StlFormat(None, reasons=("zero triangles: the binary header counts 0 triangles",))
+        return StlFormat(None, reasons=(reason(Rule.STL_INVALID, "zero_count"),))
     if size < expected:
         return StlFormat(
             None,
             triangles=count,
             reasons=(
-                f"truncated: the header claims {count} triangles ({expected} bytes) "
-                f"but the file has only {size} bytes",
+                reason(Rule.STL_INVALID, "truncated", count=count, expected=expected, size=size),
             ),
         )
     trailing = size - expected
@@ -183,9 +182,14 @@ def stl_format(
             None,
             triangles=count,
             reasons=(
-                f"not a binary STL: the header claims {count} triangles ({expected} bytes) "
-                f"but the file has {size} bytes ({trailing} more)"
-                + ("" if is_solid else ", and it does not start with 'solid'"),
+                reason(
+                    Rule.STL_INVALID,
+                    "size" if is_solid else "size_not_solid",
+                    count=count,
+                    expected=expected,
+                    size=size,
+                    trailing=trailing,
+                ),
             ),
         )
     return StlFormat("binary", triangles=count, trailing_bytes=trailing)

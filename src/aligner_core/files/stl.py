@@ -24,7 +24,7 @@ from stl import stl as _stl_stl
 
 from aligner_core.domain.records import ArchPlausibility, MeshReport
 from aligner_core.errors import RejectedFileError
-from aligner_core.files.reasons import Reason, Rule, refused
+from aligner_core.files.reasons import Reason, Rule, reason, refused
 from aligner_core.files.sniff import (
     HEAD_SIZE,
     STL_HEADER_SIZE,
@@ -258,28 +258,16 @@ class StlAnalyzer:
             bad = int(finite.size - np.count_nonzero(finite))
             bad_triangles = int(np.count_nonzero(~finite.all(axis=(1, 2))))
             raise refused(
-                label,
-                [
-                    Reason(
-                        Rule.STL_NONFINITE,
-                        f"{bad} NaN or infinite coordinate value(s) in {bad_triangles} "
-                        f"of {n} triangles",
-                    )
-                ],
+                label, [reason(Rule.STL_NONFINITE, values=bad, count=bad_triangles, triangles=n)]
             )
         try:
             report = analyze_triangles(vectors, fmt)
         except MemoryError as e:
-            raise refused(
-                label, [Reason(Rule.STL_TOO_MANY, "too large to analyse in memory")]
-            ) from e
+            raise refused(label, [reason(Rule.STL_TOO_MANY, "analyse")]) from e
         except (ValueError, FloatingPointError, TypeError) as e:
-            raise refused(label, [Reason(Rule.STL_UNPARSABLE, "mesh analysis failed")]) from e
+            raise refused(label, [reason(Rule.STL_UNPARSABLE, "analysis")]) from e
         if report.degenerate_triangles == n:
-            raise refused(
-                label,
-                [Reason(Rule.STL_DEGENERATE, f"all {n} triangles are degenerate (zero area)")],
-            )
+            raise refused(label, [reason(Rule.STL_DEGENERATE, count=n)])
         warnings.extend(_mesh_warnings(report))
         return report, warnings
 
@@ -300,17 +288,12 @@ class StlAnalyzer:
                 actual = os.fstat(fh.fileno()).st_size
                 if size is not None and actual != size:
                     raise refused(
-                        label,
-                        [
-                            Reason(
-                                Rule.STL_INVALID, f"file is {actual} bytes, expected {size} bytes"
-                            )
-                        ],
+                        label, [reason(Rule.STL_INVALID, "changed", size=actual, expected=size)]
                     )
                 head = fh.read(HEAD_SIZE)
                 found = stl_format(head, actual, max_trailing_bytes=self.max_trailing_bytes)
                 if found.format is None:
-                    raise refused(label, [Reason(Rule.STL_INVALID, r) for r in found.reasons])
+                    raise refused(label, found.reasons)
                 if found.format == "binary" and found.triangles > self.max_triangles:
                     raise refused(label, [_too_many(found.triangles, self.max_triangles)])
                 fmt = found.format
@@ -323,23 +306,18 @@ class StlAnalyzer:
         except RejectedFileError:
             raise
         except MemoryError as e:
-            raise refused(
-                label, [Reason(Rule.STL_TOO_MANY, "too large to read into memory")]
-            ) from e
+            raise refused(label, [reason(Rule.STL_TOO_MANY, "read")]) from e
         except OSError as e:
-            raise refused(
-                label,
-                [Reason(Rule.STL_UNPARSABLE, f"cannot read file: {e.strerror or 'I/O error'}")],
-            ) from e
+            raise refused(label, [reason(Rule.STL_UNPARSABLE, "io")]) from e
         n = len(vectors)
         if n == 0:
-            raise refused(label, [Reason(Rule.STL_INVALID, f"zero triangles in the {fmt} STL")])
+            raise refused(label, [reason(Rule.STL_INVALID, "zero_triangles", format=fmt)])
         if n > self.max_triangles:
             raise refused(label, [_too_many(n, self.max_triangles)])
         if fmt == "binary" and n != found.triangles:  # pragma: no cover - size checked
             raise refused(
                 label,
-                [Reason(Rule.STL_INVALID, f"truncated: read {n} of {found.triangles} triangles")],
+                [reason(Rule.STL_INVALID, "short_read", count=n, expected=found.triangles)],
             )
         return vectors, fmt, warnings
 
@@ -354,15 +332,13 @@ class StlAnalyzer:
             raise
         except Exception:  # numpy-stl raises RuntimeError, AssertionError, ValueError, ...
             # Its messages quote lines of the file: name the rule only.
-            raise refused(
-                label, [Reason(Rule.STL_UNPARSABLE, f"{fmt} STL does not parse")]
-            ) from None
+            raise refused(label, [reason(Rule.STL_UNPARSABLE, format=fmt)]) from None
         vectors: F32Array = np.asarray(loaded.vectors, dtype=np.float32)
         return vectors
 
 
 def _too_many(count: int, most: int) -> Reason:
-    return Reason(Rule.STL_TOO_MANY, f"too many triangles: {count} (at most {most})")
+    return reason(Rule.STL_TOO_MANY, count=count, max=most)
 
 
 _VERDICTS: Final = {

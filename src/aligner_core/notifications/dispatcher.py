@@ -103,9 +103,10 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1 or batch_size < 1:
-            raise ValidationError.single("max_attempts and batch_size must be at least 1")
+            path = "$.max_attempts" if max_attempts < 1 else "$.batch_size"
+            raise ValidationError.of("at_least", path, subject="dispatcher", min=1)
         if base_delay <= timedelta(0) or max_delay < base_delay or lease <= timedelta(0):
-            raise ValidationError.single("need 0 < base_delay <= max_delay and a positive lease")
+            raise ValidationError.of("dispatch_delays", subject="dispatcher")
         self.storage = storage
         self.notifier = notifier
         self.clock = clock

@@ -16,6 +16,15 @@ queued, so a resend after a crash can be de-duplicated by the receiving side.
 Free-text fields (``reason``) are typed by users and may mention anyone; the
 default templates leave them out and point to the portal instead. A portal may
 opt in by overriding a template with ``$reason``.
+
+Each e-mail is written in its recipient's language (``OutboxEntry.language``,
+from ``Account.language``): the default texts are msgids of the catalogs
+(:mod:`aligner_core.i18n`), translated per message, never through a process-wide
+locale. A language without a catalog falls back to its base language, then to
+English, and ``Content-Language`` names the language actually used. A portal's
+override for ``(event, language)`` wins over its general override, which wins
+over the translated default; a translated template is checked against
+:data:`SAFE_FIELDS` like any other.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from email.utils import format_datetime
 
 import attrs
 
+from aligner_core import i18n
+from aligner_core.codes import N_
 from aligner_core.domain.events import EventType
 from aligner_core.errors import ValidationError
 from aligner_core.links import Links
@@ -42,6 +53,7 @@ __all__ = [
     "SAFE_FIELDS",
     "MessageTemplate",
     "Templates",
+    "default_template",
     "message_fields",
     "render",
 ]
@@ -79,16 +91,15 @@ _LINE_BREAKS = re.compile(r"[\r\n\t\x00-\x1f\x7f]+")
 def _check(source: str, where: str) -> string.Template:
     template = string.Template(source)
     if not template.is_valid():
-        raise ValidationError.single(
-            "not a valid template (a stray '$'?)", where, subject="template"
-        )
+        raise ValidationError.of("template_invalid", where, subject="template")
     unknown = sorted(set(template.get_identifiers()) - SAFE_FIELDS)
     if unknown:
-        raise ValidationError.single(
-            f"placeholders not allowed in a notification: {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(SAFE_FIELDS))}",
+        raise ValidationError.of(
+            "template_placeholders",
             where,
             subject="template",
+            unknown=", ".join(unknown),
+            allowed=", ".join(sorted(SAFE_FIELDS)),
         )
     return template
 
@@ -117,139 +128,222 @@ class MessageTemplate:
         return subject.strip(), text, body
 
 
-def _case(subject: str, text: str, action: str = "Open the case") -> MessageTemplate:
+@attrs.frozen
+class _Parts:
+    """The English texts of a default template (msgids), composed by :func:`_compose`."""
+
+    subject: str
+    text: str
+    action: str | None = None  # a case notification's link text; None: an account one
+
+
+_SIGNATURE = "\n\n-- \n$portal_name\n"
+_SIGN_IN = N_("Sign in")
+_CASE = N_("Case $case_number")  # in a subject, and the case_reference field
+_CASE_LINK = N_("case $case_number")  # after the link text
+
+
+def _compose(parts: _Parts, language: str) -> MessageTemplate:
+    """The default template of ``parts`` in ``language`` (every text through the catalog)."""
+
+    def tr(text: str) -> str:
+        return i18n.gettext(text, language)
+
+    text = tr(parts.text)
+    if parts.action is None:
+        sign_in = tr(_SIGN_IN)
+        return MessageTemplate(
+            subject=f"[$portal_name] {tr(parts.subject)}",
+            text=f"{text}\n\n{sign_in}: $portal_url{_SIGNATURE}",
+            html=(
+                f'<!DOCTYPE html><html lang="{language}"><body>'
+                f"<p>{html.escape(text)}</p>"
+                f'<p><a href="$portal_url">{html.escape(sign_in)}</a></p>'
+                "<p>-- <br>$portal_name</p></body></html>"
+            ),
+        )
+    action = tr(parts.action)
+    return MessageTemplate(
+        subject=f"[$portal_name] {tr(_CASE)}: {tr(parts.subject)}",
+        text=f"{text}\n\n{action}: $case_url{_SIGNATURE}",
+        html=(
+            f'<!DOCTYPE html><html lang="{language}"><body>'
+            f"<p>{html.escape(text)}</p>"
+            f'<p><a href="$case_url">{html.escape(action)} '
+            f"({html.escape(tr(_CASE_LINK))})</a></p>"
+            "<p>-- <br>$portal_name</p></body></html>"
+        ),
+    )
+
+
+def _case(subject: str, text: str, action: str = N_("Open the case")) -> _Parts:
     """A case notification: subject and text name the case, HTML links to it."""
-    return MessageTemplate(
-        subject=f"[$portal_name] Case $case_number: {subject}",
-        text=f"{text}\n\n{action}: $case_url\n\n-- \n$portal_name\n",
-        html=(
-            "<!DOCTYPE html><html><body>"
-            f"<p>{html.escape(text)}</p>"
-            f'<p><a href="$case_url">{html.escape(action)} (case $case_number)</a></p>'
-            "<p>-- <br>$portal_name</p></body></html>"
-        ),
-    )
+    return _Parts(subject, text, action)
 
 
-def _account(subject: str, text: str) -> MessageTemplate:
-    return MessageTemplate(
-        subject=f"[$portal_name] {subject}",
-        text=f"{text}\n\nSign in: $portal_url\n\n-- \n$portal_name\n",
-        html=(
-            "<!DOCTYPE html><html><body>"
-            f"<p>{html.escape(text)}</p>"
-            '<p><a href="$portal_url">Sign in</a></p>'
-            "<p>-- <br>$portal_name</p></body></html>"
-        ),
-    )
+def _account(subject: str, text: str) -> _Parts:
+    return _Parts(subject, text)
 
 
 _E = EventType
-#: One template per event type (events nobody is told about get a generic one).
-DEFAULT_TEMPLATES: Mapping[EventType, MessageTemplate] = {
-    _E.ACCOUNT_REGISTERED: _account("New account registered", "A new account was registered."),
-    _E.ACCOUNT_ACTIVATED: _account(
-        "Your account is active", "Your account has been activated. You can now sign in."
+#: The texts of each event's default e-mail (English msgids; see :func:`default_template`).
+_DEFAULT_PARTS: Mapping[EventType, _Parts] = {
+    _E.ACCOUNT_REGISTERED: _account(
+        N_("New account registered"), N_("A new account was registered.")
     ),
-    _E.ACCOUNT_BLOCKED: _account("Your account was blocked", "Your account has been blocked."),
-    _E.PROFILE_UPDATED: _account("Your profile was updated", "Your profile has been updated."),
-    _E.CASE_CREATED: _case("created", "Case $case_number was created."),
-    _E.CASE_UPDATED: _case("updated", "Case $case_number was updated."),
-    _E.CASE_DELETED: _case("deleted", "The draft case $case_number was deleted."),
-    _E.CASE_SUBMITTED: _case("submitted", "Case $case_number was submitted to the lab."),
-    _E.ORDER_ACCEPTED: _case("order accepted", "The lab accepted the order for case $case_number."),
+    _E.ACCOUNT_ACTIVATED: _account(
+        N_("Your account is active"), N_("Your account has been activated. You can now sign in.")
+    ),
+    _E.ACCOUNT_BLOCKED: _account(
+        N_("Your account was blocked"), N_("Your account has been blocked.")
+    ),
+    _E.PROFILE_UPDATED: _account(
+        N_("Your profile was updated"), N_("Your profile has been updated.")
+    ),
+    _E.CASE_CREATED: _case(N_("created"), N_("Case $case_number was created.")),
+    _E.CASE_UPDATED: _case(N_("updated"), N_("Case $case_number was updated.")),
+    _E.CASE_DELETED: _case(N_("deleted"), N_("The draft case $case_number was deleted.")),
+    _E.CASE_SUBMITTED: _case(N_("submitted"), N_("Case $case_number was submitted to the lab.")),
+    _E.ORDER_ACCEPTED: _case(
+        N_("order accepted"), N_("The lab accepted the order for case $case_number.")
+    ),
     _E.ORDER_REFUSED: _case(
-        "order refused",
-        "The lab refused the order for case $case_number. The reason is shown in the portal.",
+        N_("order refused"),
+        N_("The lab refused the order for case $case_number. The reason is shown in the portal."),
     ),
     _E.PLAN_UPLOADED: _case(
-        "treatment plan version $plan_version is ready",
-        "Treatment plan version $plan_version of case $case_number is ready for your review.",
-        "Review the plan",
+        N_("treatment plan version $plan_version is ready"),
+        N_("Treatment plan version $plan_version of case $case_number is ready for your review."),
+        N_("Review the plan"),
     ),
     _E.PLAN_ACCEPTED: _case(
-        "plan version $plan_version accepted",
-        "The doctor accepted treatment plan version $plan_version of case $case_number.",
+        N_("plan version $plan_version accepted"),
+        N_("The doctor accepted treatment plan version $plan_version of case $case_number."),
     ),
     _E.PLAN_REJECTED: _case(
-        "plan rejected",
-        "The doctor rejected the treatment plan of case $case_number. "
-        "The reason is shown in the portal.",
+        N_("plan rejected"),
+        N_(
+            "The doctor rejected the treatment plan of case $case_number. "
+            "The reason is shown in the portal."
+        ),
     ),
     _E.MODIFICATION_REQUESTED: _case(
-        "modification requested",
-        "A modification of the treatment plan of case $case_number was requested. "
-        "The request is shown in the portal.",
+        N_("modification requested"),
+        N_(
+            "A modification of the treatment plan of case $case_number was requested. "
+            "The request is shown in the portal."
+        ),
     ),
     _E.COMMENT_ADDED: _case(
-        "new comment", "A new comment was added to case $case_number.", "Read the comment"
+        N_("new comment"),
+        N_("A new comment was added to case $case_number."),
+        N_("Read the comment"),
     ),
-    _E.DOCUMENT_ADDED: _case("new document", "A document was added to case $case_number."),
+    _E.DOCUMENT_ADDED: _case(N_("new document"), N_("A document was added to case $case_number.")),
     _E.CASE_HELD: _case(
-        "on hold", "Case $case_number was put on hold. The reason is shown in the portal."
+        N_("on hold"),
+        N_("Case $case_number was put on hold. The reason is shown in the portal."),
     ),
-    _E.CASE_RELEASED: _case("released", "Case $case_number is no longer on hold."),
+    _E.CASE_RELEASED: _case(N_("released"), N_("Case $case_number is no longer on hold.")),
     _E.CASE_CANCELLED: _case(
-        "cancelled", "Case $case_number was cancelled. The reason is shown in the portal."
+        N_("cancelled"),
+        N_("Case $case_number was cancelled. The reason is shown in the portal."),
     ),
     _E.CASE_SHIPPED: _case(
-        "shipped",
-        "Phase $phase of case $case_number has shipped with $carrier, "
-        "tracking number $tracking_number.",
+        N_("shipped"),
+        N_(
+            "Phase $phase of case $case_number has shipped with $carrier, "
+            "tracking number $tracking_number."
+        ),
     ),
     _E.DELIVERY_CONFIRMED: _case(
-        "delivery confirmed", "Delivery of phase $phase of case $case_number was confirmed."
+        N_("delivery confirmed"),
+        N_("Delivery of phase $phase of case $case_number was confirmed."),
     ),
-    _E.CASE_CLOSED: _case("closed", "Case $case_number was closed."),
-    _E.CASE_REOPENED: _case("reopened", "Case $case_number was reopened."),
+    _E.CASE_CLOSED: _case(N_("closed"), N_("Case $case_number was closed.")),
+    _E.CASE_REOPENED: _case(N_("reopened"), N_("Case $case_number was reopened.")),
     _E.CASE_REASSIGNED: _case(
-        "reassigned", "Case $case_number was assigned to another doctor of the practice network."
+        N_("reassigned"),
+        N_("Case $case_number was assigned to another doctor of the practice network."),
     ),
     _E.PLAN_SHARED: _case(
-        "plan shared", "A share link for plan version $plan_version of case $case_number was made."
+        N_("plan shared"),
+        N_("A share link for plan version $plan_version of case $case_number was made."),
     ),
-    _E.SHARE_REVOKED: _case("share link revoked", "A share link of case $case_number was revoked."),
+    _E.SHARE_REVOKED: _case(
+        N_("share link revoked"), N_("A share link of case $case_number was revoked.")
+    ),
     _E.COLLABORATOR_INVITED: _case(
-        "invitation to collaborate",
-        "You are invited to collaborate on case $case_number (permissions: $permissions).",
-        "Answer the invitation",
+        N_("invitation to collaborate"),
+        N_("You are invited to collaborate on case $case_number (permissions: $permissions)."),
+        N_("Answer the invitation"),
     ),
     _E.COLLABORATOR_ACCEPTED: _case(
-        "invitation accepted", "Your invitation to collaborate on case $case_number was accepted."
+        N_("invitation accepted"),
+        N_("Your invitation to collaborate on case $case_number was accepted."),
     ),
     _E.COLLABORATOR_DECLINED: _case(
-        "invitation declined", "Your invitation to collaborate on case $case_number was declined."
+        N_("invitation declined"),
+        N_("Your invitation to collaborate on case $case_number was declined."),
     ),
     _E.COLLABORATOR_REVOKED: _case(
-        "collaboration ended", "Your access to case $case_number as a collaborator has ended."
+        N_("collaboration ended"),
+        N_("Your access to case $case_number as a collaborator has ended."),
     ),
     _E.FOLLOW_UP_ORDERED: _case(
-        "follow-up order", "A follow-up order was placed for case $case_number."
+        N_("follow-up order"), N_("A follow-up order was placed for case $case_number.")
     ),
 }
+_GENERIC = _case(N_("update"), N_("There is an update on case $case_number."))
+
+
+@functools.cache
+def default_template(event: EventType, language: str = i18n.BASE_LANGUAGE) -> MessageTemplate:
+    """The library's template for ``event`` in ``language`` (a catalog language; see
+    :func:`aligner_core.i18n.resolve`). Translated texts are checked like any template.
+
+    .. versionadded:: 0.2
+    """
+    return _compose(_DEFAULT_PARTS.get(event, _GENERIC), i18n.resolve(language))
+
+
+#: One template per event type, in English (events nobody is told about get a generic one).
+DEFAULT_TEMPLATES: Mapping[EventType, MessageTemplate] = {
+    event: default_template(event) for event in _DEFAULT_PARTS
+}
+
+_Key = EventType | tuple[EventType, str]
 
 
 class Templates:
     """The defaults, with the portal's overrides on top (per event, optionally per language).
 
     ``overrides`` maps an :class:`EventType`, or ``(EventType, language)``, to a
-    :class:`MessageTemplate`; a language-specific one wins over a general one.
-    Unsafe placeholders are refused when the template is built, before any
-    message is rendered.
+    :class:`MessageTemplate`; a language-specific one wins over a general one,
+    which wins over the library's translated default. ``language`` is the
+    language general overrides are written in (``Content-Language`` of the
+    messages that use one). Unsafe placeholders are refused when the template is
+    built, before any message is rendered.
     """
 
     def __init__(
         self,
-        overrides: Mapping[EventType | tuple[EventType, str], MessageTemplate] | None = None,
+        overrides: Mapping[_Key, MessageTemplate] | None = None,
         *,
         portal_name: str = "Aligner Portal",
+        language: str = i18n.BASE_LANGUAGE,
     ) -> None:
         self.portal_name = _LINE_BREAKS.sub(" ", portal_name).strip()
-        self._overrides: dict[EventType | tuple[EventType, str], MessageTemplate] = {}
+        self.language = language
+        self._overrides: dict[_Key, MessageTemplate] = {}
         for key, template in (overrides or {}).items():
             if not isinstance(template, MessageTemplate):
-                raise ValidationError.single(
-                    "expected a MessageTemplate", f"$.{key}", subject="template"
+                raise ValidationError.of(
+                    "expected_object",
+                    f"$.{key}",
+                    subject="template",
+                    expected="message_template",
+                    type=type(template).__name__,
                 )
             self._overrides[key] = template
 
@@ -262,24 +356,44 @@ class Templates:
         html: str | None = None,
         language: str | None = None,
     ) -> Templates:
-        """A copy with one event's template (partly) replaced; refuses unsafe placeholders."""
+        """A copy with one event's template (partly) replaced; refuses unsafe placeholders.
+
+        Parts not given are kept from the template the event has now in ``language``.
+        """
         base = self.for_event(event, language)
         template = MessageTemplate(
             subject=base.subject if subject is None else subject,
             text=base.text if text is None else text,
             html=base.html if html is None else html,
         )
-        key: EventType | tuple[EventType, str] = event if language is None else (event, language)
-        return Templates({**self._overrides, key: template}, portal_name=self.portal_name)
+        key: _Key = event if language is None else (event, language)
+        return Templates(
+            {**self._overrides, key: template},
+            portal_name=self.portal_name,
+            language=self.language,
+        )
+
+    def choose(self, event: EventType, language: str | None = None) -> tuple[MessageTemplate, str]:
+        """The template for ``event`` in ``language`` and the language it is written in.
+
+        An override for the language tag (``de-AT``), then for its base language
+        (``de``), then a general override, then the default in the catalog language
+        :func:`~aligner_core.i18n.resolve` picks (English when there is none).
+        """
+        if language is not None:
+            tag = language.strip()
+            for candidate in dict.fromkeys((tag, tag.split("-")[0].split("_")[0])):
+                found = self._overrides.get((event, candidate))
+                if found is not None:
+                    return found, candidate
+        general = self._overrides.get(event)
+        if general is not None:
+            return general, self.language
+        used = i18n.resolve(language)
+        return default_template(event, used), used
 
     def for_event(self, event: EventType, language: str | None = None) -> MessageTemplate:
-        if language is not None and (event, language) in self._overrides:
-            return self._overrides[(event, language)]
-        if event in self._overrides:
-            return self._overrides[event]
-        return DEFAULT_TEMPLATES.get(event) or _case(
-            "update", "There is an update on case $case_number."
-        )
+        return self.choose(event, language)[0]
 
 
 def message_fields(
@@ -288,24 +402,30 @@ def message_fields(
     base_url: str | None = None,
     portal_name: str,
     links: Links | None = None,
+    language: str | None = None,
 ) -> dict[str, str]:
     """The safe fields of one entry: built from the event's ids and facts, never the patient.
 
     Links come from ``links`` (the URL templates given to ``connect``), or from a
-    portal at ``base_url`` with the default routes.
+    portal at ``base_url`` with the default routes. Words (``case_reference``,
+    ``event``) are in ``language`` (the entry's, unless told).
     """
     event = entry.event
+    lang = i18n.resolve(entry.language if language is None else language)
     chosen = links or Links(portal=base_url or Links().portal)
     number = "" if event.case_number is None else str(event.case_number)
+    reference = string.Template(i18n.gettext(_CASE, lang))
     fields = {
         "portal_name": portal_name,
         "portal_url": chosen.portal,
         "case_number": number,
-        "case_reference": f"Case {number}" if number else "",
+        "case_reference": reference.safe_substitute(case_number=number) if number else "",
         "case_url": chosen.case_url(event.case_number)
         if event.case_number is not None
         else chosen.portal,
-        "event": event.type.value.replace("_", " "),
+        "event": event.type.value.replace("_", " ")
+        if lang == i18n.BASE_LANGUAGE
+        else i18n.label(event.type, lang),
         "recipient_email": entry.recipient_email,
     }
     for name in _EVENT_DATA_FIELDS:
@@ -341,10 +461,20 @@ def render(
     sender: str,
     links: Links | None = None,
 ) -> EmailMessage:
-    """The e-mail for one outbox entry: text and HTML alternatives, the entry's Message-ID."""
+    """The e-mail for one outbox entry in its recipient's language: text and HTML
+    alternatives, the entry's Message-ID, and the ``Content-Language`` actually used
+    (a ``de`` recipient gets German; ``fr``, without a catalog, English and ``en``).
+    """
     chosen = templates or Templates()
-    fields = message_fields(entry, base_url=base_url, portal_name=chosen.portal_name, links=links)
-    subject, text, body = chosen.for_event(entry.event.type, entry.language).fill(fields)
+    template, language = chosen.choose(entry.event.type, entry.language)
+    fields = message_fields(
+        entry,
+        base_url=base_url,
+        portal_name=chosen.portal_name,
+        links=links,
+        language=language,
+    )
+    subject, text, body = template.fill(fields)
     message = EmailMessage(policy=_policy())
     message["From"] = sender
     message["To"] = entry.recipient_email
@@ -355,5 +485,5 @@ def render(
     message["X-Aligner-Event"] = entry.event.type.value
     message.set_content(text)
     message.add_alternative(body, subtype="html")
-    message["Content-Language"] = entry.language  # after set_content, which drops Content-*
+    message["Content-Language"] = language  # after set_content, which drops Content-*
     return message

@@ -129,13 +129,11 @@ class SmtpNotifier:
         local_hostname: str | None = None,
     ) -> None:
         if security not in ("none", "starttls", "tls"):
-            raise ValidationError.single("security is 'none', 'starttls' or 'tls'", "$.security")
+            raise ValidationError.of("not_one_of", "$.security", choices="none, starttls, tls")
         if (username is None) != (password is None):
-            raise ValidationError.single(
-                "give both username and password, or neither", "$.username"
-            )
+            raise ValidationError.of("credentials_pair", "$.username")
         if timeout <= 0:
-            raise ValidationError.single("timeout must be positive", "$.timeout")
+            raise ValidationError.of("positive", "$.timeout")
         self.host = host
         self.port = port
         self.security: Security = security

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from aligner_core.errors import FieldError, RejectedFileError, ValidationError
+from aligner_core.errors import FieldError, Reason, RejectedFileError, ValidationError
 
 __all__ = ["load_triangles", "normalise", "rasterise", "render_png"]
 
@@ -66,9 +66,9 @@ _VIEWS: Final[dict[str, tuple[tuple[float, float, float], ...]]] = {
 
 
 def _options(view: object, size: object, background: object) -> tuple[str, int, int, str]:
-    problems: list[tuple[str, str]] = []
+    problems: list[FieldError] = []
     if view not in _VIEWS:
-        problems.append(("view is 'occlusal' or 'frontal'", "$.view"))
+        problems.append(FieldError.of("not_one_of", "$.view", choices="occlusal, frontal"))
     width = height = 0
     if (
         isinstance(size, tuple | list)
@@ -78,33 +78,31 @@ def _options(view: object, size: object, background: object) -> tuple[str, int, 
     ):
         width, height = int(size[0]), int(size[1])
     else:
-        problems.append(
-            (f"size is (width, height), whole pixels from {MIN_SIDE} to {MAX_SIDE}", "$.size")
-        )
+        problems.append(FieldError.of("picture_size", "$.size", min=MIN_SIDE, max=MAX_SIDE))
     if background not in ("white", "transparent"):
-        problems.append(("background is 'white' or 'transparent'", "$.background"))
+        problems.append(FieldError.of("not_one_of", "$.background", choices="white, transparent"))
     if problems:
-        raise ValidationError([FieldError(m, p) for m, p in problems], subject="scan preview")
+        raise ValidationError(problems, subject="scan preview")
     return str(view), width, height, str(background)
 
 
-def _bad_mesh(message: str) -> ValidationError:
-    return ValidationError.single(message, "$.mesh", subject="scan preview")
+def _bad_mesh(code: str, **params: Any) -> ValidationError:
+    return ValidationError.of(code, "$.mesh", subject="scan preview", **params)
 
 
 def _from_array(value: Any) -> F64:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as e:
-        raise _bad_mesh(f"not an (N, 3, 3) array of numbers: {type(value).__name__}") from e
+        raise _bad_mesh("mesh_not_array", type=type(value).__name__) from e
     if array.ndim != 3 or array.shape[1:] != (3, 3):
-        raise _bad_mesh(f"triangles must have shape (N, 3, 3), not {array.shape}")
+        raise _bad_mesh("mesh_shape", shape=str(array.shape))
     if len(array) == 0:
-        raise _bad_mesh("no triangles")
+        raise _bad_mesh("mesh_empty")
     finite = np.isfinite(array)
     if not finite.all():
         bad = int(np.count_nonzero(~finite.all(axis=(1, 2))))
-        raise _bad_mesh(f"{bad} triangle(s) with NaN or infinite coordinates")
+        raise _bad_mesh("mesh_not_finite", count=bad)
     return array
 
 
@@ -120,7 +118,9 @@ def _from_file(path: str | os.PathLike[str], label: str) -> F64:
     finite = np.isfinite(array)
     if not finite.all():
         bad = int(np.count_nonzero(~finite.all(axis=(1, 2))))
-        raise RejectedFileError(label, [f"{bad} triangle(s) with NaN or infinite coordinates"])
+        raise RejectedFileError(
+            label, [Reason("stl.nonfinite", {"problem": "triangles", "count": bad}, kind="input")]
+        )
     return array
 
 

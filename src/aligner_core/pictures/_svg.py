@@ -73,11 +73,7 @@ def text_width(text: str, size: float, *, bold: bool = False) -> float:
 def check_id_prefix(prefix: str) -> str:
     """``prefix`` if it can start an XML id (a letter, then letters, digits, ``_``, ``-``)."""
     if not isinstance(prefix, str) or not _ID_PREFIX.fullmatch(prefix) or len(prefix) > 40:
-        raise ValidationError.single(
-            "an id prefix is a letter then letters, digits, '_' or '-' (at most 40)",
-            "$.id_prefix",
-            subject="picture options",
-        )
+        raise ValidationError.of("id_prefix", "$.id_prefix", subject="picture options")
     return prefix
 
 

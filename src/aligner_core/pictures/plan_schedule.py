@@ -476,14 +476,17 @@ def plan_schedule_svg(
     problems = []
     given: object = plan  # checked as any object: callers outside mypy pass anything
     if not isinstance(given, PlanVersion):
-        problems.append(FieldError(f"expected a PlanVersion, not {type(given).__name__}", "$.plan"))
+        problems.append(
+            FieldError.of(
+                "expected_object", "$.plan", expected="plan_version", type=type(given).__name__
+            )
+        )
     try:
         chosen = Notation(notation)
     except ValueError:
         chosen = Notation.FDI
-        problems.append(
-            FieldError("notation is one of " + ", ".join(n.value for n in Notation), "$.notation")
-        )
+        choices = ", ".join(n.value for n in Notation)
+        problems.append(FieldError.of("not_one_of", "$.notation", choices=choices))
     if problems:
         raise ValidationError(problems, subject="plan schedule picture")
     prefix = check_id_prefix(id_prefix)

@@ -93,29 +93,26 @@ def chart_order(*, primary: bool = False) -> tuple[tuple[Tooth, ...], ...]:
 def _check(
     chart: ToothChart, notation: Notation | str, dentition: str, legend: str
 ) -> tuple[Notation, bool]:
-    problems: list[str] = []
-    paths: list[str] = []
+    problems: list[FieldError] = []
     given: object = chart  # checked as any object: callers outside mypy pass anything
     if not isinstance(given, ToothChart):
-        problems.append(f"expected a ToothChart, not {type(given).__name__}")
-        paths.append("$.chart")
+        problems.append(
+            FieldError.of(
+                "expected_object", "$.chart", expected="tooth_chart", type=type(given).__name__
+            )
+        )
     try:
         chosen = Notation(notation)
     except ValueError:
         chosen = Notation.FDI
-        problems.append("notation is one of " + ", ".join(n.value for n in Notation))
-        paths.append("$.notation")
+        choices = ", ".join(n.value for n in Notation)
+        problems.append(FieldError.of("not_one_of", "$.notation", choices=choices))
     if dentition not in ("permanent", "mixed"):
-        problems.append("dentition is 'permanent' or 'mixed'")
-        paths.append("$.dentition")
+        problems.append(FieldError.of("not_one_of", "$.dentition", choices="permanent, mixed"))
     if legend not in ("all", "used", "none"):
-        problems.append("legend is 'all', 'used' or 'none'")
-        paths.append("$.legend")
+        problems.append(FieldError.of("not_one_of", "$.legend", choices="all, used, none"))
     if problems:
-        raise ValidationError(
-            [FieldError(m, p) for m, p in zip(problems, paths, strict=True)],
-            subject="tooth chart picture",
-        )
+        raise ValidationError(problems, subject="tooth chart picture")
     primary = dentition == "mixed" or any(m.tooth.is_primary for m in chart.marks)
     return chosen, primary
 
