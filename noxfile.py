@@ -71,9 +71,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[-1:] or None)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package and the typing tests."""
-    session.install("-e", ".[dev]")
-    session.run("mypy", "--strict", "src", "tests/typing")
+    """mypy --strict on the package, the typing tests and the reference portal."""
+    session.install("-e", ".[dev,portal]")
+    session.run("mypy", "--strict", "src", "tests/typing", "examples/portal")
 
 
 @nox.session(python=PYTHONS[:1] or None)

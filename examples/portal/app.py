@@ -35,15 +35,8 @@ from aligner_core import (
 )
 from aligner_core.commands import COMMANDS
 from aligner_core.errors import AlignerError, NotFoundError, ValidationError
+from aligner_core.schema import openapi_components
 from aligner_core.serialization import make_converter
-
-try:
-    from aligner_core.schema import openapi_components
-except ImportError:  # until aligner_core.schema lands: the class names only
-
-    def openapi_components(classes: Any) -> dict[str, Any]:
-        return {"schemas": {c.__name__: {"title": c.__name__, "type": "object"} for c in classes}}
-
 
 HERE = Path(__file__).parent
 NOTATION = "palmer"  # teeth as UR7 .. LL7, like the Aligner Portal

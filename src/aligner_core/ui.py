@@ -30,13 +30,14 @@ import re
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from enum import Enum, IntEnum
+from enum import Enum
 from types import NoneType, UnionType
 from typing import Any, Final, Literal, TypeVar, Union, cast, get_args, get_origin
 from uuid import UUID
 
 import attrs
 
+from aligner_core import i18n
 from aligner_core.commands import (
     AttachFile,
     ConfirmDelivery,
@@ -69,7 +70,6 @@ from aligner_core.serialization import Converter, make_converter
 from aligner_core.service.views import ActionOption, DirectoryEntry
 
 __all__ = [
-    "ACTION_LABELS",
     "DASHBOARD_STATUSES",
     "FIELD_LABELS",
     "Button",
@@ -178,37 +178,6 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "wear_schedule": "Wear schedule",
 }
 
-#: English button labels of each action.
-ACTION_LABELS: Final[Mapping[Action, str]] = {
-    Action.EDIT: "Edit case",
-    Action.SET_TEETH: "Tooth chart",
-    Action.ATTACH: "Add files",
-    Action.ADD_DOCUMENT: "Add other documents",
-    Action.CONFIRM: "Confirmations",
-    Action.DELETE: "Delete case",
-    Action.SUBMIT: "Submit case",
-    Action.ACCEPT_ORDER: "Accept order",
-    Action.REFUSE_ORDER: "Refuse order",
-    Action.UPLOAD_PLAN: "Upload plan",
-    Action.ACCEPT_PLAN: "Accept plan",
-    Action.REJECT_PLAN: "Reject plan",
-    Action.REQUEST_MODIFICATION: "Request modification",
-    Action.HOLD: "Put on hold",
-    Action.RELEASE: "Release",
-    Action.CANCEL: "Cancel case",
-    Action.SHIP: "Ship",
-    Action.CONFIRM_DELIVERY: "Confirm delivery",
-    Action.CLOSE: "Close case",
-    Action.REOPEN: "Reopen case",
-    Action.COMMENT: "Add comment",
-    Action.SHARE_PLAN: "Share plan",
-    Action.REVOKE_SHARE: "Revoke share link",
-    Action.INVITE_COLLABORATOR: "Invite collaborator",
-    Action.REVOKE_COLLABORATOR: "Remove collaborator",
-    Action.RESPOND_INVITATION: "Answer invitation",
-    Action.REASSIGN: "Assign to doctor",
-    Action.ORDER_FOLLOW_UP: "Order",
-}
 _FOLLOW_UP_LABELS: Final = {
     "refinement": "Add refinement",
     "retainer": "Add retainer",
@@ -230,17 +199,19 @@ def _humanize(name: str) -> str:
 
 
 def label(member: Enum, language: str = "en") -> str:
-    """The label of an enum member in ``language`` (its value, readable, until a catalog has it)."""
-    if isinstance(member, IntEnum) and member.name.startswith("DAYS_"):
-        return f"{member.value} days"
-    return _humanize(str(member.value))
+    """The label of an enum member in ``language`` (:func:`aligner_core.i18n.label`).
+
+    An enum without labels in the catalogs shows its value, readable.
+    """
+    try:
+        return i18n.label(member, language)
+    except KeyError:
+        return _humanize(str(member.value))
 
 
 def message(item: FieldError | Reason | AlignerError | str, language: str = "en") -> str:
-    """The text of a field error, a reason or an error, in ``language`` where a catalog has it."""
-    if isinstance(item, FieldError):
-        return item.message
-    return str(item)
+    """A field error, a reason or an error in ``language`` (:func:`aligner_core.i18n.message`)."""
+    return i18n.message(item, language)
 
 
 # -- forms ---------------------------------------------------------------------------------------
@@ -965,14 +936,14 @@ def buttons(
             )
             if _unusable(form):
                 continue
-            text = _FOLLOW_UP_LABELS[tag] if tag else ACTION_LABELS.get(option.action, "")
+            text = _t(_FOLLOW_UP_LABELS[tag], texts) if tag else label(option.action, language)
             asks_review = option.command is Submit
             asks = option.destructive or asks_review
             made.append(
                 Button(
                     option.action,
                     name,
-                    _t(text or _humanize(option.action.value), texts),
+                    text,
                     form,
                     destructive=option.destructive,
                     primary=option.action in _PRIMARY,

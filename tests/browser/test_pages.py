@@ -111,7 +111,7 @@ def test_cancel_reassign_and_block(portal: Any, people: dict[str, UUID]) -> None
     case = submitted_case(portal, people)
     n = case.number
     admin_view = page(portal, people["admin"], f"/cases/{n}")
-    assert "Assign to doctor" in admin_view and str(people["dr-two"]) in admin_view
+    assert "Assign to another doctor" in admin_view and str(people["dr-two"]) in admin_view
     reassign = {"owner": str(people["dr-two"])}
     assert post(portal, people["admin"], f"/cases/{n}/do/Reassign", reassign)[0] == 303
     assert portal.core.get_case(people["admin"], case.case_id).case.owner_id == people["dr-two"]

@@ -86,7 +86,7 @@ def test_a_case_from_registration_to_refinement(
     doctor = log_in(browser, base, "dana")
     expect(doctor.get_by_role("heading", name="Overview")).to_be_visible()
     doctor.get_by_role("link", name="New case").first.click()
-    doctor.get_by_label("Clear aligners").check()
+    doctor.get_by_label("Clear aligner treatment").check()
     doctor.get_by_role("button", name="Next").click()
     doctor.get_by_label("Date of birth").fill("2099-01-01")
     doctor.get_by_label("E-mail").fill("not an address")
@@ -125,13 +125,13 @@ def test_a_case_from_registration_to_refinement(
     doctor.get_by_role("tab", name="Tooth chart").click()
     expect(doctor.get_by_label("State of UR2")).to_have_value("crown")
     doctor.get_by_role("tab", name="Files and confirmation").click()
-    doctor.get_by_label("Upper scan").set_input_files(str(samples / "binary" / "Moon.stl"))
+    doctor.get_by_label("Upper jaw scan").set_input_files(str(samples / "binary" / "Moon.stl"))
     fake = tmp_path / "lower.stl"
     fake.write_bytes(FAKE_SCAN)
-    doctor.get_by_label("Lower scan").set_input_files(str(fake))
+    doctor.get_by_label("Lower jaw scan").set_input_files(str(fake))
     doctor.get_by_role("button", name="Save the draft").click()
     expect(doctor.get_by_role("heading", level=1)).to_contain_text("Erika Muster")
-    lower = doctor.get_by_label("Lower scan")
+    lower = doctor.get_by_label("Lower jaw scan")
     expect(lower).to_have_attribute("aria-invalid", "true")
     expect(doctor.get_by_role("alert")).to_contain_text("Some files were refused")
     expect(lower).to_have_accessible_description(re.compile("must be model/stl"))
@@ -143,8 +143,8 @@ def test_a_case_from_registration_to_refinement(
     number = int(re.search(r"/cases/(\d+)", doctor.url).group(1))
 
     # -- submit, reading the review's warnings ---------------------------------------------
-    doctor.get_by_role("button", name="Submit case").click()
-    dialog = doctor.get_by_role("dialog", name="Submit case")
+    doctor.get_by_role("button", name="Submit", exact=True).click()
+    dialog = doctor.get_by_role("dialog", name="Submit")
     expect(dialog).to_contain_text("bite scan is recommended")
     shot(doctor, screenshots, "06-submit-review")
     dialog.get_by_role("button", name="Yes, I confirm").click()
@@ -160,7 +160,7 @@ def test_a_case_from_registration_to_refinement(
     planner.goto(f"/cases/{number}")
 
     def upload_plan(steps: int, ipr: bool) -> None:
-        form = open_action(planner, "Upload plan")
+        form = open_action(planner, "Upload a treatment plan")
         form.get_by_label("Upper steps").fill(str(steps))
         form.get_by_label("Lower steps").fill(str(steps))
         form.get_by_label("Total IPR (mm)").fill("0.2" if ipr else "0")
@@ -179,7 +179,7 @@ def test_a_case_from_registration_to_refinement(
             if n == steps:
                 row.get_by_label("Checkpoint").check()
         form.get_by_label("Simulation link").fill("https://simulations.example/plan")
-        form.get_by_role("button", name="Upload plan").click()
+        form.get_by_role("button", name="Upload a treatment plan").click()
 
     upload_plan(3, ipr=True)
     expect(planner.get_by_role("heading", name="Plan 1")).to_be_visible()
@@ -188,12 +188,12 @@ def test_a_case_from_registration_to_refinement(
 
     # -- modification, plan 2 ----------------------------------------------------------------
     doctor.reload()
-    form = open_action(doctor, "Request modification")
-    form.get_by_role("button", name="Request modification").click()
-    form = doctor.get_by_role("form", name="Request modification")
+    form = open_action(doctor, "Request a modification")
+    form.get_by_role("button", name="Request a modification").click()
+    form = doctor.get_by_role("form", name="Request a modification")
     expect(form.get_by_text("a reason is required")).to_be_visible()
     form.get_by_label("Reason").fill("Please avoid IPR between the upper incisors.")
-    form.get_by_role("button", name="Request modification").click()
+    form.get_by_role("button", name="Request a modification").click()
     expect(doctor.get_by_role("status")).to_contain_text("modified treatment plan")
     planner.reload()
     upload_plan(4, ipr=False)
@@ -201,7 +201,8 @@ def test_a_case_from_registration_to_refinement(
 
     # -- a share link, opened by someone without an account -----------------------------------
     doctor.reload()
-    open_action(doctor, "Share plan").get_by_role("button", name="Share plan").click()
+    share = open_action(doctor, "Share the treatment plan")
+    share.get_by_role("button", name="Share the treatment plan").click()
     link = doctor.get_by_label("Share link of plan 2").input_value()
     stranger = browser.new_context(viewport=VIEWPORT).new_page()
     stranger.goto(link)
@@ -212,9 +213,9 @@ def test_a_case_from_registration_to_refinement(
 
     # -- approval ------------------------------------------------------------------------------
     doctor.reload()
-    form = open_action(doctor, "Accept plan")
+    form = open_action(doctor, "Accept the treatment plan")
     expect(form.get_by_label("Plan version")).to_have_value("2")
-    form.get_by_role("button", name="Accept plan").click()
+    form.get_by_role("button", name="Accept the treatment plan").click()
     expect(doctor.locator(".badge.big")).to_have_text("In production")
 
     # -- shipping in two phases ----------------------------------------------------------------
@@ -247,4 +248,12 @@ def test_a_case_from_registration_to_refinement(
     doctor.get_by_role("link", name="Übersicht").click()
     expect(doctor.get_by_role("heading", name="Übersicht")).to_be_visible()
     expect(doctor.get_by_role("link", name="Neuer Fall").first).to_be_visible()
+    expect(doctor.locator(".badge", has_text="Versandt").first).to_be_visible()
     shot(doctor, screenshots, "11-dashboard-de")
+    doctor.get_by_role("link", name="Neuer Fall").first.click()
+    doctor.get_by_role("button", name="Entwurf speichern").click()
+    problems = doctor.get_by_role("alert")
+    expect(problems).to_contain_text("Bitte korrigieren Sie die unten markierten Felder")
+    expect(problems).to_contain_text("Nachname: ")
+    expect(problems).to_contain_text("Pflichtfeld fehlt")
+    shot(doctor, screenshots, "12-wizard-errors-de")

@@ -390,3 +390,16 @@ def test_api_paths_post_each_command_with_its_schema() -> None:
     assert "multipart/form-data" in attach["requestBody"]["content"]
     assert "parameters" not in paths["/api/commands/CreateCase"]["post"]
     assert len(paths) == len(COMMANDS)
+
+
+def test_labels_and_errors_in_the_users_language() -> None:
+    with pytest.raises(ValidationError) as caught:
+        convert.load_form({"kind": "clear_aligners"}, CreateCase)
+    form = ui.form_for(
+        CreateCase, values={}, error=caught.value, language="de", texts={"Last name": "Nachname"}
+    )
+    assert form["patient.last_name"].label == "Nachname"
+    assert form["patient"].errors == ("Pflichtfeld fehlt",)
+    assert [c.label for c in form["patient.gender"].choices][:2] == ["Männlich", "Weiblich"]
+    assert ui.label(CaseStatus.SHIPPED, "de") == "Versandt"
+    assert ui.label(CaseStatus.SHIPPED) == "Shipped"

@@ -57,11 +57,7 @@ def run_dispatch(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.smtp_password_env:
         password = os.environ.get(args.smtp_password_env)
         if password is None:
-            raise ValidationError.single(
-                f"the environment variable {args.smtp_password_env} is not set",
-                "$.smtp_password_env",
-                code="required",
-            )
+            raise ValidationError.of("required", f"$.environ.{args.smtp_password_env}")
     notifier = SmtpNotifier(
         args.smtp_host,
         args.smtp_port or _PORTS[args.smtp_security],
