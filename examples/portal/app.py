@@ -23,18 +23,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 import aligner_core
-from aligner_core import (
-    AttachFile,
-    CaseCommand,
-    Confirm,
-    CreateCase,
-    Register,
-    UpdateProfile,
-    pictures,
-    ui,
-)
-from aligner_core.commands import COMMANDS
-from aligner_core.errors import AlignerError, NotFoundError, ValidationError
+from aligner_core import commands, pictures, ui
+from aligner_core.errors import AlignerError, NotFoundError, PermissionDeniedError, ValidationError
 from aligner_core.schema import openapi_components
 from aligner_core.serialization import make_converter
 
@@ -98,6 +88,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     ) -> HTMLResponse:
         lang = language(request, me)
         ctx = {"me": me, "lang": lang, "texts": CATALOGS.get(lang, {}), **context}
+        ctx["people"] = core.directory(me.account_id) if me else ()
         return templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def localized(request: Request, me: Any) -> dict[str, Any]:
@@ -128,9 +119,12 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        try:
-            account = core.find_account(str((await posted(request)).get("username", "")).strip())
-        except NotFoundError:
+        fields = await posted(request)
+        try:  # a username typed, or an account picked from the directory (the switcher)
+            picked = UUID(fields["account"]) if fields.get("account") else None
+            typed = str(fields.get("username", "")).strip()
+            account = core.get_account(picked, picked) if picked else core.find_account(typed)
+        except (ValueError, NotFoundError, PermissionDeniedError):
             return render(request, "login.html", status=401, problem="unknown")
         if not account.is_active:
             return render(request, "login.html", status=403, problem="blocked")
@@ -154,15 +148,19 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     @app.get("/register")
     def register_page(request: Request) -> HTMLResponse:
-        return render(request, "register.html", form=form(request, None, Register, choices=roles))
+        return render(
+            request, "register.html", form=form(request, None, commands.Register, choices=roles)
+        )
 
     @app.post("/register")
     async def register(request: Request) -> HTMLResponse:
         fields = await posted(request)
         try:
-            account = core.execute(None, ui.read_command(Register, fields, converter=convert))
+            account = core.execute(
+                None, ui.read_command(commands.Register, fields, converter=convert)
+            )
         except AlignerError as e:
-            shown = form(request, None, Register, choices=roles, values=fields, error=e)
+            shown = form(request, None, commands.Register, choices=roles, values=fields, error=e)
             return render(request, "register.html", status=e.http_status, form=shown)
         code = fields.get("registration.reference_code", "")
         admins = core.network_admins(code) if code else ()
@@ -176,14 +174,14 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         if request.method == "POST":
             fields = await posted(request)
             try:
-                command = ui.read_command(UpdateProfile, fields, account_id=target)
+                command = ui.read_command(commands.UpdateProfile, fields, account_id=target)
                 core.execute(me.account_id, command)
                 return redirect(f"/profile?saved=1{f'&account={account}' if account else ''}")
             except AlignerError as e:
                 error = e
         shown = core.get_account(me.account_id, target)
         kw = {"skip": {"account_id"}, "initial": {"changes": shown}, "values": fields}
-        page = form(request, me, UpdateProfile, error=error, **kw)
+        page = form(request, me, commands.UpdateProfile, error=error, **kw)
         status = error.http_status if error else 200
         return render(request, "profile.html", me, status, account=shown, form=page)
 
@@ -195,7 +193,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     def manage(me: Me, account_id: UUID, name: str) -> Response:
         if name not in ("Activate", "Block"):
             raise NotFoundError("command", name)
-        core.execute(me.account_id, COMMANDS[name](account_id=account_id))  # type: ignore[call-arg]
+        core.execute(me.account_id, commands.COMMANDS[name](account_id=account_id))  # type: ignore[call-arg]
         return redirect("/admin/users")
 
     # -- dashboard and case list ----------------------------------------------------------
@@ -211,8 +209,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     # -- the new-case wizard: product, patient, teeth, request, files and confirmations -----
     def wizard(request: Request, me: Any, status: int = 200, **kw: Any) -> HTMLResponse:
         kinds = {"choices": {"kind": NEW_KINDS}, "variants": {"order": "retainer"}}
-        made = form(request, me, CreateCase, **kinds, **kw)
-        ticks = form(request, me, Confirm, values=kw.get("values"))
+        made = form(request, me, commands.CreateCase, **kinds, **kw)
+        ticks = form(request, me, commands.Confirm, values=kw.get("values"))
         return render(request, "wizard.html", me, status, form=made, confirm=ticks)
 
     @app.get("/cases/new")
@@ -225,7 +223,9 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         for kind in aligner_core.FileKind:
             for name, stream in fields.get(kind.value) or ():
                 try:
-                    command = AttachFile(case_id=case.case_id, kind=kind, name=name, content=stream)
+                    command = commands.AttachFile(
+                        case_id=case.case_id, kind=kind, name=name, content=stream
+                    )
                     core.execute(me.account_id, command)
                 except AlignerError as e:
                     errors[kind.value] = e
@@ -237,11 +237,13 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         if fields.get("kind") != "retainer":  # the retainer's order only for a retainer
             fields = {k: v for k, v in fields.items() if not k.startswith("order.")}
         try:
-            command = ui.read_command(CreateCase, fields, converter=convert, notation=NOTATION)
+            command = ui.read_command(
+                commands.CreateCase, fields, converter=convert, notation=NOTATION
+            )
         except ValidationError as e:
             return wizard(request, me, 422, values=fields, error=e)
         case = core.execute(me.account_id, command)
-        core.execute(me.account_id, ui.read_command(Confirm, fields, case_id=case.case_id))
+        core.execute(me.account_id, ui.read_command(commands.Confirm, fields, case_id=case.case_id))
         errors = attach(me, case, fields)
         if errors:
             return case_page(request, me, case.number, 422, file_errors=errors)
@@ -279,7 +281,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     async def act(request: Request, me: Me, number: int, name: str) -> Response:
         """Any command on the case, as its button's form sent it (``OrderFollowUp:retainer``)."""
         case = core.get_case_by_number(me.account_id, number).case
-        cls, fields = COMMANDS.get(name.partition(":")[0]), await posted(request)
+        cls, fields = commands.COMMANDS.get(name.partition(":")[0]), await posted(request)
         if cls is None:
             raise NotFoundError("command", name)
         try:
@@ -313,10 +315,10 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     @app.post("/api/cases/{case_id}/commands/{name}", include_in_schema=False)
     @app.post("/api/commands/{name}", include_in_schema=False)
     async def api_command(request: Request, name: str, case_id: UUID | None = None) -> Response:
-        cls = COMMANDS.get(name)
-        if cls is None or (case_id is None) == issubclass(cls, CaseCommand):
+        cls = commands.COMMANDS.get(name)
+        if cls is None or (case_id is None) == issubclass(cls, commands.CaseCommand):
             raise NotFoundError("command", name)
-        actor = None if cls is Register else api_actor(request)
+        actor = None if cls is commands.Register else api_actor(request)
         given = {"case_id": str(case_id)} if case_id else {}
         if request.headers.get("content-type", "").startswith("multipart/"):
             command = ui.read_command(cls, await posted(request), converter=convert, **given)
@@ -339,8 +341,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            doc["paths"].update(ui.api_paths(COMMANDS))
-            models = [*COMMANDS.values(), aligner_core.Case, aligner_core.Account]
+            doc["paths"].update(ui.api_paths(commands.COMMANDS))
+            models = [*commands.COMMANDS.values(), aligner_core.Case, aligner_core.Account]
             doc.setdefault("components", {}).setdefault("schemas", {}).update(
                 openapi_components(models)["schemas"]
             )

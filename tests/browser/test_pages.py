@@ -1,5 +1,6 @@
 """The portal's pages over HTTP, for what the browser walk leaves out: hold and release,
-delivery, close and reopen, cancel, reassignment and blocking by the admin."""
+delivery, close and reopen, follow-up orders of every kind, documents after submission,
+cancel, reassignment and blocking by the admin, the user switcher, the case list."""
 
 from __future__ import annotations
 
@@ -105,6 +106,64 @@ def test_hold_release_ship_deliver_close_reopen(portal: Any, people: dict[str, U
     assert status_of(portal, people, n) == "closed"
     assert post(portal, people["admin"], f"{do}/Reopen", {})[0] == 303
     assert status_of(portal, people, n) == "shipped"
+    orders = {
+        "retainer": {"order.type": "removable", "order.sets": "2"},
+        "replacement": {
+            "order.arches": "both", "order.first_step": "3", "order.last_step": "4",
+            "order.current_aligner": "4", "order.reason": "broken",
+            "order.not_quality_complaint": "on",
+        },
+        "revision": {"order.instructions": "More torque on UR1."},
+    }  # fmt: skip
+    for kind, fields in orders.items():
+        code, location, body = post(
+            portal,
+            people["dr-one"],
+            f"{do}/OrderFollowUp:{kind}",
+            {"order.order_type": kind, **fields},
+        )
+        assert code == 303, body
+        number = int(re.search(r"/cases/(\d+)", location).group(1))  # type: ignore[union-attr]
+        follow_up = portal.core.get_case_by_number(people["dr-one"], number).case
+        assert (follow_up.kind.value, follow_up.parent_id) == (kind, case.case_id)
+    code, _, body = post(portal, people["dr-one"], f"{do}/OrderFollowUp:revision", {})
+    assert code == 422 and "required field missing" in body
+
+
+def test_documents_after_submission(portal: Any, people: dict[str, UUID]) -> None:
+    import io
+
+    import pikepdf
+
+    pdf = io.BytesIO()
+    with pikepdf.new() as document:
+        document.add_blank_page()
+        document.save(pdf)
+    case = submitted_case(portal, people)
+    boundary = "aligner-core-test"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nother\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
+            f'filename="notes.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        + pdf.getvalue()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{portal.url}/cases/{case.number}/do/AttachFile",
+        body,
+        {
+            "Cookie": f"user={people['planner']}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        _opener.open(request, timeout=30)
+    assert answer.value.code == 303, answer.value.read().decode()
+    files = portal.core.get_case(people["dr-one"], case.case_id).case.records.files
+    assert files[-1].name == "notes.pdf" and files[-1].kind.value == "other"
 
 
 def test_cancel_reassign_and_block(portal: Any, people: dict[str, UUID]) -> None:
@@ -136,3 +195,22 @@ def test_the_case_list_filters_sorts_and_pages(portal: Any, people: dict[str, UU
     by_number = page(portal, people["dr-one"], f"/?q={numbers[0]}")
     assert re.findall(r'<td><a href="/cases/(\d+)">', by_number) == [str(numbers[0])]
     assert "page 1 of 1" in by_number
+
+
+def test_the_stub_login_switches_to_a_user_from_the_directory(
+    portal: Any, people: dict[str, UUID]
+) -> None:
+    header = page(portal, people["admin"], "/")
+    assert f'value="{people["planner"]}"' in header  # the switcher lists the network
+    request = urllib.request.Request(
+        portal.url + "/login",
+        urllib.parse.urlencode({"account": str(people["planner"])}).encode(),
+        {"Cookie": f"user={people['admin']}"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as moved:  # a redirect, not followed
+        _opener.open(request, timeout=30)
+    assert moved.value.code == 303
+    assert f"user={people['planner']}" in moved.value.headers["Set-Cookie"]
+    code, _, body = post(portal, people["admin"], "/login", {"account": "not-an-id"})
+    assert code == 401 and "No account" in body

@@ -72,6 +72,11 @@ document.addEventListener("DOMContentLoaded", () => {
     show(firstError >= 0 ? firstError : 0);
   }
 
+  // -- the user switcher of the stub login: picking a user logs them in ------------------
+  for (const select of document.querySelectorAll("[data-submit-on-change]")) {
+    select.addEventListener("change", () => select.form.submit());
+  }
+
   // -- buttons that ask twice: a dialog with the real submit button ----------------------
   for (const ask of document.querySelectorAll("[data-ask]")) {
     ask.addEventListener("click", () => document.getElementById(ask.dataset.ask).showModal());
