@@ -341,6 +341,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            doc["paths"] = {k: v for k, v in doc["paths"].items() if k.startswith("/api/")}
             doc["paths"].update(ui.api_paths(commands.COMMANDS))
             models = [*commands.COMMANDS.values(), aligner_core.Case, aligner_core.Account]
             doc.setdefault("components", {}).setdefault("schemas", {}).update(

@@ -17,9 +17,10 @@ needs no per-command code:
   fields, the command it sent (with what the shell knows added), a command API's
   OpenAPI paths.
 
-Texts are English unless a ``texts`` catalog (English text -> translation) is given;
-enum labels and error messages come from :func:`label` and :func:`message`.
-Nothing here imports a web framework or does I/O.
+Field labels and hints are English unless a ``texts`` catalog (English text ->
+translation) is given; enum labels, button labels and error messages are the
+library's own, in the ``language`` asked for (:mod:`aligner_core.i18n`). Nothing
+here imports a web framework or does I/O.
 
 .. versionadded:: 0.2
 """
@@ -188,7 +189,7 @@ _DURATIONS: Final = (7, 14, 30, 90)  # days a share link may live, offered as ch
 _PRIMARY: Final = frozenset({Action.SUBMIT, Action.ACCEPT_PLAN, Action.UPLOAD_PLAN, Action.SHIP})
 
 
-# -- texts: the seam to aligner_core.i18n ------------------------------------------------------
+# -- texts: the shell's catalog, and aligner_core.i18n ----------------------------------------
 def _t(text: str, texts: Texts | None) -> str:
     return texts.get(text, text) if texts else text
 
