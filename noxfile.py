@@ -110,13 +110,20 @@ def browser(session: nox.Session) -> None:
     session.run("pytest", "-m", "browser", "tests/browser", *session.posargs)
 
 
+#: Benchmarks that take ``--big`` (a 1M-case round); the others never see it.
+SIZED_BENCHMARKS = ("bench_storage.py", "bench_postgres.py")
+
+
 @nox.session(python=PYTHONS[:1] or None)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ratios against a floor or a peer measured in the same run."""
+    """Benchmarks: ratios against a floor or a peer measured in the same run (``-- --big``)."""
     session.install("-e", ".[test]")
+    big = "--big" in session.posargs
+    others = [a for a in session.posargs if a != "--big"]
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.log(f"--- {script.name}")
-        session.run("python", str(script), *session.posargs)
+        sized = ["--big"] if big and script.name in SIZED_BENCHMARKS else []
+        session.run("python", str(script), *others, *sized)
 
 
 LOCALE = "src/aligner_core/locale"

@@ -1,18 +1,15 @@
-"""PostgreSQL adapter benchmark: command throughput with 1, 2, 4 processes; bulk import vs raw COPY.
+"""PostgreSQL storage benchmark: the adapter against floors measured in the same run.
 
-Measured in one run against the server named by ``ALIGNER_CORE_TEST_POSTGRES_DSN``
-(prints a line and exits 0 when it is unset), in a schema of its own that is
-dropped at the end. Figures are compared with each other, never with a fixed
-time:
+    python benchmarks/bench_postgres.py [--big] [--sizes 10000 100000] [--seconds 3]
 
-- *throughput*: service commands (comments by the doctor) per second with 1, 2
-  and 4 worker processes, each on its own cases, so the figure is the adapter's
-  cost and the server's parallelism rather than lost races;
-- *bulk import*: ``PostgresStorage.import_cases`` (from ``Case`` objects, JSON
-  encoding included) against raw psycopg ``COPY`` of the same JSON documents and
-  columns (already encoded) into a table with the same indexes; target <= 2x.
-
-Usage: ``python benchmarks/bench_postgres.py [--seconds 3] [--cases 20000]``.
+Against the server named by ``ALIGNER_CORE_TEST_POSTGRES_DSN`` (prints a line and
+exits 0 when it is unset), in schemas of its own that are dropped at the end.
+Prints the ratios of ``_figures.py`` for 10k and 100k cases (and 1M with
+``--big``): dashboard counts vs an unindexed scan of the JSONB documents, page 1
+vs page 5,000 by cursor, bulk import (``import_rows``) vs raw psycopg ``COPY`` of
+the same documents and columns into a twin table with the same indexes (target
+<= 2x), one saved command vs one raw insert-and-commit. Then command throughput
+with 1, 2 and 4 worker processes, each on its own cases.
 """
 
 from __future__ import annotations
@@ -23,11 +20,90 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
+
+import _figures
+import psycopg
+from psycopg import sql
+
+from aligner_core.storage.postgres import PostgresStorage
+from aligner_core.storage.sql.columns import CASE_COLUMNS
 
 DSN_VARIABLE = "ALIGNER_CORE_TEST_POSTGRES_DSN"
 
 
+class PostgresFloors:
+    def __init__(self, dsn: str, schema: str) -> None:
+        self.dsn = dsn
+        self.schema = sql.Identifier(schema)
+        self.template = PostgresStorage(dsn, schema=schema)  # the tables the floor copies
+        self.template.close()
+
+    def raw_import(self, rows: _figures.Rows) -> float:
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.raw_cases").format(self.schema))
+            conn.execute(
+                sql.SQL("CREATE TABLE {0}.raw_cases (LIKE {0}.cases INCLUDING ALL)").format(
+                    self.schema
+                )
+            )
+            conn.commit()
+            copy = sql.SQL("COPY {}.raw_cases ({}) FROM STDIN").format(
+                self.schema, sql.SQL(", ").join(map(sql.Identifier, CASE_COLUMNS))
+            )
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy(copy) as writer:
+                for row, doc in rows:
+                    writer.write_row(row.values(doc))
+            conn.commit()
+            return time.perf_counter() - started
+
+    def scans(self, storage: Any, network: UUID) -> tuple[Callable[[], object], ...]:
+        conn = psycopg.connect(self.dsn, autocommit=True)
+        schema = sql.Identifier(storage.schema)
+        conn.execute(sql.SQL("SET search_path TO {}").format(schema))
+        conn.execute("CREATE TABLE scan AS SELECT doc FROM cases")  # the same JSON, no index
+        conn.execute("ANALYZE scan")
+        net, prefix = str(network), _figures.PREFIX.lower() + "%"
+
+        def counts() -> object:
+            return conn.execute(
+                "SELECT doc->>'status' AS s, count(*) FROM scan WHERE doc->>'network_id' = %s "
+                "AND doc->>'status' <> 'deleted' GROUP BY 1",
+                (net,),
+            ).fetchall()
+
+        def search() -> object:
+            return conn.execute(
+                "SELECT doc FROM scan WHERE doc->>'network_id' = %s AND "
+                "lower((doc->'patient'->>'first_name') || ' ' || (doc->'patient'->>'last_name'))"
+                " LIKE %s ORDER BY doc->>'updated_at' DESC LIMIT 50",
+                (net, prefix),
+            ).fetchall()
+
+        return counts, search
+
+    def raw_commits(self, doc: str, times: int) -> list[float]:
+        took = []
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.single").format(self.schema))
+            conn.execute(
+                sql.SQL("CREATE TABLE {}.single (case_id text PRIMARY KEY, doc jsonb)").format(
+                    self.schema
+                )
+            )
+            insert = sql.SQL("INSERT INTO {}.single VALUES (%s, %s)").format(self.schema)
+            for i in range(times):
+                started = time.perf_counter()
+                with conn.transaction():
+                    conn.execute(insert, (f"id-{i}", doc))
+                took.append(time.perf_counter() - started)
+        return took
+
+
+# ---------------------------------------------------------------------- throughput
 def _core(dsn: str, schema: str):  # type: ignore[no-untyped-def]
     from aligner_core.bootstrap import connect
     from aligner_core.files.blobs import MemoryBlobStore
@@ -89,97 +165,49 @@ def throughput(dsn: str, schema: str, seconds: float) -> dict[int, float]:
     return rates
 
 
-def bulk_import(dsn: str, schema: str, n: int) -> tuple[float, float]:
-    import psycopg
-
-    from aligner_core.storage.postgres import PostgresStorage
-    from aligner_core.storage.sql.columns import case_row
-    from aligner_core.testing.contracts.storage import population
-
-    pop = population(n, seed=11, first_number=1_000_000)
-    storage = PostgresStorage(dsn, schema=schema)
-    try:
-        with storage.unit_of_work() as uow:
-            for net in pop.networks:
-                uow.accounts.add_network(net)
-            for doctor in pop.doctors:
-                uow.accounts.add(doctor)
-            uow.commit()
-        started = time.perf_counter()
-        storage.import_cases(pop.cases, batch=5000)
-        adapter = time.perf_counter() - started
-        # the raw baseline: the same JSON and columns, already encoded, COPYed into a twin table
-        dumps = storage.converter.document_dumps
-        rows = []
-        for c in pop.cases:
-            r = case_row(c)
-            rows.append(
-                (
-                    r.case_id, r.number + n, r.version, r.status, r.kind, r.owner_id,
-                    r.network_id, r.name_key, r.patient_name, r.created_at, r.updated_at,
-                    r.accepted_at, dumps(c),
-                )
-            )  # fmt: skip
-    finally:
-        storage.close()
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            psycopg.sql.SQL("CREATE TABLE {}.raw_cases (LIKE {}.cases INCLUDING ALL)").format(
-                psycopg.sql.Identifier(schema), psycopg.sql.Identifier(schema)
-            )
-        )
-        conn.commit()
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            copy_sql = psycopg.sql.SQL(
-                "COPY {}.raw_cases (case_id, number, version, status, kind, owner_id, network_id,"
-                " name_key, patient_name, created_at, updated_at, accepted_at, doc) FROM STDIN"
-            ).format(psycopg.sql.Identifier(schema))
-            for start in range(0, len(rows), 5000):
-                with cur.copy(copy_sql) as copy:
-                    for row in rows[start : start + 5000]:
-                        copy.write_row(row)
-                conn.commit()
-        raw = time.perf_counter() - started
-    return adapter, raw
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--big", action="store_true", help="also run 1M cases")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0, help="per throughput run")
-    parser.add_argument("--cases", type=int, default=20_000, help="cases to bulk-import")
     args = parser.parse_args()
     dsn = os.environ.get(DSN_VARIABLE)
     if not dsn:
         print(f"bench_postgres: {DSN_VARIABLE} is not set; PostgreSQL benchmark skipped")
         return 0
-    import psycopg
+    base = f"aligner_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    schemas = [f"{base}_floor", f"{base}_rate"]
+    sizes = [*args.sizes, *([1_000_000] if args.big else [])]
+    results: dict[int, dict[str, Any]] = {}
 
-    schema = f"aligner_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    def fresh(name: str) -> PostgresStorage:
+        schemas.append(f"{base}_{name}")
+        return PostgresStorage(dsn, schema=schemas[-1], max_size=2)
+
     try:
-        rates = throughput(dsn, schema, args.seconds)
-        print("PostgreSQL command throughput (comment commands/s, one run):")
+        floors = PostgresFloors(dsn, schemas[0])
+        for n in sizes:
+            results[n] = _figures.run(n, fresh, floors, args.repeat)
+            _drop(dsn, schemas[2:])
+            del schemas[2:]
+        _figures.report("PostgreSQL", results, import_target=2.0)
+        rates = throughput(dsn, schemas[1], args.seconds)
+        print("\nPostgreSQL command throughput (comment commands/s, one run):")
         for workers, rate in rates.items():
             print(
                 f"  {workers} worker process{'es' if workers > 1 else '  '}: {rate:9.1f} /s"
                 f"  (x{rate / rates[1]:.2f} of 1 process)"
             )
-        adapter, raw = bulk_import(dsn, f"{schema}_import", args.cases)
-        ratio = adapter / raw
-        print(f"Bulk import of {args.cases} cases (same JSON documents and columns):")
-        print(f"  PostgresStorage.import_cases: {adapter:7.3f} s  ({args.cases / adapter:9.0f}/s)")
-        print(f"  raw psycopg COPY            : {raw:7.3f} s  ({args.cases / raw:9.0f}/s)")
-        verdict = "OK" if ratio <= 2.0 else "ABOVE TARGET"
-        print(f"  ratio adapter/raw: {ratio:.2f}x (target <= 2x): {verdict}")
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for name in (schema, f"{schema}_import"):
-                conn.execute(
-                    psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                        psycopg.sql.Identifier(name)
-                    )
-                )
+        _drop(dsn, schemas)
     return 0
+
+
+def _drop(dsn: str, schemas: list[str]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name in schemas:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":

@@ -59,6 +59,13 @@ class CaseRepository(Protocol):
     otherwise raises ``ConcurrencyConflictError`` (at the latest at commit).
     Deleted drafts are kept but never listed nor counted. Numbers come from
     ``next_number`` and are unique and increasing per storage.
+
+    ``list`` pages like ``domain.queries.paginate`` (``Page.next_cursor`` starts
+    the next page, as ``CaseFilter.after``); ``count_by_status`` is the dashboard,
+    read from counts kept with every write. Values no store can hold never reach
+    a driver: text with NUL or a lone surrogate, numbers beyond 64 bits. Reads
+    of them find nothing (``NotFoundError``, an empty page); writes of them
+    raise ``ValidationError``.
     """
 
     def add(self, case: Case) -> None: ...
@@ -80,7 +87,8 @@ class AccountRepository(Protocol):
     """Networks and user accounts; usernames and e-mails are unique (case-insensitive).
 
     ``add`` raises ``ValidationError`` on a taken username, e-mail or reference
-    code; ``update`` is versioned like cases.
+    code; ``update`` is versioned like cases. Lookups by id, username, e-mail or
+    code raise ``NotFoundError``; text no store can hold finds nothing.
     """
 
     def add_network(self, network: Network) -> None: ...
@@ -95,6 +103,10 @@ class AccountRepository(Protocol):
 
     def by_username(self, username: str) -> Account: ...
 
+    def by_email(self, email: str) -> Account:
+        """The account with this e-mail address, ignoring case."""
+        ...
+
     def update(self, account: Account) -> None: ...
 
     def in_network(self, network_id: UUID) -> Sequence[Account]: ...
@@ -105,7 +117,9 @@ class OutboxRepository(Protocol):
 
     ``claim`` hands out due entries (``next_attempt_at <= now``) and leases them
     until ``lease_until`` so that concurrent dispatchers never hold the same
-    entry at once. ``mark_sent``, ``reschedule`` and ``mark_dead`` end a lease.
+    entry at once. ``mark_sent``, ``reschedule`` and ``mark_dead`` end a lease;
+    an attempt count beyond 64 bits or an error text no store can hold is a
+    ``ValidationError``.
     """
 
     def add(self, entry: OutboxEntry) -> None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -25,6 +25,7 @@ if not DSN:
 psycopg = pytest.importorskip("psycopg")
 from psycopg import sql  # noqa: E402
 
+from aligner_core.domain.cases import Case  # noqa: E402
 from aligner_core.storage.postgres import PostgresStorage  # noqa: E402
 from aligner_core.testing.contracts.storage import StorageContract  # noqa: E402
 
@@ -75,6 +76,12 @@ def reopen_storage() -> Callable[[PostgresStorage], PostgresStorage]:
     """A second handle (its own pool) on the schema of a storage."""
     assert DSN is not None
     return lambda storage: PostgresStorage(DSN, schema=storage.schema)
+
+
+@pytest.fixture
+def import_cases() -> Callable[[PostgresStorage, Iterable[Case]], int]:
+    """``COPY`` in chunks of 7, so that imports span several chunks."""
+    return lambda storage, cases: storage.import_cases(cases, batch=7)
 
 
 class TestPostgresStorage(StorageContract):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
+from aligner_core.domain.cases import Case
 from aligner_core.storage.sqlite import SqliteStorage
 from aligner_core.testing.contracts.storage import StorageContract
 
@@ -21,3 +22,7 @@ class TestSqliteStorage(StorageContract):
     @pytest.fixture
     def reopen_storage(self) -> Callable[[SqliteStorage], SqliteStorage]:
         return lambda storage: SqliteStorage(storage.path)
+
+    @pytest.fixture
+    def import_cases(self) -> Callable[[SqliteStorage, Iterable[Case]], int]:
+        return lambda storage, cases: storage.import_cases(cases, batch=7)

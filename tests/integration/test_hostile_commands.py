@@ -143,6 +143,8 @@ def _base(cls: type[Command], ids: dict[str, Any]) -> dict[str, Any]:
     for key in ("case_id", "parent_case_id"):
         if key in values:
             values[key] = ids["case"]
+    if "simulation_url" in values:
+        values["simulation_url"] = "https://simulation.example/1"
     if "order" in values:
         values["order"] = None if "kind" in values else RevisionOrder("more torque")
     return values

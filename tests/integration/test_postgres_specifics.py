@@ -42,11 +42,13 @@ from aligner_core.errors import (  # noqa: E402
     ValidationError,
 )
 from aligner_core.storage import postgres as pg  # noqa: E402
-from aligner_core.storage.postgres import PostgresStorage, PostgresUnitOfWork  # noqa: E402
+from aligner_core.storage.postgres import PostgresStorage  # noqa: E402
+from aligner_core.storage.sql.unit_of_work import SqlUnitOfWork  # noqa: E402
 from aligner_core.testing.contracts.storage import (  # noqa: E402
     T0,
     account,
     case,
+    enrol,
     network,
     outbox_entry,
     population,
@@ -129,7 +131,7 @@ def test_open_migrates_to_the_current_version_and_reopening_changes_nothing(
 ) -> None:
     first = open_storage()
     before = _snapshot(schema)
-    assert before["versions"] == [(pg.SCHEMA_VERSION,)]
+    assert before["versions"] == [(v,) for v in range(1, pg.SCHEMA_VERSION + 1)]
     assert {("cases",), ("case_members",), ("accounts",), ("networks",), ("outbox",)} <= set(
         before["tables"]
     )
@@ -145,7 +147,7 @@ def test_concurrent_first_opens_agree(
     with ThreadPoolExecutor(6) as pool:
         storages = list(pool.map(lambda _: open_storage(), range(6)))
     assert len({s.link_secret() for s in storages}) == 1
-    assert _snapshot(schema)["versions"] == [(pg.SCHEMA_VERSION,)]
+    assert _snapshot(schema)["versions"] == [(v,) for v in range(1, pg.SCHEMA_VERSION + 1)]
 
 
 def test_a_newer_schema_is_refused_and_left_unchanged(
@@ -230,7 +232,7 @@ def test_a_connection_lost_before_commit_is_a_storage_error_and_writes_nothing(
         uow.cases.update(attrs.evolve(loaded, status=CaseStatus.CANCELLED, version=2))
         uow.cases.add(case(2, doctor))
         uow.outbox.add(outbox_entry(doctor))
-        _terminate(uow.backend_pid)
+        _terminate(uow.session.backend_pid)
         with pytest.raises(StorageError):
             uow.commit()
     with storage.unit_of_work() as uow:  # the pool replaced the dead connection
@@ -257,11 +259,11 @@ def test_a_connection_lost_mid_commit_leaves_nothing_half_written(
             ),
             (c.case_id,),
         )
-        uow: PostgresUnitOfWork = storage.unit_of_work()
+        uow: SqlUnitOfWork = storage.unit_of_work()
         uow.cases.add(case(2, doctor))  # inserted before the blocked update
         uow.cases.update(attrs.evolve(c, status=CaseStatus.CANCELLED, version=2))
         uow.outbox.add(outbox_entry(doctor))
-        pid = uow.backend_pid
+        pid = uow.session.backend_pid
 
         def commit() -> None:
             try:
@@ -328,27 +330,35 @@ def test_closed_pool_is_a_storage_error(open_storage: Callable[..., PostgresStor
 
 
 # ---------------------------------------------------------------------- indexes
-def _plans(storage: PostgresStorage, run: Callable[[PostgresUnitOfWork], object]) -> list[str]:
+def _plans(storage: PostgresStorage, run: Callable[[SqlUnitOfWork], object]) -> list[str]:
     """EXPLAIN every query ``run`` makes through the adapter, with sequential scans off."""
-    seen: list[tuple[str, tuple[Any, ...]]] = []
-    original = PostgresUnitOfWork.fetchall
+    seen: list[tuple[str, Any]] = []
+    execute, fetch = pg._PgCursor.execute, pg._PgSession.fetch
 
-    def recording(self: PostgresUnitOfWork, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    def recording_execute(self: Any, query: str, params: Any = ()) -> Any:
         seen.append((query, params))
-        return original(self, query, *params)
+        return execute(self, query, params)
+
+    def recording_fetch(self: Any, query: str, params: Any = (), what: str = "query") -> Any:
+        seen.append((query, params))
+        return fetch(self, query, params, what)
 
     with storage.unit_of_work() as uow:
-        PostgresUnitOfWork.fetchall = recording  # type: ignore[method-assign]
+        pg._PgCursor.execute = recording_execute  # type: ignore[method-assign]
+        pg._PgSession.fetch = recording_fetch  # type: ignore[method-assign]
         try:
             run(uow)
         finally:
-            PostgresUnitOfWork.fetchall = original  # type: ignore[method-assign]
+            pg._PgCursor.execute = execute  # type: ignore[method-assign]
+            pg._PgSession.fetch = fetch  # type: ignore[method-assign]
     plans = []
     with _raw() as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(storage.schema)))
         conn.execute("SET enable_seqscan = off")
         for query, params in seen:
-            rows = conn.execute("EXPLAIN " + query, params).fetchall()
+            if not query.lstrip().upper().startswith("SELECT"):
+                continue
+            rows = conn.execute("EXPLAIN " + storage.dialect.statement(query), params).fetchall()
             plans.append("\n".join(r[0] for r in rows))
     return plans
 
@@ -357,10 +367,7 @@ def _populated(open_storage: Callable[..., PostgresStorage]) -> PostgresStorage:
     storage = open_storage()
     pop = population(3000, seed=7)
     with storage.unit_of_work() as uow:
-        for net in pop.networks:
-            uow.accounts.add_network(net)
-        for doctor in pop.doctors:
-            uow.accounts.add(doctor)
+        enrol(uow, pop)
         uow.commit()
     assert storage.import_cases(pop.cases, batch=700) == 3000
     with _raw() as conn:
@@ -368,13 +375,15 @@ def _populated(open_storage: Callable[..., PostgresStorage]) -> PostgresStorage:
     return storage
 
 
-def test_prefix_search_is_served_by_the_name_key_index(
+def test_prefix_search_is_served_by_the_network_name_index(
     open_storage: Callable[..., PostgresStorage],
 ) -> None:
     storage = _populated(open_storage)
+    with storage.unit_of_work() as uow:
+        net = uow.cases.list(Scope(everything=True), CaseFilter(limit=1)).items[0].network_id
     query = CaseFilter(patient_name="jane d", sort=SortKey.PATIENT, descending=False)
-    plans = _plans(storage, lambda uow: uow.cases.list(Scope(everything=True), query))
-    assert plans and "cases_name_key" in plans[0], plans
+    plans = _plans(storage, lambda uow: uow.cases.list(Scope(network_id=net), query))
+    assert plans and "cases_network_name" in plans[0], plans
 
 
 def test_substring_search_uses_trigrams_where_available(
@@ -391,12 +400,14 @@ def test_substring_search_uses_trigrams_where_available(
     assert page.total > 0 and all("mith" in s.patient_name.casefold() for s in page.items)
 
 
-def test_dashboard_counts_use_an_index(open_storage: Callable[..., PostgresStorage]) -> None:
+def test_dashboard_counts_read_the_kept_counts(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
     storage = _populated(open_storage)
     with storage.unit_of_work() as uow:
         net = uow.cases.list(Scope(everything=True), CaseFilter(limit=1)).items[0].network_id
     plans = _plans(storage, lambda uow: uow.cases.count_by_status(Scope(network_id=net)))
-    assert plans and "cases_network_status" in plans[0], plans
+    assert plans and "case_counts_pkey" in plans[0] and " cases " not in plans[0], plans
 
 
 def test_import_moves_the_number_sequence_past_the_imported_cases(
@@ -436,3 +447,65 @@ def test_concurrent_claims_from_several_storages_never_overlap(
         list(pool.map(claimer, range(6)))
     everything = [e for part in claimed for e in part]
     assert len(everything) == len(set(everything)) == 200
+
+
+# ---------------------------------------------------------------------- migration 2
+def test_a_version_1_schema_is_migrated_with_its_data(
+    open_storage: Callable[..., PostgresStorage], schema: str
+) -> None:
+    """Counts are backfilled from the cases; versions and attempts become 64-bit."""
+    from aligner_core.serialization import make_converter
+    from aligner_core.storage.sql.columns import case_row
+    from aligner_core.testing.contracts.storage import grant
+
+    net = network()
+    doctor, guest = account(net, "doc"), account(net, "guest")
+    shared = case(100, doctor, collaborators=(grant(guest, doctor),))
+    planned = case(101, doctor, status=CaseStatus.IN_PLANNING)
+    dumps = make_converter().document_dumps
+    with _raw() as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for statement in pg._MIGRATIONS[1]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+        conn.execute("INSERT INTO networks VALUES (%s, %s, %s)",
+                     (net.network_id, net.reference_code.casefold(), dumps(net)))  # fmt: skip
+        for a in (doctor, guest):
+            conn.execute(
+                "INSERT INTO accounts VALUES (%s, %s, %s, %s, 1, %s)",
+                (a.account_id, a.network_id, a.username, a.email, dumps(a)),
+            )
+        for c in (shared, planned):
+            r = case_row(c)
+            conn.execute(
+                "INSERT INTO cases (case_id, number, version, status, kind, owner_id, network_id,"
+                " name_key, patient_name, created_at, updated_at, accepted_at, doc) VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                r.values(dumps(c)),
+            )
+        conn.execute("INSERT INTO case_members VALUES (100, %s)", (guest.account_id,))
+    storage = open_storage()
+    assert _snapshot(schema)["versions"] == [(1,), (2,)]
+    with storage.unit_of_work() as uow:
+        assert uow.cases.get(shared.case_id) == shared
+        assert uow.cases.count_by_status(Scope(network_id=net.network_id)) == {
+            CaseStatus.DRAFT: 1, CaseStatus.IN_PLANNING: 1,
+        }  # fmt: skip
+        page = uow.cases.list(Scope(member_id=guest.account_id), CaseFilter())
+        assert [s.case_id for s in page.items] == [shared.case_id]
+        uow.cases.update(attrs.evolve(planned, version=2**40))
+        with pytest.raises(ConcurrencyConflictError):
+            uow.commit()
+    with _raw() as conn:
+        kinds = conn.execute(
+            "SELECT table_name, data_type FROM information_schema.columns WHERE table_schema = %s"
+            " AND column_name IN ('version', 'attempts') AND table_name <> 'schema_migrations'"
+            " ORDER BY 1",
+            (schema,),
+        ).fetchall()
+    assert kinds == [("accounts", "bigint"), ("cases", "bigint"), ("outbox", "bigint")]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from aligner_core.domain.cases import CaseStatus
 from aligner_core.domain.queries import CaseFilter, NameMatch, Scope
 from aligner_core.errors import SchemaVersionError, StorageError
 from aligner_core.storage.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
@@ -109,8 +111,9 @@ def test_a_read_only_database_file_refuses_writes_with_a_storage_error(db: Path)
     SqliteStorage(db).close()
     storage = SqliteStorage(db)
     # a read-only handle, as a read-only mount would give: writing must fail cleanly
-    storage._local.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
-    storage._connections.append(storage._local.conn)
+    read_only = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    storage.dialect._local.conn = read_only
+    storage.dialect._connections.append(read_only)
     with storage.unit_of_work() as uow, pytest.raises(StorageError) as caught:
         uow.accounts.add_network(network())
         uow.commit()
@@ -150,22 +153,42 @@ def test_a_writer_waits_for_a_short_lock(db: Path) -> None:
     storage.close()
 
 
-def _plan(storage: SqliteStorage, sql: str, params: list[object]) -> str:
-    rows = storage._conn().execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
-    return " | ".join(str(r[-1]) for r in rows)
+def _plans(storage: SqliteStorage, run: Callable[[], object]) -> list[str]:
+    """The query plan of every SELECT ``run`` makes through this thread's connection."""
+    seen: list[str] = []
+    conn = storage._conn()
+    conn.set_trace_callback(seen.append)  # the statements with their parameters inlined
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    return [
+        " | ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + s).fetchall())
+        for s in selects
+    ]
+
+
+def _list(storage: SqliteStorage, scope: Scope, query: CaseFilter) -> Callable[[], object]:
+    def run() -> object:
+        with storage.unit_of_work() as uow:
+            page = uow.cases.list(scope, query)
+        assert page.total > 0
+        return page
+
+    return run
 
 
 def test_a_prefix_search_is_an_index_range_not_a_scan(db: Path) -> None:
     storage = SqliteStorage(db)
-    populate(storage, 30, seed=2)
-    with storage.unit_of_work() as uow:
-        where, params = uow.cases._where(Scope(everything=True), CaseFilter(patient_name="Anna Mü"))
-        assert uow.cases.list(Scope(everything=True), CaseFilter(patient_name="Anna Mü")).total > 0
-    plan = _plan(storage, f"SELECT count(*) FROM cases WHERE {where}", params)
-    assert "USING INDEX cases_name (name_key>? AND name_key<?)" in plan or "cases_name" in plan, (
-        plan
-    )
-    assert "SCAN cases" not in plan, plan
+    pop = populate(storage, 30, seed=2)
+    query = CaseFilter(patient_name="Anna Mü")
+    scope = Scope(network_id=pop.networks[0].network_id)  # lab staff searching their network
+    plans = _plans(storage, _list(storage, scope, query))
+    assert plans
+    for plan in plans:
+        assert "USING INDEX cases_network_name (network_id=? AND name_key>? AND name_key<?)" in plan
+        assert "SCAN cases" not in plan, plan
     storage.close()
 
 
@@ -175,11 +198,10 @@ def test_substring_search_uses_the_trigram_index(db: Path) -> None:
         pytest.skip("this SQLite has no FTS5 trigram tokenizer: substring search scans")
     populate(storage, 30, seed=2)
     query = CaseFilter(patient_name="üller", name_match=NameMatch.SUBSTRING)
-    with storage.unit_of_work() as uow:
-        where, params = uow.cases._where(Scope(everything=True), query)
-        assert uow.cases.list(Scope(everything=True), query).total > 0
-    plan = _plan(storage, f"SELECT count(*) FROM cases WHERE {where}", params)
-    assert "VIRTUAL TABLE INDEX" in plan and "cases_fts" in plan, plan
+    plans = _plans(storage, _list(storage, Scope(everything=True), query))
+    assert plans
+    for plan in plans:
+        assert "VIRTUAL TABLE INDEX" in plan and "cases_fts" in plan, plan
     storage.close()
 
 
@@ -247,3 +269,76 @@ def test_no_driver_exception_escapes_after_close(db: Path) -> None:
     storage.close()
     with pytest.raises(StorageError):
         uow.cases.list(Scope(everything=True), CaseFilter())
+
+
+def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
+    """Counts are backfilled, the outbox's state moves to columns, FTS follows the new table."""
+    import attrs
+
+    from aligner_core.serialization import make_converter
+    from aligner_core.storage import sqlite as module
+    from aligner_core.storage.sql.columns import case_row, encode_time
+    from aligner_core.testing.contracts.storage import grant, outbox_entry
+
+    net = network()
+    doctor, guest = account(net, "doc"), account(net, "guest")
+    shared = case(100, doctor, name=("Anna", "Müller"), collaborators=(grant(guest, doctor),))
+    draft = case(101, doctor, status=CaseStatus.IN_PLANNING)
+    entry = attrs.evolve(outbox_entry(doctor), attempts=2, last_error="421 later")
+    dumps = make_converter().document_dumps
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(f"PRAGMA page_size = {module.PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    for statement in module._MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute(module._FTS_TABLE)
+    for trigger in module._FTS_TRIGGERS:
+        conn.execute(trigger)
+    conn.execute("INSERT INTO meta VALUES ('link_secret', ?)", (b"s" * 32,))
+    for a in (doctor, guest):
+        conn.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)",
+            (str(a.account_id), str(a.network_id), a.username, a.email, 1, dumps(a)),
+        )
+    conn.execute(
+        "INSERT INTO networks VALUES (?, ?, ?)",
+        (str(net.network_id), net.reference_code.casefold(), dumps(net)),
+    )
+    for c in (shared, draft):
+        row = case_row(c)
+        conn.execute(f"INSERT INTO cases VALUES ({', '.join('?' * 13)})", (
+            row.number, row.case_id, row.version, row.status, row.kind, row.owner_id,
+            row.network_id, row.name_key, row.patient_name, row.created_at, row.updated_at,
+            row.accepted_at, dumps(c),
+        ))  # fmt: skip
+    conn.execute("INSERT INTO case_members VALUES (?, 100)", (str(guest.account_id),))
+    conn.execute(
+        "INSERT INTO outbox VALUES (?, 'pending', ?, NULL, ?, ?)",
+        (str(entry.entry_id), encode_time(entry.next_attempt_at), encode_time(entry.created_at),
+         dumps(entry)),
+    )  # fmt: skip
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    storage = SqliteStorage(db)
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 2
+    assert storage.link_secret() == b"s" * 32
+    with storage.unit_of_work() as uow:
+        assert uow.cases.get(shared.case_id) == shared
+        assert uow.cases.count_by_status(Scope(network_id=net.network_id)) == {
+            CaseStatus.DRAFT: 1, CaseStatus.IN_PLANNING: 1,
+        }  # fmt: skip
+        guest_page = uow.cases.list(Scope(member_id=guest.account_id), CaseFilter())
+        assert [s.case_id for s in guest_page.items] == [shared.case_id]
+        assert list(uow.outbox.pending()) == [entry]
+        uow.cases.update(attrs.evolve(draft, patient=attrs.evolve(draft.patient, last_name="Zola"),
+                                      version=2))  # fmt: skip
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        find = CaseFilter(patient_name="zol", name_match=NameMatch.SUBSTRING)
+        assert uow.cases.list(Scope(everything=True), find).total == 1
+        assert uow.cases.next_number() == 100  # the counter was kept
+    check = storage._conn().execute("INSERT INTO cases_fts (cases_fts) VALUES ('integrity-check')")
+    assert check.fetchall() == []
+    storage.close()

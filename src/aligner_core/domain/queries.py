@@ -7,34 +7,45 @@ contract suite checks SQL adapters against them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import base64
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import attrs
 
-from aligner_core.domain._checks import non_negative_int, positive
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
-from aligner_core.errors import ValidationError
+from aligner_core.domain.fields import Checked, field, integer, items, text
+from aligner_core.errors import FieldError, ValidationError
 
 __all__ = [
     "DASHBOARD_STATUSES",
+    "MAX_LIMIT",
+    "MAX_NUMBER",
+    "MAX_OFFSET",
     "CaseFilter",
     "CaseSummary",
     "NameMatch",
     "Page",
     "Scope",
     "SortKey",
+    "cursor_after",
     "matches",
     "name_key",
+    "paginate",
     "sort_key",
+    "storable_text",
     "summarize",
     "visible",
 ]
 
 T = TypeVar("T")
+
+_CURSOR = re.compile(r"[A-Za-z0-9_-]+")
 
 DASHBOARD_STATUSES = (
     CaseStatus.DRAFT,
@@ -83,49 +94,90 @@ class SortKey(StrEnum):
     PATIENT = "patient_name"
 
 
-def _kinds(value: Any) -> tuple[CaseKind, ...]:
-    """One kind or several, in any order, as a sorted tuple."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (CaseKind(value),)
-    return tuple(sorted({CaseKind(v) for v in value}))
+MAX_OFFSET = 100_000
+"""The deepest page an offset reaches; deeper pages go by cursor (``CaseFilter.after``)."""
+MAX_LIMIT = 500
+MAX_NUMBER = 2**63 - 1
+"""Case numbers are 64-bit signed integers in every store."""
+MAX_NAME = 200
+MAX_CURSOR = 512
 
 
-def _statuses(value: Any) -> tuple[CaseStatus, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (CaseStatus(value),)
-    return tuple(sorted({CaseStatus(v) for v in value}))
+def _sorted(kind: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """One value or several, in any order, as a sorted tuple of ``kind`` members."""
+
+    def convert(value: Any) -> tuple[Any, ...]:
+        if value is None:
+            return ()
+        items = (value,) if isinstance(value, str) else value
+        return tuple(sorted({kind(v) for v in items}))
+
+    return convert
+
+
+def _instant(value: Any) -> Iterable[FieldError]:
+    """A datetime that names an instant between the years 1 and 9999 in UTC."""
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            yield FieldError.of("out_of_range", min="0001-01-01", max="9999-12-31")
+
+
+def _cursor_fits(query: CaseFilter) -> Iterable[FieldError]:
+    if isinstance(query.after, str) and len(query.after) <= MAX_CURSOR:
+        try:
+            _decode_cursor(query.after, query.sort, query.descending)
+        except ValidationError as e:
+            yield from e.errors
+
+
+def _moment() -> Any:
+    return field(default=None, rules=[_instant])
 
 
 @attrs.frozen
-class CaseFilter:
-    """Case list filters, sort and page. Empty tuples mean 'any'."""
+class CaseFilter(Checked):
+    """Case list filters, sort and page. Empty tuples mean 'any'.
 
-    patient_name: str | None = None
-    name_match: NameMatch = NameMatch.PREFIX
-    kinds: tuple[CaseKind, ...] = attrs.field(default=(), converter=_kinds)
-    statuses: tuple[CaseStatus, ...] = attrs.field(default=(), converter=_statuses)
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    updated_from: datetime | None = None
-    updated_to: datetime | None = None
-    number: int | None = attrs.field(default=None, validator=positive)
-    owner_id: UUID | None = None
-    sort: SortKey = SortKey.UPDATED
-    descending: bool = True
-    offset: int = attrs.field(default=0, validator=non_negative_int)
-    limit: int = attrs.field(default=50, validator=positive)
+    Every field is bounded (``ValidationError`` otherwise). A page starts after
+    ``after`` (the ``next_cursor`` of the previous page, for this sort and
+    direction), then skips ``offset`` rows; offsets stop at :data:`MAX_OFFSET`,
+    cursors go as deep as the list does at the cost of the first page.
+    """
 
-    def __attrs_post_init__(self) -> None:
-        if self.limit > 500:
-            raise ValidationError.of("page_limit", "$.limit", max=500)
+    patient_name: str | None = text(MAX_NAME, blank=True, default=None, doc="Name search.")
+    name_match: NameMatch = field(default=NameMatch.PREFIX, converter=NameMatch)
+    kinds: tuple[CaseKind, ...] = items(len(CaseKind), default=(), converter=_sorted(CaseKind))
+    statuses: tuple[CaseStatus, ...] = items(
+        len(CaseStatus), default=(), converter=_sorted(CaseStatus)
+    )
+    created_from: datetime | None = _moment()
+    created_to: datetime | None = _moment()
+    updated_from: datetime | None = _moment()
+    updated_to: datetime | None = _moment()
+    number: int | None = integer(1, MAX_NUMBER, default=None)
+    owner_id: UUID | None = field(default=None)
+    sort: SortKey = field(default=SortKey.UPDATED, converter=SortKey)
+    descending: bool = field(default=True)
+    offset: int = integer(0, MAX_OFFSET, default=0)
+    limit: int = integer(1, MAX_LIMIT, default=50)
+    after: str | None = text(
+        MAX_CURSOR, blank=True, default=None, doc="The next_cursor of the previous page."
+    )
+
+    __rules__ = (_cursor_fits,)
 
     @property
     def name_key(self) -> str | None:
         return name_key(self.patient_name) if self.patient_name else None
+
+    @property
+    def position(self) -> tuple[Any, int] | None:
+        """Where the page starts: the sort value and number of the row before it (or None)."""
+        return (
+            None if self.after is None else _decode_cursor(self.after, self.sort, self.descending)
+        )
 
 
 @attrs.frozen
@@ -147,14 +199,20 @@ class CaseSummary:
 
 @attrs.frozen
 class Page(Generic[T]):
+    """One page of a list: its rows, how many rows match in all, and where the next page starts.
+
+    ``next_cursor`` is set when rows follow this page; pass it as ``CaseFilter.after``.
+    """
+
     items: tuple[T, ...]
     total: int
     offset: int
     limit: int
+    next_cursor: str | None = None
 
     @property
     def has_more(self) -> bool:
-        return self.offset + len(self.items) < self.total
+        return self.next_cursor is not None
 
 
 def summarize(case: Case) -> CaseSummary:
@@ -221,7 +279,90 @@ def sort_key(summary: CaseSummary, key: SortKey) -> tuple[Any, ...]:
     return (value, summary.number)
 
 
+def cursor_after(summary: CaseSummary, query: CaseFilter) -> str:
+    """The ``next_cursor`` of a page whose last row is ``summary``."""
+    value, number = sort_key(summary, query.sort)
+    if query.sort is SortKey.NUMBER:
+        value = None
+    elif isinstance(value, datetime):
+        value = _utc_text(value)
+    data = json.dumps([query.sort.value, query.descending, value, number], ensure_ascii=False)
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _decode_cursor(text: str, sort: SortKey, descending: bool) -> tuple[Any, int]:
+    """The position a cursor names, for a list sorted by ``sort``; ``ValidationError`` if none."""
+    problem = ValidationError.of("invalid_cursor", "$.after", subject="CaseFilter", sort=sort.value)
+    if not _CURSOR.fullmatch(text):
+        raise problem
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        kind, reverse, value, number = data
+    except (ValueError, TypeError):
+        raise problem from None
+    if (
+        kind != sort.value
+        or reverse is not descending
+        or isinstance(number, bool)
+        or not isinstance(number, int)
+        or not 1 <= number <= MAX_NUMBER
+        or not _position_value_fits(sort, value)
+    ):
+        raise problem
+    if sort is SortKey.NUMBER:
+        value = number
+    elif sort in (SortKey.CREATED, SortKey.UPDATED):
+        value = datetime.fromisoformat(value)
+    return value, number
+
+
+def _position_value_fits(sort: SortKey, value: Any) -> bool:
+    if sort is SortKey.NUMBER:
+        return value is None
+    if not isinstance(value, str) or len(value) > 4 * MAX_NAME or not storable_text(value):
+        return False
+    if sort is SortKey.STATUS:
+        return value in CaseStatus._value2member_map_
+    if sort is SortKey.PATIENT:
+        return True
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return moment.utcoffset() == timedelta(0) and _utc_text(moment) == value
+
+
+def storable_text(text: str) -> bool:
+    """Text every store can hold: no NUL, no lone surrogate (stored text never has them)."""
+    return "\x00" not in text and (text.isascii() or _encodable(text))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _beyond(key: tuple[Any, int], position: tuple[Any, int], descending: bool) -> bool:
+    return key < position if descending else key > position
+
+
 def paginate(rows: Sequence[CaseSummary], query: CaseFilter) -> Page[CaseSummary]:
+    """The reference page: sorted with ``sort_key``, after the cursor, then offset and limit."""
     ordered = sorted(rows, key=lambda s: sort_key(s, query.sort), reverse=query.descending)
+    total = len(ordered)
+    position = query.position
+    if position is not None:
+        ordered = [
+            s for s in ordered if _beyond(sort_key(s, query.sort), position, query.descending)
+        ]
     window = ordered[query.offset : query.offset + query.limit]
-    return Page(tuple(window), len(ordered), query.offset, query.limit)
+    more = len(ordered) > query.offset + query.limit
+    cursor = cursor_after(window[-1], query) if more else None
+    return Page(tuple(window), total, query.offset, query.limit, cursor)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -27,6 +26,7 @@ from aligner_core.domain.queries import (
     Scope,
     matches,
     paginate,
+    storable_text,
     summarize,
     visible,
 )
@@ -37,7 +37,9 @@ from aligner_core.errors import (
     ValidationError,
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
-from aligner_core.storage._pending import PendingAccounts, PendingCases
+from aligner_core.storage._bases import OutboxReads, UnitOfWorkBase
+from aligner_core.storage._counts import CountKey, count_changes, count_key, tally
+from aligner_core.storage._pending import PendingAccounts, PendingCases, check_count, check_text
 
 __all__ = [
     "MemoryStorage",
@@ -55,7 +57,64 @@ class _State:
     networks: dict[UUID, Network] = attrs.field(factory=dict)
     codes: dict[str, UUID] = attrs.field(factory=dict)
     outbox: dict[UUID, OutboxEntry] = attrs.field(factory=dict)
+    #: the dashboard counts, kept with every case write
+    counts: dict[CountKey, int] = attrs.field(factory=dict)
+    #: accepted collaborators -> the cases they were granted (owners are found by counts)
+    shared: dict[UUID, set[UUID]] = attrs.field(factory=dict)
     next_number: int = 100
+
+    def store_case(self, case: Case) -> None:
+        before = self.cases.get(case.case_id)
+        change = (count_key(before) if before else None, count_key(case))
+        for key, n in count_changes([change]).items():
+            self.counts[key] = self.counts.get(key, 0) + n
+        old = before.member_ids - {before.owner_id} if before else frozenset()
+        for member in old - (case.member_ids - {case.owner_id}):
+            self.shared[member].discard(case.case_id)
+        for member in case.member_ids - {case.owner_id}:
+            self.shared.setdefault(member, set()).add(case.case_id)
+        self.cases[case.case_id] = case
+        self.numbers[case.number] = case.case_id
+
+
+def _unstorable(value: Any, before: Any, path: str) -> str | None:
+    """The path of the first text no store can hold (parts shared with ``before`` are skipped)."""
+    if value is before:
+        return None
+    if isinstance(value, str):
+        return None if storable_text(value) else path
+    if isinstance(value, tuple | list):
+        old = before if isinstance(before, tuple | list) else ()
+        for i, item in enumerate(value):
+            found = _unstorable(item, old[i] if i < len(old) else None, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, frozenset | set):
+        return next(filter(None, (_unstorable(v, None, path) for v in value)), None)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _unstorable(key, None, path) or _unstorable(item, None, f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if attrs.has(type(value)):
+        same = type(before) is type(value)
+        for field in attrs.fields(type(value)):
+            found = _unstorable(
+                getattr(value, field.name),
+                getattr(before, field.name) if same else None,
+                f"{path}.{field.name}",
+            )
+            if found:
+                return found
+    return None
+
+
+def _check_storable(value: Any, before: Any = None) -> None:
+    path = _unstorable(value, before, "$")
+    if path is not None:
+        raise ValidationError.of("not_storable", path)
 
 
 class MemoryStorage:
@@ -68,15 +127,39 @@ class MemoryStorage:
         self._closed = False
 
     def unit_of_work(self) -> MemoryUnitOfWork:
-        if self._closed:
-            raise StorageError("storage is closed")
-        return MemoryUnitOfWork(self)
+        """A unit of work over the committed dicts (``StorageError`` once closed)."""
+        if not self._closed:
+            return MemoryUnitOfWork(self)
+        raise StorageError("storage is closed")
 
     def link_secret(self) -> bytes:
         return self._secret
 
     def close(self) -> None:
         self._closed = True
+
+    def import_cases(self, cases: Iterable[Case], *, batch: int = 10_000) -> int:
+        """Store many new cases at once (all or nothing); returns how many."""
+        if batch < 1:
+            raise ValidationError.of("batch_size", "$.batch")
+        pending = PendingCases()
+        for case in cases:
+            if case.case_id in pending.added:
+                raise ValidationError.of("imported_twice", "$.number", number=case.number)
+            pending.add(case)
+            _check_storable(case)
+        with self._lock:
+            state = self._state
+            numbers = {c.number for c in pending.added.values()}
+            if len(numbers) < len(pending.added) or any(
+                c.case_id in state.cases or c.number in state.numbers
+                for c in pending.added.values()
+            ):
+                raise ValidationError.of("already_exists", "$.number")
+            for case in pending.added.values():
+                state.store_case(case)
+            state.next_number = max(state.next_number, max(numbers, default=0) + 1)
+        return len(pending.added)
 
 
 class _Cases:
@@ -121,38 +204,47 @@ class _Cases:
             state.next_number += 1
             return number
 
-    def _snapshot(self) -> list[Case]:
-        with self._uow.storage._lock:
-            return list(self._committed().cases.values())
-
     def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]:
-        rows = [summarize(c) for c in self._snapshot() if visible(c, scope) and matches(c, query)]
+        with self._uow.storage._lock:
+            cases = list(self._committed().cases.values())
+        rows = [summarize(c) for c in cases if visible(c, scope) and matches(c, query)]
         return paginate(rows, query)
 
     def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]:
-        counts: dict[CaseStatus, int] = {}
-        for case in self._snapshot():
-            if visible(case, scope):
-                counts[case.status] = counts.get(case.status, 0) + 1
-        return counts
+        """From the kept counts, plus the cases shared with a member outside the scope's network."""
+        network = str(scope.network_id) if scope.network_id else None
+        member = str(scope.member_id) if scope.member_id else None
+        with self._uow.storage._lock:
+            state = self._committed()
+            rows: list[tuple[str, object]] = [
+                (status, n)
+                for (net, owner, status), n in state.counts.items()
+                if scope.everything or net == network or owner == member
+            ]
+            if not scope.everything and scope.member_id is not None:
+                for case_id in state.shared.get(scope.member_id, ()):
+                    shared = state.cases[case_id]
+                    if shared.network_id != scope.network_id:
+                        rows.append((shared.status.value, 1))
+        return tally(rows)
 
 
 class _Accounts:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
-        self.networks: dict[UUID, Network] = {}
         self.pending = PendingAccounts()
+        self.networks = self.pending.networks
         self.added, self.updated = self.pending.added, self.pending.updated
 
     def _state(self) -> _State:
         return self._uow.storage._state
 
     def add_network(self, network: Network) -> None:
-        self.networks[network.network_id] = network
+        self.pending.add_network(network)
 
     def get_network(self, network_id: UUID) -> Network:
-        if network_id in self.networks:
-            return self.networks[network_id]
+        if (pending := self.pending.find_network(network_id)) is not None:
+            return pending
         with self._uow.storage._lock:
             found = self._state().networks.get(network_id)
         if found is None:
@@ -160,12 +252,10 @@ class _Accounts:
         return found
 
     def network_by_code(self, reference_code: str) -> Network:
-        key = reference_code.casefold()
-        for network in self.networks.values():
-            if network.reference_code.casefold() == key:
-                return network
+        if (pending := self.pending.find_code(reference_code)) is not None:
+            return pending
         with self._uow.storage._lock:
-            network_id = self._state().codes.get(key)
+            network_id = self._state().codes.get(reference_code.casefold())
             found = self._state().networks.get(network_id) if network_id else None
         if found is None:
             raise NotFoundError("network with reference code", reference_code)
@@ -183,32 +273,31 @@ class _Accounts:
             raise NotFoundError("account", account_id)
         return found
 
-    def by_username(self, username: str) -> Account:
-        key = username.casefold()
-        if (pending := self.pending.find_username(username)) is not None:
+    def _by(self, index: dict[str, UUID], text: str, pending: Account | None) -> Account:
+        if pending is not None:
             return pending
         with self._uow.storage._lock:
-            account_id = self._state().usernames.get(key)
+            account_id = index.get(text.casefold())
         if account_id is None:
-            raise NotFoundError("account", username)
+            raise NotFoundError("account", text)
         return self.get(account_id)
+
+    def by_username(self, username: str) -> Account:
+        return self._by(self._state().usernames, username, self.pending.find_username(username))
+
+    def by_email(self, email: str) -> Account:
+        return self._by(self._state().emails, email, self.pending.find_email(email))
 
     def update(self, account: Account) -> None:
         self.pending.update(account)
 
     def in_network(self, network_id: UUID) -> Sequence[Account]:
         with self._uow.storage._lock:
-            found = {
-                a.account_id: a
-                for a in self._state().accounts.values()
-                if a.network_id == network_id
-            }
-        for pending in (self.added, self.updated):
-            found.update({k: a for k, a in pending.items() if a.network_id == network_id})
-        return sorted(found.values(), key=lambda a: a.username.casefold())
+            stored = [a for a in self._state().accounts.values() if a.network_id == network_id]
+        return self.pending.in_network(stored, network_id)
 
 
-class _Outbox:
+class _Outbox(OutboxReads):
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
         self.added: list[OutboxEntry] = []
@@ -232,102 +321,49 @@ class _Outbox:
                     and (e.lease_until is None or e.lease_until <= now)
                 ),
                 key=lambda e: (e.next_attempt_at, e.created_at, str(e.entry_id)),
-            )[:limit]
+            )[: max(limit, 0)]
             claimed = [attrs.evolve(e, lease_until=lease_until) for e in due]
             for entry in claimed:
                 self._entries()[entry.entry_id] = entry
             return claimed
 
+    def _mark(self, entry_id: UUID, **changes: Any) -> None:
+        self.marks.append((entry_id, {"last_error": None, **changes, "lease_until": None}))
+
     def mark_sent(self, entry_id: UUID, at: datetime) -> None:
-        self.marks.append(
-            (
-                entry_id,
-                {
-                    "state": DeliveryState.SENT,
-                    "sent_at": at,
-                    "lease_until": None,
-                    "last_error": None,
-                },
-            )
-        )
+        self._mark(entry_id, state=DeliveryState.SENT, sent_at=at)
 
     def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None:
-        self.marks.append(
-            (
-                entry_id,
-                {
-                    "attempts": attempts,
-                    "next_attempt_at": next_at,
-                    "last_error": error,
-                    "lease_until": None,
-                },
-            )
-        )
+        check_count(attempts, "$.attempts")
+        check_text(error, "$.last_error")
+        self._mark(entry_id, attempts=attempts, next_attempt_at=next_at, last_error=error)
 
     def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None:
-        self.marks.append(
-            (
-                entry_id,
-                {
-                    "state": DeliveryState.DEAD,
-                    "attempts": attempts,
-                    "last_error": reason,
-                    "lease_until": None,
-                },
-            )
-        )
+        check_count(attempts, "$.attempts")
+        check_text(reason, "$.last_error")
+        self._mark(entry_id, state=DeliveryState.DEAD, attempts=attempts, last_error=reason)
 
     def _in_state(self, state: DeliveryState) -> Sequence[OutboxEntry]:
         with self._uow.storage._lock:
             found = [e for e in self._entries().values() if e.state is state]
         return sorted(found, key=lambda e: (e.created_at, str(e.entry_id)))
 
-    def dead(self) -> Sequence[OutboxEntry]:
-        return self._in_state(DeliveryState.DEAD)
 
-    def pending(self) -> Sequence[OutboxEntry]:
-        return self._in_state(DeliveryState.PENDING)
-
-    def sent(self) -> Sequence[OutboxEntry]:
-        return self._in_state(DeliveryState.SENT)
-
-
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(UnitOfWorkBase):
     """Buffers writes; ``commit`` checks versions and uniqueness, then applies all at once."""
 
     def __init__(self, storage: MemoryStorage) -> None:
         self.storage = storage
-        self.cases = _Cases(self)
-        self.accounts = _Accounts(self)
-        self.outbox = _Outbox(self)
-        self._done = False
+        self._begin()
 
-    def __enter__(self) -> Self:
-        return self
+    def _begin(self) -> None:
+        self.cases, self.accounts, self.outbox = _Cases(self), _Accounts(self), _Outbox(self)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if not self._done:
-            self.rollback()
-
-    def rollback(self) -> None:
-        self.cases = _Cases(self)
-        self.accounts = _Accounts(self)
-        self.outbox = _Outbox(self)
-        self._done = True
-
-    def commit(self) -> None:
-        if self._done:
-            raise StorageError("this unit of work has already ended")
+    def _write(self) -> None:
         with self.storage._lock:
             state = self.storage._state
             self._check(state)
             self._apply(state)
-        self._done = True
 
     def _check(self, state: _State) -> None:
         for case_id, case in self.cases.updated.items():
@@ -336,9 +372,11 @@ class MemoryUnitOfWork:
                 raise NotFoundError("case", case_id)
             if current.version != case.version - 1:
                 raise ConcurrencyConflictError("case", case_id, case.version - 1, current.version)
+            _check_storable(case, current)
         for case in self.cases.added.values():
             if case.case_id in state.cases or case.number in state.numbers:
-                raise ValidationError.single(f"case {case.number} already exists", "$.number")
+                raise ValidationError.of("case_exists", "$.number", number=case.number)
+            _check_storable(case)
         for account_id, account in self.accounts.updated.items():
             current_account = state.accounts.get(account_id) or self.accounts.added.get(account_id)
             if current_account is None:
@@ -347,27 +385,32 @@ class MemoryUnitOfWork:
                 raise ConcurrencyConflictError(
                     "account", account_id, account.version - 1, current_account.version
                 )
+            _check_storable(account, current_account)
         seen_users: set[str] = set()
         seen_mails: set[str] = set()
         for account in self.accounts.added.values():
+            _check_storable(account)
             user, mail = account.username.casefold(), account.email.casefold()
             if user in state.usernames or user in seen_users:
-                raise ValidationError.single("username is taken", "$.username")
+                raise ValidationError.of("username_taken", "$.username")
             if mail in state.emails or mail in seen_mails:
-                raise ValidationError.single("e-mail address is taken", "$.email")
+                raise ValidationError.of("email_taken", "$.email")
             seen_users.add(user)
             seen_mails.add(mail)
         for account_id, account in self.accounts.updated.items():
             owner = state.emails.get(account.email.casefold())
             if owner is not None and owner != account_id:
-                raise ValidationError.single("e-mail address is taken", "$.email")
+                raise ValidationError.of("email_taken", "$.email")
         added = {e.entry_id for e in self.outbox.added}
+        for entry in self.outbox.added:
+            _check_storable(entry)
         for entry_id, _ in self.outbox.marks:
             if entry_id not in state.outbox and entry_id not in added:
                 raise NotFoundError("outbox entry", entry_id)
         for network in self.accounts.networks.values():
+            _check_storable(network)
             if network.reference_code.casefold() in state.codes:
-                raise ValidationError.single("reference code is taken", "$.reference_code")
+                raise ValidationError.of("reference_code_taken", "$.reference_code")
 
     def _apply(self, state: _State) -> None:
         for network in self.accounts.networks.values():
@@ -383,8 +426,7 @@ class MemoryUnitOfWork:
             state.usernames[account.username.casefold()] = account.account_id
             state.emails[account.email.casefold()] = account.account_id
         for case in (*self.cases.added.values(), *self.cases.updated.values()):
-            state.cases[case.case_id] = case
-            state.numbers[case.number] = case.case_id
+            state.store_case(case)
         for entry in self.outbox.added:
             state.outbox[entry.entry_id] = entry
         for entry_id, changes in self.outbox.marks:

@@ -1,31 +1,36 @@
-"""Pure helpers shared by the SQL storage adapters (SQLite, PostgreSQL).
+"""The columns of stored cases: what is indexed beside each JSON document, and its encodings.
 
-They turn the reference semantics of :mod:`aligner_core.domain.queries` into
-column values and ``WHERE``/``ORDER BY`` fragments, so that every SQL adapter
-filters, sorts and pages exactly like ``matches`` + ``paginate``. Nothing here
-touches a driver; the placeholder style (``?`` or ``%s``) is a parameter.
+Times are fixed-width ISO 8601 UTC text (text order is time order); a dialect
+may store them in a native type, and rows read back are decoded whichever way
+they come (``as_uuid``, ``as_time``). Nothing here touches a driver.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import attrs
 
-from aligner_core.domain.cases import Case, CaseStatus
-from aligner_core.domain.queries import CaseFilter, NameMatch, Scope, SortKey, name_key
+from aligner_core.domain.cases import Case, CaseKind, CaseStatus
+from aligner_core.domain.queries import CaseSummary, SortKey, name_key
 from aligner_core.errors import ValidationError
 
 __all__ = [
+    "CASE_COLUMNS",
     "SORT_COLUMNS",
+    "SUMMARY_COLUMNS",
     "CaseRow",
+    "as_time",
+    "as_uuid",
     "case_row",
+    "check_document",
     "decode_time",
     "encode_time",
-    "filter_clauses",
-    "order_by",
+    "load_summary",
     "prefix_upper_bound",
 ]
 
@@ -45,16 +50,46 @@ SORT_COLUMNS: dict[SortKey, str] = {
 def encode_time(value: datetime) -> str:
     """Fixed-width ISO 8601 UTC text, so that text order is time order.
 
-    Raises ``ValidationError`` for a naive datetime (it names no instant).
+    Raises ``ValidationError`` for a naive datetime (it names no instant) or one
+    whose UTC time is outside the years 1 to 9999.
     """
     if value.utcoffset() is None:
-        raise ValidationError.single("a datetime needs a time zone", "$")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+        raise ValidationError.of("naive_datetime", "$")
+    try:
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:
+        raise ValidationError.of("out_of_range", "$", min="0001", max="9999") from None
 
 
 def decode_time(text: str | None) -> datetime | None:
     """The inverse of :func:`encode_time` (``None`` stays ``None``)."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+def as_time(value: datetime | str | None) -> datetime | None:
+    """A stored time as a datetime, whether the driver gave text or a datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def as_uuid(value: UUID | str) -> UUID:
+    """A stored id as a UUID, whether the driver gave text or a UUID."""
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+#: ``\u0000`` in JSON text that is not itself an escaped backslash: a NUL in the document.
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def check_document(doc: str) -> str:
+    """``doc`` unless it holds a NUL, which no database stores alike (``ValidationError``).
+
+    Lone surrogates fail when the driver encodes the text (also a ``ValidationError``).
+    """
+    if "\\u0000" in doc and _NUL.search(doc):
+        raise ValidationError.of("not_storable", "$")
+    return doc
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -97,6 +132,11 @@ class CaseRow:
     #: accepted collaborators (the owner is not repeated): the members table of the doctor scope
     collaborator_ids: tuple[str, ...]
 
+    @property
+    def count_key(self) -> tuple[str, str, str]:
+        """The dashboard count this case adds to (network, owner, status)."""
+        return (self.network_id, self.owner_id, self.status)
+
     def values(self, doc: str) -> tuple[Any, ...]:
         """The stored column values in ``CASE_COLUMNS`` order, the document last."""
         return (
@@ -111,6 +151,32 @@ CASE_COLUMNS = (
     "case_id", "number", "version", "status", "kind", "owner_id", "network_id", "name_key",
     "patient_name", "created_at", "updated_at", "accepted_at", "doc",
 )  # fmt: skip
+
+
+#: The columns of a case list row, in ``load_summary`` order.
+SUMMARY_COLUMNS = (
+    "case_id, number, kind, status, patient_name, owner_id, network_id, "
+    "created_at, updated_at, accepted_at, version"
+)
+
+
+def load_summary(row: Sequence[Any]) -> CaseSummary:
+    """A list row (``SUMMARY_COLUMNS``) as a ``CaseSummary``."""
+    created, updated = as_time(row[7]), as_time(row[8])
+    assert created is not None and updated is not None
+    return CaseSummary(
+        case_id=as_uuid(row[0]),
+        number=row[1],
+        kind=CaseKind(row[2]),
+        status=CaseStatus(row[3]),
+        patient_name=row[4],
+        owner_id=as_uuid(row[5]),
+        network_id=as_uuid(row[6]),
+        created_at=created,
+        updated_at=updated,
+        accepted_at=as_time(row[9]),
+        version=row[10],
+    )
 
 
 def case_row(case: Case) -> CaseRow:
@@ -131,75 +197,3 @@ def case_row(case: Case) -> CaseRow:
         member_ids=tuple(sorted(str(m) for m in case.member_ids)),
         collaborator_ids=tuple(sorted(str(m) for m in case.member_ids - {case.owner_id})),
     )
-
-
-def _in(column: str, values: Sequence[str], ph: str) -> str:
-    return f"{column} IN ({', '.join([ph] * len(values))})"
-
-
-def filter_clauses(
-    scope: Scope, query: CaseFilter | None, *, ph: str = "?", members: str = "case_members"
-) -> tuple[list[str], list[Any]]:
-    """``WHERE`` clauses (joined with AND) and their parameters for ``visible`` + ``matches``.
-
-    The substring name match is left to the adapter (its index differs); the
-    prefix match is a range on ``name_key``, which an ordinary index serves.
-    Columns are unqualified; ``members`` is the (case number, account id) table. Owners
-    are matched on ``owner_id`` too, so the table may hold only accepted collaborators
-    (``CaseRow.collaborator_ids``, what SQLite stores) or every member (``member_ids``).
-    """
-    clauses = [f"status <> {ph}"]
-    params: list[Any] = [CaseStatus.DELETED.value]
-    if not scope.everything:
-        either: list[str] = []
-        if scope.member_id is not None:
-            either.append(
-                f"owner_id = {ph} OR number IN "
-                f"(SELECT number FROM {members} WHERE account_id = {ph})"
-            )
-            params.extend([str(scope.member_id)] * 2)
-        if scope.network_id is not None:
-            either.append(f"network_id = {ph}")
-            params.append(str(scope.network_id))
-        clauses.append("(" + " OR ".join(either) + ")")
-    if query is None:
-        return clauses, params
-    key = query.name_key
-    if key and query.name_match is NameMatch.PREFIX:
-        clauses.append(f"name_key >= {ph}")
-        params.append(key)
-        bound = prefix_upper_bound(key)
-        if bound is not None:
-            clauses.append(f"name_key < {ph}")
-            params.append(bound)
-    if query.kinds:
-        clauses.append(_in("kind", query.kinds, ph))
-        params.extend(k.value for k in query.kinds)
-    if query.statuses:
-        clauses.append(_in("status", query.statuses, ph))
-        params.extend(s.value for s in query.statuses)
-    for column, op, value in (
-        ("created_at", ">=", query.created_from),
-        ("created_at", "<=", query.created_to),
-        ("updated_at", ">=", query.updated_from),
-        ("updated_at", "<=", query.updated_to),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} {ph}")
-            params.append(encode_time(value))
-    if query.number is not None:
-        clauses.append(f"number = {ph}")
-        params.append(query.number)
-    if query.owner_id is not None:
-        clauses.append(f"owner_id = {ph}")
-        params.append(str(query.owner_id))
-    return clauses, params
-
-
-def order_by(query: CaseFilter) -> str:
-    """``ORDER BY`` matching ``paginate``: the sort column, then the case number."""
-    direction = "DESC" if query.descending else "ASC"
-    column = SORT_COLUMNS[query.sort]
-    if column == "number":
-        return f"number {direction}"
-    return f"{column} {direction}, number {direction}"

@@ -1,6 +1,8 @@
 """The storage contract: one pytest suite every ``Storage`` adapter passes.
 
-A test module joins it by subclassing and providing a factory fixture::
+A test module joins it by subclassing and providing a factory fixture and the
+capability fixtures (fsspec style: ``None`` says the adapter lacks the capability,
+and the tests needing it are skipped)::
 
     class TestSqliteStorage(StorageContract):
         @pytest.fixture
@@ -8,13 +10,18 @@ A test module joins it by subclassing and providing a factory fixture::
             paths = (tmp_path / f"db{i}.sqlite" for i in itertools.count())
             return lambda: SqliteStorage(next(paths))
 
-        @pytest.fixture                      # optional: a second handle on the same database
+        @pytest.fixture                      # a second handle on the same database, or None
         def reopen_storage(self):
             return lambda storage: SqliteStorage(storage.path)
 
+        @pytest.fixture                      # a bulk import of new cases, or None
+        def import_cases(self):
+            return lambda storage, cases: storage.import_cases(cases)
+
 ``make_storage()`` returns a FRESH, EMPTY storage each call. ``reopen_storage(s)``
-(optional; tests needing it are skipped without it) returns another storage
-on the database of ``s``. The suite closes every storage it makes.
+returns another storage on the database of ``s``. ``import_cases(s, cases)``
+stores new cases at once (all or nothing) and returns how many. The suite
+closes every storage it makes.
 
 The list and dashboard tests compare the adapter with the reference functions
 of :mod:`aligner_core.domain.queries` on a generated population; the builders
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -50,12 +57,14 @@ from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.queries import (
+    MAX_OFFSET,
     CaseFilter,
     NameMatch,
     Scope,
     SortKey,
     matches,
     paginate,
+    storable_text,
     summarize,
     visible,
 )
@@ -66,15 +75,18 @@ from aligner_core.errors import (
     ValidationError,
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
-from aligner_core.ports import Storage
+from aligner_core.ports import Storage, UnitOfWork
 
 __all__ = [
+    "HOSTILE_NUMBERS",
+    "HOSTILE_TEXT",
     "NAMES",
     "Population",
     "StorageContract",
     "account",
     "case",
     "case_filters",
+    "enrol",
     "network",
     "outbox_entry",
     "populate",
@@ -253,14 +265,19 @@ def population(n: int, seed: int = 0, *, first_number: int = 1000) -> Population
     return Population(nets, doctors, tuple(cases))
 
 
+def enrol(uow: UnitOfWork, pop: Population) -> None:
+    """Queue the networks and doctors of ``pop`` (not its cases) in ``uow``."""
+    for net in pop.networks:
+        uow.accounts.add_network(net)
+    for doctor in pop.doctors:
+        uow.accounts.add(doctor)
+
+
 def populate(storage: Storage, n: int, seed: int = 0) -> Population:
     """Store a generated population (case numbers from the storage) and return it."""
     pop = population(n, seed)
     with storage.unit_of_work() as uow:
-        for net in pop.networks:
-            uow.accounts.add_network(net)
-        for doctor in pop.doctors:
-            uow.accounts.add(doctor)
+        enrol(uow, pop)
         numbered = tuple(attrs.evolve(c, number=uow.cases.next_number()) for c in pop.cases)
         for c in numbered:
             uow.cases.add(c)
@@ -337,10 +354,38 @@ def expected_counts(pop: Population, scope: Scope) -> dict[CaseStatus, int]:
     return counts
 
 
+#: Text no store can hold: lone surrogates and NUL, alone and inside names.
+HOSTILE_TEXT = ("Doe\ud800", "Doe\x00", "\x00", "\udfff", "jane d\x00")
+#: Integers beyond 64 bits, both ways.
+HOSTILE_NUMBERS = (2**63, 2**64, -(2**63) - 1, 2**100)
+
+
+def _changed(c: Case, pop: Population, rnd: random.Random) -> Case:
+    """``c`` one version on, with a random change that moves counts or members."""
+    what = rnd.choice(["status", "owner", "grant", "revoke", "delete", "comment-like"])
+    changes: dict[str, Any] = {"version": c.version + 1, "updated_at": c.updated_at + timedelta(1)}
+    if what == "status":
+        status = rnd.choice([s for s in CaseStatus if s is not CaseStatus.ON_HOLD])
+        changes.update(status=status, hold=None)
+    elif what == "delete":
+        changes.update(status=CaseStatus.DELETED, hold=None)
+    elif what == "owner":
+        owner = rnd.choice(pop.doctors)
+        changes.update(owner_id=owner.account_id, network_id=owner.network_id)
+    elif what == "grant":
+        guest = rnd.choice([d for d in pop.doctors if d.account_id != c.owner_id])
+        others = tuple(g for g in c.collaborators if g.account_id != guest.account_id)
+        owner = next(d for d in pop.doctors if d.account_id == c.owner_id)
+        changes.update(collaborators=(*others, grant(guest, owner)))
+    elif what == "revoke":
+        changes.update(collaborators=())
+    return attrs.evolve(c, **changes)
+
+
 class StorageContract:
     """What every ``Storage`` must do (ports.py docstrings), checked against the reference.
 
-    Joining modules provide ``make_storage`` (and optionally ``reopen_storage``).
+    Joining modules provide ``make_storage``, ``reopen_storage`` and ``import_cases``.
     """
 
     # ------------------------------------------------------------------ fixtures
@@ -362,11 +407,13 @@ class StorageContract:
         return fresh()
 
     @pytest.fixture
-    def reopen(self, request: pytest.FixtureRequest) -> Iterator[Callable[[Storage], Storage]]:
+    def reopen(
+        self, reopen_storage: Callable[[Storage], Storage] | None
+    ) -> Iterator[Callable[[Storage], Storage]]:
         """A second handle on a storage's database, or skip when the adapter has none."""
-        if not _has_fixture(request, "reopen_storage"):
-            pytest.skip("the adapter provides no reopen_storage fixture (no shared database)")
-        opener: Callable[[Storage], Storage] = request.getfixturevalue("reopen_storage")
+        if reopen_storage is None:
+            pytest.skip("reopen_storage is None: the adapter has no shared database")
+        opener = reopen_storage
         made: list[Storage] = []
 
         def again(storage: Storage) -> Storage:
@@ -674,7 +721,7 @@ class StorageContract:
                 page = uow.cases.list(scope, CaseFilter())
                 assert [s.case_id for s in page.items] == [kept.case_id] and page.total == 1
                 assert dict(uow.cases.count_by_status(scope)) == {CaseStatus.DRAFT: 1}
-            everything = CaseFilter(statuses=[CaseStatus.DELETED])
+            everything = CaseFilter(statuses=(CaseStatus.DELETED,))
             assert uow.cases.list(Scope(everything=True), everything).total == 0
 
     def test_doctors_see_their_own_and_accepted_shared_cases(
@@ -748,7 +795,13 @@ class StorageContract:
             @given(query=case_filters(pop), scope=st.sampled_from(pop.scopes()))
             def check(query: CaseFilter, scope: Scope) -> None:
                 with storage.unit_of_work() as uow:
-                    assert uow.cases.list(scope, query) == expected_page(pop, scope, query)
+                    page = uow.cases.list(scope, query)
+                    assert page == expected_page(pop, scope, query)
+                    if page.next_cursor is not None:  # and the page after it, by cursor
+                        following = attrs.evolve(query, after=page.next_cursor)
+                        assert uow.cases.list(scope, following) == expected_page(
+                            pop, scope, following
+                        )
 
             check()
         finally:
@@ -923,6 +976,204 @@ class StorageContract:
         with storage.unit_of_work() as n1, other.unit_of_work() as n2:
             assert len({n1.cases.next_number(), n2.cases.next_number()}) == 2
 
+    # ------------------------------------------------------------------ e-mail lookups
+    def test_accounts_are_found_by_email_ignoring_case(self, storage: Storage, cast: Any) -> None:
+        net, doctor, planner = cast
+        newcomer = account(net, "newcomer", email="New.Comer@Example.org")
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.by_email(doctor.email.upper()) == doctor
+            assert uow.accounts.by_email(planner.email) == planner
+            with pytest.raises(NotFoundError):
+                uow.accounts.by_email("nobody@example.org")
+            uow.accounts.add(newcomer)
+            assert uow.accounts.by_email("new.comer@example.org") == newcomer  # own writes first
+            uow.commit()
+        moved = attrs.evolve(doctor, email="Moved@example.org", version=2)
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.by_email("NEW.COMER@EXAMPLE.ORG") == newcomer
+            uow.accounts.update(moved)
+            assert uow.accounts.by_email("moved@example.org") == moved
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.by_email("MOVED@EXAMPLE.ORG") == moved
+            with pytest.raises(NotFoundError):
+                uow.accounts.by_email(doctor.email)
+
+    # ------------------------------------------------------------------ hostile values
+    def test_hostile_values_find_nothing(self, storage: Storage, cast: Any) -> None:
+        net, doctor, _ = cast
+        stored = self._new_case(storage, doctor, name=("Jane", "Doe"))
+        scopes = (Scope(everything=True), Scope(member_id=doctor.account_id),
+                  Scope(network_id=net.network_id))  # fmt: skip
+        with storage.unit_of_work() as uow:
+            for text in HOSTILE_TEXT:
+                for lookup in (
+                    uow.accounts.by_username,
+                    uow.accounts.by_email,
+                    uow.accounts.network_by_code,
+                ):
+                    with pytest.raises(NotFoundError):
+                        lookup(text)
+                if not storable_text(text):  # a filter refuses what no store can hold
+                    with pytest.raises(ValidationError):
+                        CaseFilter(patient_name=text)
+                    continue
+                for scope in scopes:
+                    for match in NameMatch:
+                        page = uow.cases.list(
+                            scope, CaseFilter(patient_name=text, name_match=match)
+                        )
+                        assert (page.items, page.total, page.next_cursor) == ((), 0, None), text
+            for number in HOSTILE_NUMBERS:
+                with pytest.raises(NotFoundError):
+                    uow.cases.get_by_number(number)
+                with pytest.raises(ValidationError):
+                    CaseFilter(number=number)
+                with pytest.raises(ValidationError):
+                    CaseFilter(offset=number)
+                with pytest.raises(ValidationError):
+                    CaseFilter(limit=number)
+            assert uow.cases.get_by_number(stored.number) == stored  # and the storage still works
+            assert uow.cases.list(scopes[0], CaseFilter(patient_name="jane d")).total == 1
+
+    def test_hostile_values_are_refused_on_write_and_nothing_is_written(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor, planner = cast
+        base = self._new_case(storage, doctor)
+
+        def renamed(first: str | None, last: str) -> Case:
+            patient = attrs.evolve(base.patient, first_name=first, last_name=last)
+            return attrs.evolve(base, patient=patient, version=2)
+
+        writes: list[Callable[[Any], None]] = [
+            lambda uow: uow.cases.add(
+                case(uow.cases.next_number(), doctor, name=("Jo", "Doe\ud800"))
+            ),
+            lambda uow: uow.cases.add(
+                case(uow.cases.next_number(), doctor, name=("Jo\x00", "Doe"))
+            ),
+            lambda uow: uow.cases.add(case(2**63, doctor)),
+            lambda uow: uow.cases.update(renamed("Jane", "Doe\x00")),
+            lambda uow: uow.cases.update(renamed("\udfff", "Doe")),
+            lambda uow: uow.cases.update(attrs.evolve(base, version=2**63)),
+            lambda uow: uow.accounts.add(account(net, "hostile", email="host\x00ile@example.org")),
+            lambda uow: uow.accounts.update(attrs.evolve(doctor, first_name="Al\ud800", version=2)),
+            lambda uow: uow.accounts.add_network(Network(uuid4(), "Lab \ud800", "LAB-X")),
+            lambda uow: uow.outbox.add(
+                attrs.evolve(outbox_entry(doctor), recipient_email="x\x00@example.org")
+            ),
+        ]
+        for write in writes:
+            with pytest.raises(ValidationError), storage.unit_of_work() as uow:
+                uow.outbox.add(outbox_entry(planner))  # an innocent write of the same unit
+                write(uow)
+                uow.commit()
+        entry = outbox_entry(doctor)
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(base.case_id) == base
+            assert uow.accounts.get(doctor.account_id) == doctor
+            assert uow.cases.list(Scope(everything=True), CaseFilter()).total == 1
+            assert list(uow.outbox.pending()) == []
+            uow.outbox.add(entry)
+            uow.commit()
+        marks: list[Callable[[Any], None]] = [
+            lambda outbox: outbox.reschedule(entry.entry_id, 1, T0, "421 \x00"),
+            lambda outbox: outbox.reschedule(entry.entry_id, -1, T0, "421 later"),
+            lambda outbox: outbox.mark_dead(entry.entry_id, 2**63, "550 gone"),
+            lambda outbox: outbox.mark_dead(entry.entry_id, 1, "550 \ud800"),
+        ]
+        for mark in marks:
+            with pytest.raises(ValidationError), storage.unit_of_work() as uow:
+                mark(uow.outbox)
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.outbox.pending()) == [entry]
+
+    # ------------------------------------------------------------------ kept counts, members
+    def test_counts_and_members_follow_every_write(self, storage: Storage) -> None:
+        """Status changes, new owners and networks, grants, revokes and deletes, with and
+        without reading the case first: the dashboard and lists agree with the reference."""
+        pop = populate(storage, 40, seed=13)
+        rnd = random.Random(5)
+        current = {c.case_id: c for c in pop.cases}
+        for step in range(24):
+            with storage.unit_of_work() as uow:
+                for stale in rnd.sample(sorted(current.values(), key=lambda c: c.number), 3):
+                    loaded = uow.cases.get(stale.case_id) if step % 2 else stale
+                    changed = _changed(loaded, pop, rnd)
+                    uow.cases.update(changed)
+                    current[changed.case_id] = changed
+                uow.commit()
+        now = attrs.evolve(pop, cases=tuple(current.values()))
+        with storage.unit_of_work() as uow:
+            for scope in now.scopes():
+                assert dict(uow.cases.count_by_status(scope)) == expected_counts(now, scope)
+                for q in (CaseFilter(limit=500), CaseFilter(statuses=(CaseStatus.DRAFT,))):
+                    assert uow.cases.list(scope, q) == expected_page(now, scope, q), (scope, q)
+
+    # ------------------------------------------------------------------ cursors and offsets
+    def test_cursors_walk_every_list_in_order(self, storage: Storage) -> None:
+        pop = populate(storage, 30, seed=21)
+        with storage.unit_of_work() as uow:
+            for scope in pop.scopes():
+                for sort in SortKey:
+                    for descending in (True, False):
+                        q = CaseFilter(sort=sort, descending=descending, limit=7)
+                        walked: list[Any] = []
+                        while True:
+                            page = uow.cases.list(scope, q)
+                            assert page == expected_page(pop, scope, q), q
+                            walked.extend(page.items)
+                            if page.next_cursor is None:
+                                break
+                            q = attrs.evolve(q, after=page.next_cursor)
+                        whole = expected_page(pop, scope, attrs.evolve(q, after=None, limit=500))
+                        assert walked == list(whole.items)
+
+    def test_the_deepest_offset_pages_and_a_deeper_one_is_refused(self, storage: Storage) -> None:
+        pop = populate(storage, 5, seed=4)
+        with storage.unit_of_work() as uow:
+            page = uow.cases.list(Scope(everything=True), CaseFilter(offset=MAX_OFFSET))
+        assert page == expected_page(pop, Scope(everything=True), CaseFilter(offset=MAX_OFFSET))
+        with pytest.raises(ValidationError):
+            CaseFilter(offset=MAX_OFFSET + 1)
+
+    # ------------------------------------------------------------------ bulk import
+    def test_bulk_import_is_all_or_nothing_and_keeps_counts(
+        self,
+        fresh: Callable[[], Storage],
+        import_cases: Callable[[Storage, Iterable[Case]], int] | None,
+    ) -> None:
+        if import_cases is None:
+            pytest.skip("import_cases is None: the adapter has no bulk import")
+        storage = fresh()
+        pop = population(30, seed=17)
+        with storage.unit_of_work() as uow:
+            enrol(uow, pop)
+            uow.commit()
+        twins = [pop.cases[0], attrs.evolve(pop.cases[1], number=pop.cases[0].number)]
+        for clashing in ([*pop.cases[:3], pop.cases[0]], twins):  # clashes within one import
+            with pytest.raises(ValidationError):
+                import_cases(storage, clashing)
+        with storage.unit_of_work() as uow:
+            assert uow.cases.count_by_status(Scope(everything=True)) == {}
+            assert uow.cases.list(Scope(everything=True), CaseFilter()).total == 0
+        assert import_cases(storage, pop.cases) == 30
+        extra = population(3, seed=18, first_number=5000).cases
+        for clash in (pop.cases[0], attrs.evolve(extra[2], number=pop.cases[1].number)):
+            with pytest.raises(ValidationError):
+                import_cases(storage, [*extra[:2], clash])
+        with storage.unit_of_work() as uow:
+            for scope in pop.scopes():
+                assert dict(uow.cases.count_by_status(scope)) == expected_counts(pop, scope)
+                q = CaseFilter(limit=500, sort=SortKey.NUMBER)
+                assert uow.cases.list(scope, q) == expected_page(pop, scope, q)
+            assert uow.cases.get(pop.cases[3].case_id) == pop.cases[3]
+            with pytest.raises(NotFoundError):
+                uow.cases.get(extra[0].case_id)
+            assert uow.cases.next_number() > max(c.number for c in pop.cases)
+
     def test_the_service_runs_a_case_on_this_storage(self, storage: Storage) -> None:
         from aligner_core.bootstrap import connect
         from aligner_core.clock import ManualClock
@@ -940,11 +1191,3 @@ class StorageContract:
         assert any(e.recipient_id == lab.doctor and e.event.case_id == case_id for e in pending)
         assert core.list_cases(lab.admin, CaseFilter(patient_name="JANE Ørs")).total == 1
         assert core.dashboard(lab.admin).counts == {status: 1}
-
-
-def _has_fixture(request: pytest.FixtureRequest, name: str) -> bool:
-    try:
-        request.getfixturevalue(name)
-    except pytest.FixtureLookupError:
-        return False
-    return True

@@ -1,0 +1,223 @@
+"""Cases in SQL: reads through the document memo, versioned writes of what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import attrs
+
+from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.queries import (
+    CaseFilter,
+    CaseSummary,
+    NameMatch,
+    Page,
+    Scope,
+    cursor_after,
+    storable_text,
+)
+from aligner_core.errors import ConcurrencyConflictError, NotFoundError
+from aligner_core.storage._counts import CountKey, count_changes, tally
+from aligner_core.storage._pending import PendingCases, fits
+from aligner_core.storage.sql import listing
+from aligner_core.storage.sql.columns import (
+    CASE_COLUMNS,
+    CaseRow,
+    as_uuid,
+    case_row,
+    check_document,
+    load_summary,
+)
+from aligner_core.storage.sql.dialect import Cursor
+
+if TYPE_CHECKING:
+    from aligner_core.storage.sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["SqlCaseRepository"]
+
+_INSERT = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * 13)})"
+_MEMBERS_ADD = "INSERT INTO case_members (number, account_id) VALUES (?, ?)"
+_MEMBERS_DROP = "DELETE FROM case_members WHERE number = ? AND account_id = ?"
+#: Columns an update may change (case_id and number never do), in ``CaseRow`` names.
+_CHANGING = (
+    "status", "kind", "owner_id", "network_id", "name_key", "patient_name",
+    "created_at", "updated_at", "accepted_at",
+)  # fmt: skip
+
+
+@attrs.frozen
+class _Write:
+    """A queued case ready to store: its columns, its document, and what it was."""
+
+    case: Case
+    row: CaseRow
+    doc: str
+    new: bool
+    #: the row as this unit of work loaded it, when it is the version being replaced
+    base: CaseRow | None = None
+
+
+_Writes = list[_Write]
+
+
+class SqlCaseRepository:
+    """Cases of one unit of work: reads see committed state plus this unit's own writes."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._memo = uow.storage.case_memo
+        self.pending = PendingCases()
+        self.added, self.updated = self.pending.added, self.pending.updated
+        self._loaded: dict[UUID, Case] = {}
+
+    # ------------------------------------------------------------------ reads
+    def _remember(self, case: Case) -> Case:
+        """Note the version read: an update of it needs no read of the old row at commit."""
+        self._loaded[case.case_id] = case
+        return case
+
+    def get(self, case_id: UUID) -> Case:
+        """The case (deleted drafts included); ``NotFoundError`` if there is none."""
+        if (pending := self.pending.find(case_id)) is not None:
+            return pending
+        found = self._memo.fetch(self._uow.session, "cases", "case_id", case_id)
+        if found is None:
+            raise NotFoundError("case", case_id)
+        return self._remember(found)
+
+    def get_by_number(self, number: int) -> Case:
+        """The case with that number unless it is a deleted draft."""
+        if (pending := self.pending.find_number(number)) is not None:
+            return pending
+        rows = []
+        if fits(number):
+            rows = self._uow.session.fetch(
+                "SELECT case_id, version, doc FROM cases WHERE number = ? AND status <> ?",
+                (number, CaseStatus.DELETED.value),
+            )
+        if not rows:
+            raise NotFoundError("case number", number)
+        case_id, version, doc = rows[0]
+        return self._remember(self._memo.load(as_uuid(case_id), version, doc))
+
+    def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]:
+        """One page of visible cases matching ``query``, sorted like ``queries.paginate``."""
+        key = query.name_key
+        if key and not storable_text(key):
+            return Page((), 0, query.offset, query.limit)  # no stored name holds such text
+        substring = None
+        if key and query.name_match is NameMatch.SUBSTRING:
+            clauses, params = self._uow.storage.dialect.substring(key)
+            substring = (" AND ".join(clauses), params)
+        sql, params = listing.page_statement(scope, query, substring)
+        with self._uow.session.snapshot("listing cases") as cursor:
+            rows = cursor.execute(sql, params).fetchall()
+            if listing.countable(query):
+                statuses = set(query.statuses) or set(CaseStatus)
+                counts = tally(cursor.execute(*listing.counts_statement(scope)).fetchall())
+                total = sum(n for status, n in counts.items() if status in statuses)
+            else:
+                counted = cursor.execute(*listing.total_statement(scope, query, substring))
+                total = int(counted.fetchone()[0])
+        items = tuple(load_summary(r) for r in rows[: query.limit])
+        following = cursor_after(items[-1], query) if len(rows) > query.limit else None
+        return Page(items, total, query.offset, query.limit, following)
+
+    def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]:
+        """How many visible cases are in each status (statuses with none are absent)."""
+        sql, params = listing.counts_statement(scope)
+        return tally(self._uow.session.fetch(sql, params, "counting cases"))
+
+    # ------------------------------------------------------------------ writes
+    def add(self, case: Case) -> None:
+        """Queue a new case (version 1); a taken id or number fails at commit."""
+        self.pending.add(case)
+
+    def update(self, case: Case) -> None:
+        """Queue a change; its version must be one more than the stored one (checked at commit)."""
+        self.pending.update(case)
+
+    def next_number(self) -> int:
+        """A new case number, taken at once (never reused, even if this unit rolls back)."""
+        return self._uow.storage.dialect.next_number(self._uow.session)
+
+    def prepare(self) -> _Writes:
+        """The queued cases as rows and documents (done before the transaction begins)."""
+        dumps = self._uow.storage.converter.document_dumps
+        writes: _Writes = []
+        for case in self.added.values():
+            writes.append(_Write(case, case_row(case), check_document(dumps(case)), new=True))
+        for case in self.updated.values():
+            base = None
+            loaded = self._loaded.get(case.case_id)
+            if loaded is not None and loaded.version == case.version - 1:
+                base = self._memo.remembered(case.case_id, loaded) or case_row(loaded)
+            row, doc = case_row(case), check_document(dumps(case))
+            writes.append(_Write(case, row, doc, new=False, base=base))
+        return writes
+
+    def flush(self, cursor: Cursor, writes: _Writes) -> None:
+        """Store prepared writes with their members and counts (in the commit's transaction)."""
+        changes: list[tuple[CountKey | None, CountKey]] = []
+        members: list[tuple[int, str, bool]] = []  # (number, account, add or drop)
+        for w in writes:
+            if w.new:
+                cursor.execute(_INSERT, w.row.values(w.doc))
+                members.extend((w.row.number, m, True) for m in w.row.collaborator_ids)
+                changes.append((None, w.row.count_key))
+                continue
+            before, old_members = self._replace(cursor, w)
+            new_members = set(w.row.collaborator_ids)
+            members.extend((w.row.number, m, True) for m in new_members - old_members)
+            members.extend((w.row.number, m, False) for m in old_members - new_members)
+            changes.append((before, w.row.count_key))
+        for sql, wanted in ((_MEMBERS_ADD, True), (_MEMBERS_DROP, False)):
+            rows = [(n, m) for n, m, add in members if add is wanted]
+            if rows:
+                cursor.executemany(sql, rows)
+        deltas = count_changes(changes)
+        if deltas:
+            cursor.executemany(listing.COUNTS_UPSERT, [(*key, n) for key, n in deltas.items()])
+
+    def _replace(self, cursor: Cursor, w: _Write) -> tuple[CountKey, set[str]]:
+        """Update one case from the version it replaces; its old count key and members."""
+        expected = w.case.version - 1
+        base = w.base
+        if base is None:
+            found = cursor.execute(
+                "SELECT version, network_id, owner_id, status FROM cases WHERE case_id = ?",
+                (w.row.case_id,),
+            ).fetchone()
+            if found is None:
+                raise NotFoundError("case", w.case.case_id)
+            if found[0] != expected:
+                raise ConcurrencyConflictError("case", w.case.case_id, expected, found[0])
+            key: CountKey = (str(found[1]), str(found[2]), found[3])
+            shared = cursor.execute(
+                "SELECT account_id FROM case_members WHERE number = ?", (w.row.number,)
+            ).fetchall()
+            old_members = {str(r[0]) for r in shared}
+        else:
+            key, old_members = base.count_key, set(base.collaborator_ids)
+        changed = [c for c in _CHANGING if base is None or getattr(w.row, c) != getattr(base, c)]
+        assignments = ", ".join(f"{c} = ?" for c in ("version", "doc", *changed))
+        params: list[Any] = [w.row.version, w.doc, *(getattr(w.row, c) for c in changed)]
+        done = cursor.execute(
+            f"UPDATE cases SET {assignments} WHERE case_id = ? AND version = ?",
+            (*params, w.row.case_id, expected),
+        ).rowcount
+        if done != 1:
+            found = cursor.execute(
+                "SELECT version FROM cases WHERE case_id = ?", (w.row.case_id,)
+            ).fetchone()
+            if found is None:
+                raise NotFoundError("case", w.case.case_id)
+            raise ConcurrencyConflictError("case", w.case.case_id, expected, found[0])
+        return key, old_members
+
+    def stored(self, writes: _Writes) -> None:
+        """After commit: remember the stored versions (the next read needs no document)."""
+        for w in writes:
+            self._memo.put(w.case.case_id, w.case, w.row)

@@ -1,0 +1,111 @@
+"""``SqlStorage``: the storage port over any ``Dialect``, and the bulk import."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any, Self
+from uuid import UUID
+
+from aligner_core.domain.accounts import Account, Network
+from aligner_core.domain.cases import Case
+from aligner_core.domain.queries import MAX_NUMBER
+from aligner_core.errors import StorageError, ValidationError
+from aligner_core.serialization import Converter, make_converter
+from aligner_core.storage._counts import CountKey
+from aligner_core.storage._pending import check_count
+from aligner_core.storage.sql.columns import CASE_COLUMNS, CaseRow, case_row, check_document
+from aligner_core.storage.sql.dialect import Dialect
+from aligner_core.storage.sql.listing import COUNTS_UPSERT
+from aligner_core.storage.sql.memo import Memo
+from aligner_core.storage.sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["SqlStorage"]
+
+
+class SqlStorage:
+    """Storage in a SQL database; ``SqliteStorage`` and ``PostgresStorage`` pick the dialect."""
+
+    def __init__(self, dialect: Dialect, *, memo_size: int = 1024) -> None:
+        self.dialect = dialect
+        self.converter: Converter = make_converter()
+        self.case_memo: Memo[Case] = Memo(self.converter, Case, memo_size)
+        self.account_memo: Memo[Account] = Memo(self.converter, Account, memo_size)
+        self.network_memo: dict[UUID, Network] = {}
+        self._closed = False
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        if self._closed:
+            raise StorageError("storage is closed")
+        return SqlUnitOfWork(self)
+
+    def link_secret(self) -> bytes:
+        return self.dialect.link_secret()
+
+    @property
+    def substring_search(self) -> str:
+        """How substring name search runs: the dialect's index (``"pg_trgm"``, ...) or a scan."""
+        return self.dialect.substring_index or "scan"
+
+    def close(self) -> None:
+        """Close every connection this storage opened."""
+        if not self._closed:
+            self._closed = True
+            self.dialect.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ bulk import
+    def import_cases(self, cases: Iterable[Case], *, batch: int = 10_000) -> int:
+        """Store many new cases in one transaction (encoding them); returns how many.
+
+        For migrations from another system and benchmarks: no history or outbox
+        entries are written. A duplicate case id or number is a ``ValidationError``
+        and nothing is imported. Counts, members and the number sequence follow.
+        """
+        dumps = self.converter.document_dumps
+        return self.import_rows(((case_row(c), dumps(c)) for c in cases), batch=batch)
+
+    def import_rows(self, rows: Iterable[tuple[CaseRow, str]], *, batch: int = 10_000) -> int:
+        """``import_cases`` for cases given as (columns, converter JSON document)."""
+        if batch < 1:
+            raise ValidationError.of("batch_size", "$.batch")
+        if self._closed:
+            raise StorageError("storage is closed")
+        counts: Counter[CountKey] = Counter()
+        top, total = 0, 0
+        session = self.dialect.session()
+        try:
+            with session.transaction("importing cases") as cursor:
+                token = self.dialect.bulk_begin(cursor)
+                source = iter(rows)
+                while chunk := list(islice(source, batch)):
+                    values: list[tuple[Any, ...]] = []
+                    members: list[tuple[int, str]] = []
+                    for row, doc in chunk:
+                        number = row.number
+                        if not 0 <= number <= MAX_NUMBER:
+                            check_count(number, "$.number")
+                        if "\\u0000" in doc:
+                            check_document(doc)
+                        values.append(row.values(doc))
+                        if row.collaborator_ids:
+                            members.extend((number, m) for m in row.collaborator_ids)
+                        counts[row.network_id, row.owner_id, row.status] += 1
+                        top = max(top, number)
+                    self.dialect.bulk_insert(cursor, "cases", CASE_COLUMNS, values)
+                    if members:
+                        columns = ("number", "account_id")
+                        self.dialect.bulk_insert(cursor, "case_members", columns, members)
+                    total += len(values)
+                self.dialect.bulk_end(cursor, token, top)
+                if counts:
+                    cursor.executemany(COUNTS_UPSERT, [(*k, n) for k, n in counts.items()])
+        finally:
+            session.close()
+        return total
