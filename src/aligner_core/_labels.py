@@ -14,6 +14,7 @@ from typing import Any, Final
 from aligner_core.codes import N_
 from aligner_core.domain.accounts import AccountStatus, CollaboratorPermission, GrantStatus, Role
 from aligner_core.domain.actions import Action
+from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import CaseKind, CaseStatus
 from aligner_core.domain.deadlines import Stage
 from aligner_core.domain.events import EventType
@@ -133,6 +134,14 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "respond_invitation": N_("Answer an invitation"),
         "reassign": N_("Assign to another doctor"),
         "order_follow_up": N_("Order a follow-up"),
+    },
+    AuditAction: {
+        "view_case": N_("Viewed the case"),
+        "list_cases": N_("Listed cases"),
+        "open_file": N_("Opened a file"),
+        "open_share_link": N_("Opened a share link"),
+        "export_patient": N_("Exported the patient's data"),
+        "erase_patient": N_("Erased the patient's data"),
     },
     DeliveryState: {
         "pending": N_("Waiting to be sent"),

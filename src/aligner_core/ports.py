@@ -18,6 +18,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from aligner_core.domain.accounts import Account, Network
+    from aligner_core.domain.audit import AuditEntry, AuditFilter
     from aligner_core.domain.cases import Case, CaseStatus
     from aligner_core.domain.outbox import OutboxEntry
     from aligner_core.domain.queries import CaseFilter, CaseSummary, Page, Scope
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountRepository",
+    "AuditRepository",
     "BlobStore",
     "CaseRepository",
     "Clock",
@@ -81,6 +83,14 @@ class CaseRepository(Protocol):
     def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]: ...
 
     def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]: ...
+
+    def of_patient(self, patient_id: UUID) -> Sequence[Case]:
+        """Every case of one patient, deleted drafts included (export and erasure)."""
+        ...
+
+    def file_digests(self) -> set[str]:
+        """The sha256 of every file any case refers to (what the blob store must keep)."""
+        ...
 
 
 class AccountRepository(Protocol):
@@ -139,6 +149,14 @@ class OutboxRepository(Protocol):
     def sent(self) -> Sequence[OutboxEntry]: ...
 
 
+class AuditRepository(Protocol):
+    """The audit log: entries are written with the unit of work, read by network (newest first)."""
+
+    def add(self, entry: AuditEntry) -> None: ...
+
+    def list(self, network_id: UUID, query: AuditFilter) -> Page[AuditEntry]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: commit all or nothing.
 
@@ -155,6 +173,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -175,8 +196,12 @@ class Storage(Protocol):
 
     def unit_of_work(self) -> UnitOfWork: ...
 
-    def link_secret(self) -> bytes:
-        """A secret kept with the data, for signing share links (stable across restarts)."""
+    def scrub(self) -> None:
+        """Make what was overwritten or deleted unrecoverable from the storage's own files.
+
+        Called after a patient's data is erased (SQLite: a WAL checkpoint over pages
+        zeroed by ``secure_delete``; PostgreSQL: ``VACUUM`` of the case tables).
+        """
         ...
 
     def close(self) -> None: ...

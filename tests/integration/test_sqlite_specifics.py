@@ -27,15 +27,17 @@ def _pragma(path: Path, name: str) -> object:
         return conn.execute(f"PRAGMA {name}").fetchone()[0]
 
 
-def test_opening_creates_the_schema_once_and_keeps_the_secret(db: Path) -> None:
+def test_opening_creates_the_schema_once_and_keeps_no_secret(db: Path) -> None:
     first = SqliteStorage(db)
-    secret = first.link_secret()
     first.close()
     assert _pragma(db, "user_version") == DB_SCHEMA_VERSION
     assert _pragma(db, "application_id") == APPLICATION_ID
     again = SqliteStorage(db)
-    assert again.link_secret() == secret
     again.close()
+    with sqlite3.connect(db) as conn:  # share-link keys live in configuration, not here
+        assert (
+            conn.execute("SELECT count(*) FROM meta WHERE key = 'link_secret'").fetchone()[0] == 0
+        )
 
 
 def test_wal_page_size_and_synchronous(db: Path) -> None:
@@ -322,10 +324,14 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
     conn.close()
 
     storage = SqliteStorage(db)
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 2
-    assert storage.link_secret() == b"s" * 32
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 3
+    with sqlite3.connect(db) as conn:  # the secret kept by version 1 is gone
+        assert (
+            conn.execute("SELECT count(*) FROM meta WHERE key = 'link_secret'").fetchone()[0] == 0
+        )
     with storage.unit_of_work() as uow:
         assert uow.cases.get(shared.case_id) == shared
+        assert uow.cases.of_patient(shared.patient.patient_id) == [shared]  # backfilled
         assert uow.cases.count_by_status(Scope(network_id=net.network_id)) == {
             CaseStatus.DRAFT: 1, CaseStatus.IN_PLANNING: 1,
         }  # fmt: skip

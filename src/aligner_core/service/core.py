@@ -60,6 +60,7 @@ from aligner_core.domain.accounts import (
     Role,
 )
 from aligner_core.domain.actions import Action
+from aligner_core.domain.audit import AuditEntry, AuditFilter
 from aligner_core.domain.cases import Case, CaseKind
 from aligner_core.domain.events import EventType
 from aligner_core.domain.orders import OrderDetails
@@ -71,8 +72,9 @@ from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
 from aligner_core.errors import ValidationError
 from aligner_core.ports import Notifier
-from aligner_core.service import handlers, queries, sharing
+from aligner_core.service import handlers, privacy, queries, sharing
 from aligner_core.service.deps import Deps, Links
+from aligner_core.service.privacy import ErasureReport, ExportReport
 from aligner_core.service.views import (
     ActionOption,
     Blockers,
@@ -487,6 +489,20 @@ class Core:
 
     def list_accounts(self, admin_id: UUID) -> list[Account]:
         return queries.list_accounts(self.deps, admin_id)
+
+    def export_patient(self, actor_id: UUID, case_id: UUID, target: IO[bytes]) -> ExportReport:
+        """Everything kept about the patient of a case, as a zip written to ``target``."""
+        return privacy.export_patient(self.deps, actor_id, case_id, target)
+
+    def erase_patient(
+        self, actor_id: UUID, case_id: UUID, *, retain_clinical: bool = True
+    ) -> ErasureReport:
+        """Remove a patient's personal data and files from all their cases (audited)."""
+        return privacy.erase_patient(self.deps, actor_id, case_id, retain_clinical=retain_clinical)
+
+    def audit_log(self, admin_id: UUID, query: AuditFilter | None = None) -> Page[AuditEntry]:
+        """Who read or erased what in the admin's network, newest first."""
+        return privacy.audit_log(self.deps, admin_id, query)
 
     def open_file(self, actor_id: UUID, case_id: UUID, file_id: UUID) -> OpenedFile:
         """A file of a case: its record (name, media type, size, sha256) and its stream."""

@@ -29,6 +29,7 @@ from aligner_core.domain.deadlines import (
     business_days_between,
     turnaround,
 )
+from aligner_core.domain.erasure import FREE_TEXT_DETAILS
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.prescriptions import Design
 from aligner_core.errors import (
@@ -179,7 +180,7 @@ def run(
                 case_id=updated.case_id,
                 case_number=updated.number,
                 account_id=done.subject_id,
-                data={k: v for k, v in data.items() if k != "text"},
+                data={k: v for k, v in data.items() if k not in FREE_TEXT_DETAILS},
             )
             queue_event(deps, uow, event, updated, now)
         uow.commit()

@@ -12,6 +12,7 @@ from aligner_core.commands import COMMANDS, AttachFile, CaseCommand, Command, Or
 from aligner_core.domain import lifecycle, permissions
 from aligner_core.domain.accounts import Account, Role
 from aligner_core.domain.actions import Action
+from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.errors import NotFoundError, Reason, ValidationError
@@ -19,6 +20,7 @@ from aligner_core.ports import UnitOfWork
 from aligner_core.service import pipeline, sharing
 from aligner_core.service.deps import Deps
 from aligner_core.service.handlers.accounts import account_for
+from aligner_core.service.privacy import record
 from aligner_core.service.views import (
     ActionOption,
     Blockers,
@@ -76,11 +78,20 @@ def _detail(actor: Account, case: Case, relations: frozenset[permissions.Relatio
     return CaseDetail(shown, allowed if actor.is_active else frozenset(), sees_plans)
 
 
+def _viewed(deps: Deps, uow: UnitOfWork, actor: Account, case: Case, subject: str = "") -> None:
+    """Record that ``actor`` read ``case`` (the audit log) and end the unit of work."""
+    action = AuditAction.OPEN_FILE if subject else AuditAction.VIEW_CASE
+    now = deps.clock.now()
+    record(deps, uow, now, case.network_id, actor.account_id, action, case.number, subject)
+    uow.commit()
+
+
 def get_case(deps: Deps, actor_id: UUID, case_id: UUID) -> CaseDetail:
     """The case as the viewer may see it (plans hidden from collaborators without setup)."""
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "view")
         case, relations = pipeline.visible_case(uow, actor, case_id)
+        _viewed(deps, uow, actor, case)
     return _detail(actor, case, relations)
 
 
@@ -95,6 +106,7 @@ def get_case_by_number(deps: Deps, actor_id: UUID, number: int) -> CaseDetail:
             case, relations = pipeline.visible_case(uow, actor, found.case_id)
         except NotFoundError:
             raise NotFoundError("case number", number) from None
+        _viewed(deps, uow, actor, case)
     return _detail(actor, case, relations)
 
 
@@ -197,9 +209,18 @@ def blockers(
 
 
 def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> Page[CaseSummary]:
+    """A page of the cases the actor may see (recorded in the audit log: who, which filters)."""
+    chosen = query or CaseFilter()
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "list cases")
-        return uow.cases.list(permissions.scope_for(actor), query or CaseFilter())
+        page = uow.cases.list(permissions.scope_for(actor), chosen)
+        used = [a.name for a in attrs.fields(CaseFilter) if getattr(chosen, a.name) != a.default]
+        subject = f"{page.total} cases; filters: {', '.join(used) or 'none'}"
+        now = deps.clock.now()
+        record(deps, uow, now, actor.network_id, actor.account_id, AuditAction.LIST_CASES, None,
+               subject)  # fmt: skip
+        uow.commit()
+    return page
 
 
 def dashboard(deps: Deps, actor_id: UUID) -> Dashboard:
@@ -330,19 +351,14 @@ def open_file(deps: Deps, actor_id: UUID, case_id: UUID, file_id: UUID) -> Opene
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "view")
         case, _ = pipeline.visible_case(uow, actor, case_id)
-    for ref in case.records.files:
-        if ref.file_id == file_id:
-            record = FileRecord(
-                ref.file_id,
-                ref.kind,
-                ref.name,
-                ref.media_type,
-                ref.size,
-                ref.sha256,
-                ref.uploaded_at,
-            )
-            return OpenedFile(record, deps.blobs.open(ref.sha256))
-    raise NotFoundError("file", file_id)
+        ref = next((f for f in case.records.files if f.file_id == file_id), None)
+        if ref is None:
+            raise NotFoundError("file", file_id)
+        _viewed(deps, uow, actor, case, f"file {file_id}")
+    stored = FileRecord(
+        ref.file_id, ref.kind, ref.name, ref.media_type, ref.size, ref.sha256, ref.uploaded_at
+    )
+    return OpenedFile(stored, deps.blobs.open(ref.sha256))
 
 
 def resolve_share(deps: Deps, token: str) -> SharedPlan:
@@ -363,11 +379,15 @@ def resolve_share(deps: Deps, token: str) -> SharedPlan:
             sharer = uow.accounts.get(link.created_by) if link else None
         except NotFoundError:
             raise NotFoundError("share link", "?") from None
+        now = deps.clock.now()
+        record(deps, uow, now, case.network_id, None, AuditAction.OPEN_SHARE_LINK, case.number,
+               f"share link {share_id}")  # fmt: skip
+        uow.commit()
     latest = case.latest_plan
     alive = (
         link is not None
         and sharer is not None
-        and link.is_valid(deps.clock.now())
+        and link.is_valid(now)
         and case.status not in (CaseStatus.DELETED, CaseStatus.CANCELLED)
         and latest is not None
         and link.plan_version == latest.number

@@ -8,7 +8,6 @@ and nothing of its unit of work is applied. Reads see committed state.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain.accounts import Account, Network
+from aligner_core.domain.audit import AuditEntry, AuditFilter, audit_matches, audit_page
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.queries import (
     CaseFilter,
@@ -61,6 +61,7 @@ class _State:
     counts: dict[CountKey, int] = attrs.field(factory=dict)
     #: accepted collaborators -> the cases they were granted (owners are found by counts)
     shared: dict[UUID, set[UUID]] = attrs.field(factory=dict)
+    audit: list[AuditEntry] = attrs.field(factory=list)
     next_number: int = 100
 
     def store_case(self, case: Case) -> None:
@@ -123,7 +124,6 @@ class MemoryStorage:
     def __init__(self, *, first_case_number: int = 100) -> None:
         self._lock = threading.RLock()
         self._state = _State(next_number=first_case_number)
-        self._secret = os.urandom(32)
         self._closed = False
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -132,8 +132,8 @@ class MemoryStorage:
             return MemoryUnitOfWork(self)
         raise StorageError("storage is closed")
 
-    def link_secret(self) -> bytes:
-        return self._secret
+    def scrub(self) -> None:
+        """Nothing to do: what is replaced in a dict is gone."""
 
     def close(self) -> None:
         self._closed = True
@@ -227,6 +227,39 @@ class _Cases:
                     if shared.network_id != scope.network_id:
                         rows.append((shared.status.value, 1))
         return tally(rows)
+
+    def of_patient(self, patient_id: UUID) -> Sequence[Case]:
+        with self._uow.storage._lock:
+            found = {
+                c.case_id: c
+                for c in self._committed().cases.values()
+                if c.patient.patient_id == patient_id
+            }
+        for case in (*self.added.values(), *self.updated.values()):
+            if case.patient.patient_id == patient_id:
+                found[case.case_id] = case
+        return sorted(found.values(), key=lambda c: c.number)
+
+    def file_digests(self) -> set[str]:
+        with self._uow.storage._lock:
+            cases = list(self._committed().cases.values())
+        return {f.sha256 for c in cases for f in c.records.files}
+
+
+class _Audit:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.added: list[AuditEntry] = []
+
+    def add(self, entry: AuditEntry) -> None:
+        self.added.append(entry)
+
+    def list(self, network_id: UUID, query: AuditFilter) -> Page[AuditEntry]:
+        with self._uow.storage._lock:
+            entries = [
+                e for e in self._uow.storage._state.audit if audit_matches(e, network_id, query)
+            ]
+        return audit_page(entries, query)
 
 
 class _Accounts:
@@ -358,6 +391,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
 
     def _begin(self) -> None:
         self.cases, self.accounts, self.outbox = _Cases(self), _Accounts(self), _Outbox(self)
+        self.audit = _Audit(self)
 
     def _write(self) -> None:
         with self.storage._lock:
@@ -431,3 +465,4 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             state.outbox[entry.entry_id] = entry
         for entry_id, changes in self.outbox.marks:
             state.outbox[entry_id] = attrs.evolve(state.outbox[entry_id], **changes)
+        state.audit.extend(self.audit.added)

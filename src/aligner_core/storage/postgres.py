@@ -9,7 +9,6 @@ reasons are in ``docs/storage.md``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -36,7 +35,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresDialect", "PostgresStorage"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: The newest schema this module writes; a database with a higher version is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: One advisory lock for all migrations on a database (they are rare and short).
 _MIGRATION_LOCK = "aligner_core:migrate"
@@ -116,6 +115,25 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE accounts ALTER COLUMN version TYPE bigint",
         "ALTER TABLE outbox ALTER COLUMN attempts TYPE bigint",
     ),
+    3: (
+        # share-link keys live in configuration, never beside the data they protect
+        "DELETE FROM meta WHERE key = 'link_secret'",
+        # a patient's cases (export and erasure)
+        "ALTER TABLE cases ADD COLUMN patient_id uuid",
+        "UPDATE cases SET patient_id = (doc->'patient'->>'patient_id')::uuid",
+        "CREATE INDEX cases_patient ON cases (patient_id)",
+        # who read or erased what, and when
+        """CREATE TABLE audit (
+            entry_id uuid PRIMARY KEY,
+            network_id uuid NOT NULL,
+            at timestamptz NOT NULL,
+            actor_id uuid,
+            action text NOT NULL,
+            case_number bigint,
+            doc jsonb NOT NULL)""",
+        "CREATE INDEX audit_network ON audit (network_id, at, entry_id)",
+        "CREATE INDEX audit_case ON audit (network_id, case_number, at)",
+    ),
 }
 
 _TRGM_INDEX = "cases_name_trgm"
@@ -163,6 +181,10 @@ class PostgresDialect:
     """
 
     claim_lock = "FOR UPDATE SKIP LOCKED"
+    file_digests = (
+        "SELECT DISTINCT f->'report'->>'sha256' "
+        "FROM cases, jsonb_array_elements(doc->'records'->'files') AS f"
+    )
 
     def __init__(
         self,
@@ -193,7 +215,7 @@ class PostgresDialect:
             with _driver_errors("connect"):
                 self._pool.open(wait=True, timeout=timeout)
             with _driver_errors("migration"):
-                self._secret, trigram = self._migrate()
+                trigram = self._migrate()
         except BaseException:
             self._pool.close()
             raise
@@ -235,11 +257,8 @@ class PostgresDialect:
             with _driver_errors("close"):
                 self._pool.close()
 
-    def link_secret(self) -> bytes:
-        return self._secret
-
     # -- migrations -------------------------------------------------------------------
-    def _migrate(self) -> tuple[bytes, bool]:
+    def _migrate(self) -> bool:
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_MIGRATION_LOCK,))
             found = self._current_version(conn)
@@ -258,14 +277,8 @@ class PostgresDialect:
                     for statement in _MIGRATIONS[version]:
                         conn.execute(sql.SQL(statement))
                     conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('link_secret', %s) ON CONFLICT DO NOTHING",
-                (os.urandom(32),),
-            )
-            row = conn.execute("SELECT value FROM meta WHERE key = 'link_secret'").fetchone()
-            assert row is not None
             trigram = self._ensure_trigram(conn)
-        return bytes(row[0]), trigram
+        return trigram
 
     def _current_version(self, conn: Conn) -> int | None:
         table = conn.execute(
@@ -307,6 +320,12 @@ class PostgresDialect:
         return True
 
     # -- the core's needs -------------------------------------------------------------
+    def scrub(self, session: Any) -> None:
+        """``VACUUM`` the tables that hold patient data: dead row versions leave the files."""
+        conn = session.connection()
+        with _driver_errors("scrubbing the database"):
+            conn.execute("VACUUM cases, outbox, audit")
+
     def next_number(self, session: Any) -> int:
         rows = session.fetch("SELECT nextval('case_number_seq')", (), "taking a case number")
         return int(rows[0][0])

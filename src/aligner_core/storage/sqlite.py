@@ -23,7 +23,7 @@ from aligner_core.storage.sql.storage import SqlStorage
 __all__ = ["APPLICATION_ID", "DB_SCHEMA_VERSION", "PAGE_SIZE", "SqliteDialect", "SqliteStorage"]
 
 #: Version of the database layout (``PRAGMA user_version``); one migration per step.
-DB_SCHEMA_VERSION = 2
+DB_SCHEMA_VERSION = 3
 #: ``PRAGMA application_id`` of an aligner_core database ("AlCo").
 APPLICATION_ID = 0x416C436F
 PAGE_SIZE = 16384
@@ -37,6 +37,8 @@ _CASE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS cases_network_name ON cases (network_id, name_key)",
     "CREATE INDEX IF NOT EXISTS cases_owner_updated ON cases (owner_id, updated_at)",
 )
+#: A patient's cases (schema version 3); dropped and built again with the others on import.
+_PATIENT_INDEX = ("CREATE INDEX IF NOT EXISTS cases_patient ON cases (patient_id)",)
 _FTS_TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS cases_fts_insert AFTER INSERT ON cases BEGIN
         INSERT INTO cases_fts (rowid, name_key) VALUES (new.number, new.name_key);
@@ -127,6 +129,20 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_error = json_extract(doc, '$.last_error'),
             sent_at = json_extract(doc, '$.sent_at')""",
     ),
+    (
+        # share-link keys live in configuration, never beside the data they protect
+        "DELETE FROM meta WHERE key = 'link_secret'",
+        # a patient's cases (export and erasure)
+        "ALTER TABLE cases ADD COLUMN patient_id TEXT",
+        "UPDATE cases SET patient_id = json_extract(doc, '$.patient.patient_id')",
+        *_PATIENT_INDEX,
+        # who read or erased what, and when
+        """CREATE TABLE audit (
+            entry_id TEXT PRIMARY KEY, network_id TEXT NOT NULL, at TEXT NOT NULL,
+            actor_id TEXT, action TEXT NOT NULL, case_number INTEGER, doc TEXT NOT NULL)""",
+        "CREATE INDEX audit_network ON audit (network_id, at, entry_id)",
+        "CREATE INDEX audit_case ON audit (network_id, case_number, at)",
+    ),
 )
 
 
@@ -149,6 +165,10 @@ class SqliteDialect:
     """SQLite for the SQL core: connections per thread (and process), errors, FTS5, bulk load."""
 
     claim_lock = ""
+    file_digests = (
+        "SELECT DISTINCT json_extract(f.value, '$.report.sha256') "
+        "FROM cases, json_each(cases.doc, '$.records.files') AS f"
+    )
 
     def __init__(self, path: str, *, synchronous: str, busy_timeout: float) -> None:
         self.path = path
@@ -162,7 +182,7 @@ class SqliteDialect:
         conn = self._connect()
         try:
             self._migrate(conn)
-            self._secret, fts = self._inspect(conn)
+            fts = self._inspect(conn)
         except BaseException:
             conn.close()
             raise
@@ -200,6 +220,7 @@ class SqliteDialect:
             )
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA secure_delete = ON")  # erased data is zeroed, not kept
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             except BaseException:
                 conn.close()
@@ -237,9 +258,6 @@ class SqliteDialect:
             with suppress(sqlite3.Error):
                 conn.close()
 
-    def link_secret(self) -> bytes:
-        return self._secret
-
     # ------------------------------------------------------------------ schema
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with self.errors("checking the schema"):
@@ -260,8 +278,6 @@ class SqliteDialect:
                     for statement in _MIGRATIONS[version - 1]:
                         conn.execute(statement)
                     if version == 1:
-                        secret = os.urandom(32)
-                        conn.execute("INSERT INTO meta VALUES ('link_secret', ?)", (secret,))
                         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     self._create_fts(conn)  # its triggers go with a rebuilt cases table
                 conn.execute(f"PRAGMA user_version = {DB_SCHEMA_VERSION}")
@@ -303,15 +319,19 @@ class SqliteDialect:
         for trigger in _FTS_TRIGGERS:
             conn.execute(trigger)
 
-    def _inspect(self, conn: sqlite3.Connection) -> tuple[bytes, bool]:
+    def _inspect(self, conn: sqlite3.Connection) -> bool:
         with self.errors("reading the metadata"):
-            secret = conn.execute("SELECT value FROM meta WHERE key = 'link_secret'").fetchone()[0]
             fts = conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'cases_fts'"
             ).fetchone()[0]
-        return bytes(secret), bool(fts)
+        return bool(fts)
 
     # ------------------------------------------------------------------ the core's needs
+    def scrub(self, session: object) -> None:
+        """Move the WAL into the database and empty it (freed pages are zeroed: secure_delete)."""
+        with self.errors("scrubbing the database"):
+            self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     def next_number(self, session: object) -> int:
         with _SqliteSession(self).transaction("taking a case number") as cursor:
             row = cursor.execute(
@@ -333,7 +353,7 @@ class SqliteDialect:
         """Into an empty table, drop the indexes: building them once at the end is faster."""
         empty = bool(cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM cases)").fetchone()[0])
         if empty:
-            for statement in _CASE_INDEXES:
+            for statement in (*_CASE_INDEXES, *_PATIENT_INDEX):
                 name = statement.split(" IF NOT EXISTS ")[1].split()[0]
                 cursor.execute(f"DROP INDEX IF EXISTS {name}")
             if self.substring_index:
@@ -353,7 +373,7 @@ class SqliteDialect:
                 cursor.execute("INSERT INTO cases_fts (cases_fts) VALUES ('rebuild')")
                 for trigger in _FTS_TRIGGERS:
                     cursor.execute(trigger)
-            for statement in _CASE_INDEXES:
+            for statement in (*_CASE_INDEXES, *_PATIENT_INDEX):
                 cursor.execute(statement)
         cursor.execute(
             "UPDATE counters SET value = max(value, ?) WHERE name = 'case_number'",

@@ -19,6 +19,7 @@ from aligner_core.commands import (
     Command,
     CreateCase,
     CreateNetwork,
+    DeleteDraft,
     MuteNotifications,
     OrderFollowUp,
     Register,
@@ -50,6 +51,7 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     CreateCase: drafts.create_case,
     OrderFollowUp: drafts.order_follow_up,
     AttachFile: drafts.attach_file,
+    DeleteDraft: drafts.delete_draft,
 }
 
 

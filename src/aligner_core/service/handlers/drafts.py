@@ -21,12 +21,13 @@ from aligner_core.domain import lifecycle, permissions
 from aligner_core.domain.accounts import Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
+from aligner_core.domain.erasure import erased
 from aligner_core.domain.events import EventType
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.prescriptions import TreatmentRequest
 from aligner_core.domain.records import FileRef, FileReport, Records, sanitize_filename
 from aligner_core.errors import PermissionDeniedError, Reason
-from aligner_core.service import pipeline
+from aligner_core.service import pipeline, privacy
 from aligner_core.service.deps import Deps
 from aligner_core.service.handlers._common import event_only
 from aligner_core.service.pipeline import Change, Handler, Step
@@ -182,10 +183,23 @@ def _attach(step: Step[AttachFile]) -> Change:
     )
 
 
+def delete_draft(deps: Deps, actor_id: UUID, command: DeleteDraft) -> Case:
+    """Delete a draft, keeping nothing of its patient: details, files, texts (GDPR art. 17)."""
+    with deps.storage.unit_of_work() as uow:
+        before = {f.sha256 for f in uow.cases.get(command.case_id).records.files}
+    case = pipeline.run(deps, actor_id, command, _delete)
+    privacy.delete_unreferenced(deps, before)
+    return case
+
+
+def _delete(step: Step[DeleteDraft]) -> Change:
+    name = f"Deleted draft {step.case.number}"
+    return Change(erased(step.case, name, retain_clinical=False), EventType.CASE_DELETED)
+
+
 HANDLERS: dict[type, Handler] = {
     UpdateDraft: _update_draft,
     SetTeeth: _set_teeth,
     Confirm: _confirm,
-    DeleteDraft: event_only(EventType.CASE_DELETED),
     Submit: event_only(EventType.CASE_SUBMITTED),
 }

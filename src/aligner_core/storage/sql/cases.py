@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlCaseRepository"]
 
-_INSERT = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * 13)})"
+_INSERT = (
+    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
+)
 _MEMBERS_ADD = "INSERT INTO case_members (number, account_id) VALUES (?, ?)"
 _MEMBERS_DROP = "DELETE FROM case_members WHERE number = ? AND account_id = ?"
 #: Columns an update may change (case_id and number never do), in ``CaseRow`` names.
@@ -129,6 +131,23 @@ class SqlCaseRepository:
         """How many visible cases are in each status (statuses with none are absent)."""
         sql, params = listing.counts_statement(scope)
         return tally(self._uow.session.fetch(sql, params, "counting cases"))
+
+    def of_patient(self, patient_id: UUID) -> Sequence[Case]:
+        """Every case of one patient, deleted drafts included, by number."""
+        rows = self._uow.session.fetch(
+            "SELECT case_id, version, doc FROM cases WHERE patient_id = ? ORDER BY number",
+            (str(patient_id),),
+        )
+        found = {c.case_id: c for c in (self._memo.load(as_uuid(r[0]), r[1], r[2]) for r in rows)}
+        for case in (*self.added.values(), *self.updated.values()):
+            if case.patient.patient_id == patient_id:
+                found[case.case_id] = case
+        return sorted((self._remember(c) for c in found.values()), key=lambda c: c.number)
+
+    def file_digests(self) -> set[str]:
+        """The sha256 of every file any case refers to."""
+        rows = self._uow.session.fetch(self._uow.storage.dialect.file_digests, ())
+        return {r[0] for r in rows if r[0]}
 
     # ------------------------------------------------------------------ writes
     def add(self, case: Case) -> None:

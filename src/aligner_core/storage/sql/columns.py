@@ -127,6 +127,7 @@ class CaseRow:
     created_at: str
     updated_at: str
     accepted_at: str | None
+    patient_id: str
     #: the owner and accepted collaborators (``Case.member_ids``)
     member_ids: tuple[str, ...]
     #: accepted collaborators (the owner is not repeated): the members table of the doctor scope
@@ -142,14 +143,14 @@ class CaseRow:
         return (
             self.case_id, self.number, self.version, self.status, self.kind, self.owner_id,
             self.network_id, self.name_key, self.patient_name, self.created_at, self.updated_at,
-            self.accepted_at, doc,
+            self.accepted_at, self.patient_id, doc,
         )  # fmt: skip
 
 
 #: The columns of the cases table both SQL adapters write, in ``CaseRow.values`` order.
 CASE_COLUMNS = (
     "case_id", "number", "version", "status", "kind", "owner_id", "network_id", "name_key",
-    "patient_name", "created_at", "updated_at", "accepted_at", "doc",
+    "patient_name", "created_at", "updated_at", "accepted_at", "patient_id", "doc",
 )  # fmt: skip
 
 
@@ -194,6 +195,7 @@ def case_row(case: Case) -> CaseRow:
         created_at=encode_time(case.created_at),
         updated_at=encode_time(case.updated_at),
         accepted_at=encode_time(case.accepted_at) if case.accepted_at else None,
+        patient_id=str(case.patient.patient_id),
         member_ids=tuple(sorted(str(m) for m in case.member_ids)),
         collaborator_ids=tuple(sorted(str(m) for m in case.member_ids - {case.owner_id})),
     )

@@ -86,7 +86,12 @@ class Dialect(Protocol):
         """Finish a bulk import: rebuild what ``bulk_begin`` put aside, move the numbers on."""
         ...
 
-    def link_secret(self) -> bytes: ...
+    #: ``SELECT`` of the distinct sha256 of every file any case refers to.
+    file_digests: str
+
+    def scrub(self, session: Session) -> None:
+        """Make overwritten or deleted rows unrecoverable from the database's files."""
+        ...
 
     def close(self) -> None: ...
 

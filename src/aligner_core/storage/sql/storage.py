@@ -40,8 +40,15 @@ class SqlStorage:
             raise StorageError("storage is closed")
         return SqlUnitOfWork(self)
 
-    def link_secret(self) -> bytes:
-        return self.dialect.link_secret()
+    def scrub(self) -> None:
+        """Make overwritten or deleted data unrecoverable from the database's files."""
+        if self._closed:
+            raise StorageError("storage is closed")
+        session = self.dialect.session()
+        try:
+            self.dialect.scrub(session)
+        finally:
+            session.close()
 
     @property
     def substring_search(self) -> str:

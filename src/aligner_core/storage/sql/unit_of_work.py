@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aligner_core.storage._bases import UnitOfWorkBase
 from aligner_core.storage.sql.accounts import SqlAccountRepository
+from aligner_core.storage.sql.audit import SqlAuditRepository
 from aligner_core.storage.sql.cases import SqlCaseRepository
 from aligner_core.storage.sql.outbox import SqlOutboxRepository
 
@@ -32,16 +33,19 @@ class SqlUnitOfWork(UnitOfWorkBase):
         self.cases = SqlCaseRepository(self)
         self.accounts = SqlAccountRepository(self)
         self.outbox = SqlOutboxRepository(self)
+        self.audit = SqlAuditRepository(self)
 
     def _write(self) -> None:
-        cases, accounts, outbox = self.cases, self.accounts, self.outbox
-        if not (cases.pending or accounts.pending or outbox.added or outbox.changes):
+        cases, accounts, outbox, audit = self.cases, self.accounts, self.outbox, self.audit
+        if not (cases.pending or accounts.pending or outbox.added or outbox.changes or audit.added):
             return
         account_rows, case_rows, entry_rows = accounts.prepare(), cases.prepare(), outbox.prepare()
+        audit_rows = audit.prepare()
         with self.session.transaction("committing a unit of work") as cursor:
             accounts.flush(cursor, account_rows)
             cases.flush(cursor, case_rows)
             outbox.flush(cursor, entry_rows)
+            audit.flush(cursor, audit_rows)
         accounts.stored()
         cases.stored(case_rows)
 

@@ -53,6 +53,7 @@ from aligner_core.domain.accounts import (
     Network,
     Role,
 )
+from aligner_core.domain.audit import AuditAction, AuditEntry, AuditFilter
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.patients import Gender, Patient
@@ -68,6 +69,7 @@ from aligner_core.domain.queries import (
     summarize,
     visible,
 )
+from aligner_core.domain.records import FileKind, FileRef, FileReport, MediaType
 from aligner_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
@@ -933,10 +935,84 @@ class StorageContract:
         assert len(every) == len(set(every)) == 60
 
     # ------------------------------------------------------------------ storage
-    def test_link_secret_is_stable(self, storage: Storage) -> None:
-        secret = storage.link_secret()
-        assert isinstance(secret, bytes) and len(secret) >= 32
-        assert storage.link_secret() == secret
+    # ------------------------------------------------------------------ patients, audit
+    def test_a_patients_cases_are_found_together(self, storage: Storage, cast: Any) -> None:
+        first = self._new_case(storage, cast[1])
+        other = self._new_case(storage, cast[1])
+        with storage.unit_of_work() as uow:
+            follow = attrs.evolve(
+                case(uow.cases.next_number(), cast[1], kind=CaseKind.REFINEMENT),
+                patient=first.patient,
+                parent_id=first.case_id,
+            )
+            uow.cases.add(follow)
+            assert [c.number for c in uow.cases.of_patient(first.patient.patient_id)] == [
+                first.number,
+                follow.number,
+            ]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            found = uow.cases.of_patient(first.patient.patient_id)
+            assert [c.case_id for c in found] == [first.case_id, follow.case_id]
+            assert [c.case_id for c in uow.cases.of_patient(other.patient.patient_id)] == [
+                other.case_id
+            ]
+            assert uow.cases.of_patient(uuid4()) == []
+
+    def test_file_digests_name_every_file_any_case_refers_to(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        digests = ["a" * 64, "b" * 64]
+        c = self._new_case(storage, cast[1])
+        files = tuple(
+            FileRef(uuid4(), FileKind.OTHER, f"f{i}.pdf", FileReport(MediaType.PDF, 1, d), T0,
+                    cast[1].account_id)
+            for i, d in enumerate(digests)
+        )  # fmt: skip
+        with storage.unit_of_work() as uow:
+            assert uow.cases.file_digests() == set()
+            uow.cases.update(
+                attrs.evolve(c, records=attrs.evolve(c.records, files=files), version=2)
+            )
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.cases.file_digests() == set(digests)
+
+    def test_the_audit_log_keeps_entries_per_network_newest_first(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor, _ = cast
+        other = uuid4()
+        entries = [
+            AuditEntry(uuid4(), T0 + timedelta(minutes=i), net.network_id, doctor.account_id,
+                       AuditAction.VIEW_CASE, 100 + i % 2, "")
+            for i in range(5)
+        ]  # fmt: skip
+        entries.append(AuditEntry(uuid4(), T0, other, None, AuditAction.OPEN_SHARE_LINK, 7, "x"))
+        with storage.unit_of_work() as uow:
+            for entry in entries:
+                uow.audit.add(entry)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            page = uow.audit.list(net.network_id, AuditFilter())
+            assert [e.at for e in page.items] == sorted((e.at for e in entries[:5]), reverse=True)
+            assert page.total == 5 and page.items[0] == entries[4]
+            mine = uow.audit.list(net.network_id, AuditFilter(case_number=101, limit=1))
+            assert mine.total == 2 and mine.items == (entries[3],)
+            since = uow.audit.list(net.network_id, AuditFilter(since=T0 + timedelta(minutes=3)))
+            assert since.total == 2
+            theirs = uow.audit.list(other, AuditFilter(action=AuditAction.OPEN_SHARE_LINK))
+            assert theirs.items == (entries[5],)
+        with storage.unit_of_work() as uow:
+            uow.audit.add(entries[0])  # not committed: nothing written
+        with storage.unit_of_work() as uow:
+            assert uow.audit.list(net.network_id, AuditFilter()).total == 5
+
+    def test_scrub_keeps_everything_that_is_current(self, storage: Storage, cast: Any) -> None:
+        c = self._new_case(storage, cast[1])
+        storage.scrub()
+        with storage.unit_of_work() as uow:
+            assert uow.cases.get(c.case_id) == c
 
     def test_a_closed_storage_refuses_units_of_work(self, fresh: Callable[[], Storage]) -> None:
         s = fresh()
@@ -952,7 +1028,6 @@ class StorageContract:
             uow.outbox.add(outbox_entry(cast[1]))
             uow.commit()
         again = reopen(storage)
-        assert again.link_secret() == storage.link_secret()
         with again.unit_of_work() as uow:
             assert uow.cases.get(c.case_id) == c
             assert uow.accounts.by_username("doctor") == cast[1]
