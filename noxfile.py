@@ -1,4 +1,5 @@
-"""Development sessions: tests (every Python 3.11+), typecheck, lint, examples, bench, i18n."""
+"""Development sessions: tests (every Python 3.11+), typecheck, lint, examples, browser, bench,
+i18n."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "typecheck", "lint", "examples"]
+nox.options.sessions = ["tests", "typecheck", "lint", "examples", "browser"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -59,16 +60,20 @@ PYTHONS = find_pythons()
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite (PostgreSQL tests need ALIGNER_CORE_TEST_POSTGRES_DSN)."""
+    """The test suite (PostgreSQL tests need ALIGNER_CORE_TEST_POSTGRES_DSN).
+
+    The reference portal's tests are the ``browser`` session's (they need the extra
+    ``portal`` and Debian's Chromium).
+    """
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not browser", *session.posargs)
 
 
 @nox.session(python=PYTHONS[-1:] or None)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package and the typing tests."""
-    session.install("-e", ".[dev]")
-    session.run("mypy", "--strict", "src", "tests/typing")
+    """mypy --strict on the package, the typing tests and the reference portal."""
+    session.install("-e", ".[dev,portal]")
+    session.run("mypy", "--strict", "src", "tests/typing", "examples/portal")
 
 
 @nox.session(python=PYTHONS[:1] or None)
@@ -91,6 +96,18 @@ def examples(session: nox.Session) -> None:
     for script in scripts:
         session.log(f"--- {script.name}")
         session.run("python", str(script), env={"ALIGNER_CORE_EXAMPLE_DIR": tmp})
+
+
+@nox.session(python=PYTHONS[:1] or None)
+def browser(session: nox.Session) -> None:
+    """The reference portal served on loopback and walked in Debian's Chromium.
+
+    Chromium is ``/usr/bin/chromium`` (``apt-get install chromium chromium-driver``),
+    never a browser Playwright downloads. Without it the tests skip, under
+    ``ALIGNER_CORE_CI=1`` they fail. Screenshots land in ``build/screenshots/``.
+    """
+    session.install("-e", ".[test,portal]")
+    session.run("pytest", "-m", "browser", "tests/browser", *session.posargs)
 
 
 #: Benchmarks that take ``--big`` (a 1M-case round); the others never see it.

@@ -1,7 +1,9 @@
-"""The ``aligner-core`` console command: the lifecycle demo and file checks.
+"""The ``aligner-core`` console command: set-up, e-mail dispatch, the demo and file checks.
 
 ::
 
+    aligner-core init --url URL --name NAME --reference-code CODE --admin-email E --admin-username U
+    aligner-core dispatch --url URL --smtp-host H [--once | --forever] [--interval S] ...
     aligner-core demo [--db PATH]      run a full case lifecycle on SQLite (or memory://)
     aligner-core scan FILE... [--json] check files the way an upload is checked
 """
@@ -40,9 +42,29 @@ def _scan(args: argparse.Namespace) -> int:
     return run_scan(list(args.files), as_json=args.json)
 
 
+def _init(args: argparse.Namespace) -> int:
+    from aligner_core.cli.init import run_init
+
+    return run_init(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from aligner_core.cli.dispatch import run_dispatch
+
+    return run_dispatch(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from aligner_core.cli import dispatch, init
+
     parser = argparse.ArgumentParser(prog="aligner-core", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    setup = commands.add_parser("init", help="create a lab's network and its first admin")
+    init.add_arguments(setup)
+    setup.set_defaults(run=_init)
+    send = commands.add_parser("dispatch", help="send the outbox's e-mails over SMTP")
+    dispatch.add_arguments(send)
+    send.set_defaults(run=_dispatch)
     demo = commands.add_parser("demo", help="run a full case lifecycle and print its timeline")
     demo.add_argument("--db", help="SQLite file to use (default: a new temporary file); 'memory'")
     demo.set_defaults(run=_demo)

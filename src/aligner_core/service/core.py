@@ -162,6 +162,9 @@ class Core:
         self, actor_id: UUID | None, command: CaseCommand | CreateCase | OrderFollowUp
     ) -> Case: ...
 
+    @overload
+    def execute(self, actor_id: UUID | None, command: Command) -> Any: ...  # a form's command
+
     def execute(self, actor_id: UUID | None, command: Command) -> Any:
         """Run one command as ``actor_id``: the changed case (or account, or network)."""
         return handlers.execute(self.deps, actor_id, command)
