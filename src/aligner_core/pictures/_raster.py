@@ -167,7 +167,7 @@ def _fit(tris: F64, view: str, width: int, height: int) -> tuple[F64, F64, F64]:
     u = pts @ right
     v = pts @ up
     depth = -(pts @ towards)
-    u_lo, u_hi, v_lo, v_hi = u.min(), u.max(), v.min(), v.max()
+    u_lo, u_hi, v_lo, v_hi = np.min(u), np.max(u), np.min(v), np.max(v)
     margin = MARGIN * min(width, height)
     span_u, span_v = u_hi - u_lo, v_hi - v_lo
     # Spans below FLAT (of a mesh normalised to a longest side of 1) count as flat: a needle
@@ -180,7 +180,7 @@ def _fit(tris: F64, view: str, width: int, height: int) -> tuple[F64, F64, F64]:
         scale = 1.0
     x = ((u - (u_lo + u_hi) / 2) * scale + width / 2).reshape(-1, 3)
     y = (height / 2 - (v - (v_lo + v_hi) / 2) * scale).reshape(-1, 3)
-    d_lo, d_hi = depth.min(), depth.max()
+    d_lo, d_hi = np.min(depth), np.max(depth)
     d = (depth - d_lo) / (d_hi - d_lo) if d_hi > d_lo else np.zeros_like(depth)
     return x, y, d.reshape(-1, 3)
 
@@ -321,9 +321,9 @@ def normalise(tris: F64) -> F64:
     that no later step can overflow, whatever the file's units (coordinates up to 1e308).
     """
     half = tris * 0.5
-    low = np.array([half[..., i].min() for i in range(3)])
-    high = np.array([half[..., i].max() for i in range(3)])
-    extent = float((high - low).max())
+    low = np.array([np.min(half[..., i]) for i in range(3)])
+    high = np.array([np.max(half[..., i]) for i in range(3)])
+    extent = float(np.max(high - low))
     out: F64 = (half - (low * 0.5 + high * 0.5)) / (extent if extent > 0 else 1.0)
     return out
 
