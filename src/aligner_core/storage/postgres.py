@@ -36,7 +36,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresDialect", "PostgresStorage"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: The newest schema this module writes; a database with a higher version is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: One advisory lock for all migrations on a database (they are rare and short).
 _MIGRATION_LOCK = "aligner_core:migrate"
@@ -115,6 +115,17 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE cases ALTER COLUMN version TYPE bigint",
         "ALTER TABLE accounts ALTER COLUMN version TYPE bigint",
         "ALTER TABLE outbox ALTER COLUMN attempts TYPE bigint",
+    ),
+    3: (
+        # the outbox: fenced leases, a retry period, unconfirmed sends, stalled entries;
+        # entries the old policy gave up on after temporary failures wait as stalled
+        "ALTER TABLE outbox ADD COLUMN lease_token uuid",
+        "ALTER TABLE outbox ADD COLUMN failing_since timestamptz",
+        "ALTER TABLE outbox ADD COLUMN unconfirmed_sends bigint NOT NULL DEFAULT 0",
+        """UPDATE outbox SET state = 'stalled'
+            WHERE state = 'dead' AND last_error LIKE 'gave up after %'""",
+        """CREATE INDEX outbox_stalled ON outbox (next_attempt_at, created_at, entry_id)
+            WHERE state = 'stalled'""",
     ),
 }
 
