@@ -499,9 +499,12 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             owner = state.emails.get(account.email.casefold())
             if owner is not None and owner != account_id:
                 raise ValidationError.of("email_taken", "$.email")
-        added = {e.entry_id for e in self.outbox.added}
+        added: set[UUID] = set()
         for entry in self.outbox.added:
             _check_storable(entry)
+            if entry.entry_id in state.outbox or entry.entry_id in added:
+                raise ValidationError.of("already_exists", "$.entry_id")
+            added.add(entry.entry_id)
         for entry_id, token, _ in self.outbox.marks:
             if entry_id not in state.outbox and entry_id not in added:
                 raise NotFoundError("outbox entry", entry_id)

@@ -939,6 +939,19 @@ class StorageContract:
                 uow.outbox.add(e)
             uow.commit()
 
+    def test_an_outbox_entry_is_stored_once(self, storage: Storage, cast: Any) -> None:
+        entry = outbox_entry(cast[1])
+        self._queued(storage, entry)
+        other = outbox_entry(cast[1])
+        for twice in ([entry], [other, attrs.evolve(entry, language="de")], [other, other]):
+            with pytest.raises(ValidationError) as caught, storage.unit_of_work() as uow:
+                for e in twice:
+                    uow.outbox.add(e)
+                uow.commit()
+            assert caught.value.paths == ["$.entry_id"]
+        with storage.unit_of_work() as uow:
+            assert list(uow.outbox.pending()) == [entry]
+
     def test_each_claim_carries_its_own_lease_token(self, storage: Storage, cast: Any) -> None:
         a, b = outbox_entry(cast[1]), outbox_entry(cast[1], at=T0 + timedelta(seconds=1))
         self._queued(storage, a, b)
