@@ -13,6 +13,7 @@
     │   └── SchemaVersionError   the database was written by a newer or unknown schema
     └── NotificationError        delivery of a message failed
         ├── TemporaryDeliveryError   retry later (4xx, connection refused, timeout)
+        │   └── AmbiguousDeliveryError   the server may have it: no answer after the message
         └── PermanentDeliveryError   do not retry (5xx)
 
 Adapters convert driver errors at the port boundary (``raise StorageError(...) from e``);
@@ -28,6 +29,7 @@ from aligner_core.codes import english
 
 __all__ = [
     "AlignerError",
+    "AmbiguousDeliveryError",
     "ConcurrencyConflictError",
     "FieldError",
     "InvalidTransitionError",
@@ -439,6 +441,16 @@ class TemporaryDeliveryError(NotificationError):
     """Delivery failed for now (connection, timeout, 4xx): retry later."""
 
     code = "delivery_deferred"
+
+
+class AmbiguousDeliveryError(TemporaryDeliveryError):
+    """The whole message went out but its reply never came (a timeout, a dropped connection):
+    the server may have accepted it. The dispatcher resends it at most once.
+
+    .. versionadded:: 0.2
+    """
+
+    code = "delivery_unconfirmed"
 
 
 class PermanentDeliveryError(NotificationError):
