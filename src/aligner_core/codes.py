@@ -335,6 +335,9 @@ CODES: Final[Mapping[str, str]] = {
     "error.delivery_unconfirmed": N_(
         "the mail server did not confirm the notification: it will be sent once more"
     ),
+    "error.delivery_server_unavailable": N_(
+        "the mail server cannot be reached now: the notification will be retried"
+    ),
     "database_missing": N_("no database there: the outbox commands open an existing one"),
 }
 

@@ -25,6 +25,7 @@ from aligner_core.errors import (
     AmbiguousDeliveryError,
     NotFoundError,
     PermanentDeliveryError,
+    ServerUnavailableError,
     StorageError,
     TemporaryDeliveryError,
 )
@@ -511,3 +512,31 @@ def test_operators_list_inspect_retry_and_requeue(
     assert dispatcher.counts() == {DeliveryState.SENT: 3}
     with pytest.raises(NotFoundError):
         dispatcher.entry(UUID(int=1))
+
+
+def test_the_first_delivery_after_an_outage_makes_every_waiting_entry_due(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    entries = queue(storage, 4)
+    notifier.fail_next(*(ServerUnavailableError("connection refused") for _ in range(4)))
+    dispatcher = make(storage, notifier, clock, base_delay=timedelta(minutes=10))
+    assert dispatcher.run_once() == DispatchReport(claimed=4, retried=4, unreachable=4)
+    newer = queue(storage, 1, at=clock.now(), first=4)  # due now; the others a while later
+    assert dispatcher.run_once() == DispatchReport(claimed=1, sent=1, woken=4)
+    assert dispatcher.run_once() == DispatchReport(claimed=4, sent=4)
+    assert len(notifier.messages) == 5 and {e.message_id for e in [*entries, *newer]} == {
+        m["Message-ID"] for m in notifier.messages
+    }
+
+
+def test_a_refusal_by_a_reachable_server_keeps_its_backoff_after_a_delivery(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (busy,) = queue(storage, 1)
+    notifier.fail_next(TemporaryDeliveryError("452 4.2.2 mailbox full"))
+    dispatcher = make(storage, notifier, clock, base_delay=timedelta(minutes=10))
+    assert dispatcher.run_once() == DispatchReport(claimed=1, retried=1)
+    clock.advance(timedelta(seconds=1))
+    queue(storage, 1, at=clock.now(), first=1)
+    assert dispatcher.run_once() == DispatchReport(claimed=1, sent=1)  # nothing woken
+    assert state(storage, busy.entry_id).next_attempt_at > clock.now()

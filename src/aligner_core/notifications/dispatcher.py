@@ -3,9 +3,10 @@
 One round claims a batch of due entries (each claim with its own lease token),
 renews each entry's lease just before its send, sends it outside any
 transaction, and saves the outcome fenced by the token. Temporary failures are
-retried with capped, jittered backoff for ``retry_period``, then the entry waits
-as ``stalled`` until a delivery succeeds, a probe gets through or an operator
-retries it; permanent failures are ``dead`` until an operator requeues them. A
+retried with capped, jittered backoff for ``retry_period`` (when the server was
+unreachable, its first delivery makes every waiting entry due at once), then the
+entry waits as ``stalled`` until a delivery succeeds, a probe gets through or an
+operator retries it; permanent failures are ``dead`` until an operator requeues them. A
 send whose answer never came is resent once. Why it looks like this, and how
 duplicates are bounded: ``docs/notifications.md``.
 
@@ -33,6 +34,7 @@ from aligner_core.errors import (
     AmbiguousDeliveryError,
     ConcurrencyConflictError,
     PermanentDeliveryError,
+    ServerUnavailableError,
     TemporaryDeliveryError,
     ValidationError,
 )
@@ -61,10 +63,11 @@ class DispatchReport:
     (retry period over), ``dead`` (given up), ``unconfirmed`` (sends without an answer),
     ``fenced`` (another dispatcher holds the entry now: not sent, or its result not
     recorded here), ``unmarked`` (the storage failed; the lease will expire),
-    ``woken`` (stalled entries made due by a delivery), ``held`` (no notifier:
-    pending entries left alone).
+    ``woken`` (entries made due by a delivery), ``held`` (no notifier: pending
+    entries left alone), ``unreachable`` (sends that found no server to talk to).
 
-    .. versionchanged:: 0.2 ``stalled``, ``unconfirmed``, ``fenced``, ``woken``, ``held``
+    .. versionchanged:: 0.2 ``stalled``, ``unconfirmed``, ``fenced``, ``woken``, ``held``,
+       ``unreachable``
     """
 
     claimed: int = 0
@@ -77,6 +80,7 @@ class DispatchReport:
     fenced: int = 0
     woken: int = 0
     held: int = 0
+    unreachable: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         mine, theirs = attrs.astuple(self), attrs.astuple(other)
@@ -141,6 +145,8 @@ class Dispatcher:
         self.batch_size = batch_size
         self.rng = rng or random.Random()  # jitter, not secrets
         self._told_held = False
+        #: the last round with sends found no server (and none got through)
+        self._server_down = False
 
     # ------------------------------------------------------------------ policy
     def backoff_cap(self, attempts: int) -> timedelta:
@@ -172,7 +178,8 @@ class Dispatcher:
     def run_once(self) -> DispatchReport:
         """Claim one batch of due entries (and a stalled one to probe), send them, record each.
 
-        When a send succeeds, stalled entries are made due again for the next round.
+        When a send succeeds, stalled entries are made due again for the next round; when
+        it is the first since the server could not be reached, every waiting entry is.
         """
         if self.holds:
             return self._held()
@@ -189,7 +196,10 @@ class Dispatcher:
             for entry in batch:
                 report += self._deliver(entry)
         if report.sent:
-            report += self._wake()
+            report += self._wake(everything=self._server_down)
+            self._server_down = False
+        elif report.unreachable:
+            self._server_down = True
         return report
 
     def run_until_idle(self, max_rounds: int = 1000) -> DispatchReport:
@@ -210,16 +220,18 @@ class Dispatcher:
             log.warning("no notifier configured: %d e-mails wait in the outbox", waiting)
         return DispatchReport(held=waiting)
 
-    def _wake(self) -> DispatchReport:
-        """A delivery got through: stalled entries are due again (each a fresh retry period)."""
+    def _wake(self, *, everything: bool) -> DispatchReport:
+        """A delivery got through: stalled entries are due again (each a fresh retry period);
+        ``everything``: the server is back, so are the entries waiting for their backoff."""
         try:
             with self.storage.unit_of_work() as uow:
-                woken = uow.outbox.retry(self.clock.now(), stalled_only=True)
+                woken = uow.outbox.retry(self.clock.now(), stalled_only=not everything)
         except AlignerError as exc:
-            log.warning("could not make stalled outbox entries due: %s", type(exc).__name__)
+            log.warning("could not make waiting outbox entries due: %s", type(exc).__name__)
             return DispatchReport()
         if woken:
-            log.info("a delivery succeeded: %d stalled outbox entries are due again", len(woken))
+            why = "the mail server is back" if everything else "a delivery succeeded"
+            log.info("%s: %d waiting outbox entries are due again", why, len(woken))
         return DispatchReport(woken=len(woken))
 
     def _session(self) -> ContextManager[object]:
@@ -246,7 +258,8 @@ class Dispatcher:
             error = _describe(exc)
             if not isinstance(exc, TemporaryDeliveryError):
                 error = f"unexpected notifier error: {error}"
-            return self._failed(entry, error)
+            unreachable = DispatchReport(unreachable=int(isinstance(exc, ServerUnavailableError)))
+            return self._failed(entry, error) + unreachable
         return self._save(entry, "sent", entry.delivered(self.clock.now()))
 
     def _renew(self, entry: OutboxEntry) -> DispatchReport | None:

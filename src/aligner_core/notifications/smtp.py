@@ -4,7 +4,8 @@ Why it looks like this:
 
 - The :class:`~aligner_core.ports.Notifier` port promises exactly two errors,
   so every ``smtplib``/socket/TLS failure is translated here: a 4xx reply, a
-  dropped or refused connection, a timeout -> :class:`TemporaryDeliveryError`;
+  dropped or refused connection, a timeout -> :class:`TemporaryDeliveryError`
+  (:class:`ServerUnavailableError` when the server could not be talked to at all);
   a 5xx reply to the message (sender, recipient, data) ->
   :class:`PermanentDeliveryError`. Failures while *connecting* (greeting,
   STARTTLS, login) are always temporary: they are about the server or the
@@ -37,6 +38,7 @@ from aligner_core.errors import (
     AmbiguousDeliveryError,
     NotificationError,
     PermanentDeliveryError,
+    ServerUnavailableError,
     TemporaryDeliveryError,
     ValidationError,
 )
@@ -134,19 +136,19 @@ def _unconfirmed(connection: smtplib.SMTP, exc: BaseException) -> AmbiguousDeliv
     return AmbiguousDeliveryError(f"SMTP server did not confirm the message ({why})")
 
 
-class _ConnectionLost(TemporaryDeliveryError):
+class _ConnectionLost(ServerUnavailableError):
     """The connection broke mid-send (not a reply from the server): worth one fresh connection."""
 
 
-def _connect_error(exc: BaseException) -> TemporaryDeliveryError:
+def _connect_error(exc: BaseException) -> ServerUnavailableError:
     """Connecting, STARTTLS and login failures: always temporary (see the module docstring)."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        return TemporaryDeliveryError(
+        return ServerUnavailableError(
             f"SMTP connection refused: {_reply(exc.smtp_code, exc.smtp_error)}"
         )
     if _timed_out(exc):
-        return TemporaryDeliveryError("SMTP server did not answer in time")
-    return TemporaryDeliveryError(f"SMTP connection failed: {type(exc).__name__}")
+        return ServerUnavailableError("SMTP server did not answer in time")
+    return ServerUnavailableError(f"SMTP connection failed: {type(exc).__name__}")
 
 
 class SmtpNotifier:
@@ -251,7 +253,14 @@ class SmtpNotifier:
 
     # ------------------------------------------------------------------ sending
     def send(self, message: EmailMessage) -> None:
-        """Send one message; raises only the two delivery errors of the port."""
+        """Send one message; raises only the two delivery errors of the port (and their
+        kinds: :class:`ServerUnavailableError`, :class:`AmbiguousDeliveryError`)."""
+        try:
+            self._send(message)
+        except _ConnectionLost as lost:
+            raise ServerUnavailableError(str(lost)) from None
+
+    def _send(self, message: EmailMessage) -> None:
         in_session = getattr(self._local, "depth", 0) > 0
         if not in_session:
             connection = self._open()
