@@ -146,6 +146,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
     DeliveryState: {
         "pending": N_("Waiting to be sent"),
         "sent": N_("Sent"),
+        "stalled": N_("Stalled: retries paused"),
         "dead": N_("Given up"),
     },
     EventType: {

@@ -50,7 +50,8 @@ OPTIONS: Final[Mapping[str, str]] = {
     "share_url": "URL template of a share link with {token} (default {portal_url}share/{token})",
     "sender": "the From address of e-mails",
     "templates": "e-mail Templates overriding the defaults",
-    "max_attempts": "the dispatcher's attempts before it gives up on an e-mail",
+    "max_attempts": "attempts after which the dispatcher stops retrying an e-mail (it stalls)",
+    "retry_period": "how long the dispatcher retries an e-mail before it stalls (default 7 days)",
     "default_reference_code": "the network a registration without a code joins",
     "turnaround_table": "business days per (stage, design), replacing the defaults",
     "message_id_domain": "the domain of e-mail Message-IDs",
@@ -190,7 +191,7 @@ def connect(url: str = "memory://", **options: Any) -> Core:
         links=links,
         **_take(options, "default_reference_code", "turnaround_table", "message_id_domain"),
     )
-    dispatch = _take(options, "sender", "templates", "max_attempts")
+    dispatch = _take(options, "sender", "templates", "max_attempts", "retry_period")
     collect = _collector(storage, blobs, spool_dir)
     core = Core(
         deps,

@@ -331,6 +331,14 @@ CODES: Final[Mapping[str, str]] = {
     "error.notification_failed": N_("the notification could not be sent"),
     "error.delivery_deferred": N_("the notification could not be sent yet: it will be retried"),
     "error.delivery_refused": N_("the notification was refused by the mail server"),
+    # -- the outbox: unconfirmed deliveries, the outbox commands ---------------------------------
+    "error.delivery_unconfirmed": N_(
+        "the mail server did not confirm the notification: it will be sent once more"
+    ),
+    "error.delivery_server_unavailable": N_(
+        "the mail server cannot be reached now: the notification will be retried"
+    ),
+    "database_missing": N_("no database there: the outbox commands open an existing one"),
 }
 
 

@@ -13,6 +13,8 @@
     │   └── SchemaVersionError   the database was written by a newer or unknown schema
     └── NotificationError        delivery of a message failed
         ├── TemporaryDeliveryError   retry later (4xx, connection refused, timeout)
+        │   ├── ServerUnavailableError   the server could not be reached: nothing was sent
+        │   └── AmbiguousDeliveryError   the server may have it: no answer after the message
         └── PermanentDeliveryError   do not retry (5xx)
 
 Adapters convert driver errors at the port boundary (``raise StorageError(...) from e``);
@@ -28,6 +30,7 @@ from aligner_core.codes import english
 
 __all__ = [
     "AlignerError",
+    "AmbiguousDeliveryError",
     "ConcurrencyConflictError",
     "FieldError",
     "InvalidTransitionError",
@@ -38,6 +41,7 @@ __all__ = [
     "Reason",
     "RejectedFileError",
     "SchemaVersionError",
+    "ServerUnavailableError",
     "StorageError",
     "TemporaryDeliveryError",
     "ValidationError",
@@ -439,6 +443,27 @@ class TemporaryDeliveryError(NotificationError):
     """Delivery failed for now (connection, timeout, 4xx): retry later."""
 
     code = "delivery_deferred"
+
+
+class ServerUnavailableError(TemporaryDeliveryError):
+    """The mail server could not be reached or talked to (refused, no answer, TLS, login):
+    nothing of the message was sent. When the server answers again, the dispatcher sends
+    every waiting message at once instead of after its backoff.
+
+    .. versionadded:: 0.2
+    """
+
+    code = "delivery_server_unavailable"
+
+
+class AmbiguousDeliveryError(TemporaryDeliveryError):
+    """The whole message went out but its reply never came (a timeout, a dropped connection):
+    the server may have accepted it. The dispatcher resends it at most once.
+
+    .. versionadded:: 0.2
+    """
+
+    code = "delivery_unconfirmed"
 
 
 class PermanentDeliveryError(NotificationError):

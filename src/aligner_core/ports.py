@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from aligner_core.domain.accounts import Account, Network
     from aligner_core.domain.audit import AuditEntry, AuditFilter
     from aligner_core.domain.cases import Case, CaseStatus
-    from aligner_core.domain.outbox import OutboxEntry
+    from aligner_core.domain.outbox import DeliveryState, OutboxEntry
     from aligner_core.domain.queries import CaseFilter, CaseSummary, Page, Scope
     from aligner_core.domain.records import FileKind, FileReport
 
@@ -125,28 +125,84 @@ class AccountRepository(Protocol):
 class OutboxRepository(Protocol):
     """Notifications waiting to be sent, written in the same transaction as the change.
 
-    ``claim`` hands out due entries (``next_attempt_at <= now``) and leases them
-    until ``lease_until`` so that concurrent dispatchers never hold the same
-    entry at once. ``mark_sent``, ``reschedule`` and ``mark_dead`` end a lease;
-    an attempt count beyond 64 bits or an error text no store can hold is a
-    ``ValidationError``.
+    ``claim`` hands out due entries of ``state`` (pending; stalled ones for a probe):
+    ``next_attempt_at <= now`` and no unexpired lease. It leases them until
+    ``lease_until`` under a new ``lease_token`` at once (in its own transaction), so
+    concurrent dispatchers never hold the same entry at once. ``renew`` extends a
+    lease at once while ``token`` still holds it and says whether it does (``False``:
+    another claim took the entry, or it was retried or requeued meanwhile).
+
+    ``save`` stores the delivery state of an entry (state, attempts, last error,
+    sent time, next attempt, retry period, unconfirmed sends) and ends its lease.
+    With ``token`` it is fenced: if that lease no longer holds the entry, ``commit``
+    raises ``ConcurrencyConflictError`` and writes nothing of the unit of work.
+    ``mark_sent``, ``reschedule`` and ``mark_dead`` are shorthands (fenced the same
+    way). These take effect at commit.
+
+    ``retry`` makes stalled entries (and pending ones waiting for a retry, unless
+    ``stalled_only``) due at ``now`` with a fresh retry period; ``requeue`` does the
+    same for dead entries, counting attempts from zero. Both act at once on all such
+    entries or only on ``entry_ids``, leave leased entries alone, and return the ids
+    they changed. ``get`` raises ``NotFoundError``; ``entries`` lists one state,
+    oldest first; ``counts`` is the number of entries per state. An attempt count
+    beyond 64 bits or an error text no store can hold is a ``ValidationError``.
+
+    .. versionchanged:: 0.2 lease tokens, ``renew``, ``save``, ``retry``,
+       ``requeue``, ``get``, ``entries``, ``stalled``, ``counts``; fenced marks.
     """
 
     def add(self, entry: OutboxEntry) -> None: ...
 
-    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]: ...
+    def get(self, entry_id: UUID) -> OutboxEntry: ...
 
-    def mark_sent(self, entry_id: UUID, at: datetime) -> None: ...
+    def claim(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        state: DeliveryState = ...,
+    ) -> Sequence[OutboxEntry]: ...
 
-    def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None: ...
+    def renew(self, entry_id: UUID, token: UUID, lease_until: datetime) -> bool: ...
 
-    def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None: ...
+    def save(self, entry: OutboxEntry, *, token: UUID | None = None) -> None: ...
+
+    def mark_sent(self, entry_id: UUID, at: datetime, *, token: UUID | None = None) -> None: ...
+
+    def reschedule(
+        self,
+        entry_id: UUID,
+        attempts: int,
+        next_at: datetime,
+        error: str,
+        *,
+        token: UUID | None = None,
+    ) -> None: ...
+
+    def mark_dead(
+        self, entry_id: UUID, attempts: int, reason: str, *, token: UUID | None = None
+    ) -> None: ...
+
+    def retry(
+        self, now: datetime, entry_ids: Iterable[UUID] | None = None, *, stalled_only: bool = False
+    ) -> Sequence[UUID]: ...
+
+    def requeue(self, now: datetime, entry_ids: Iterable[UUID]) -> Sequence[UUID]: ...
+
+    def entries(
+        self, state: DeliveryState, *, limit: int | None = None
+    ) -> Sequence[OutboxEntry]: ...
+
+    def counts(self) -> Mapping[DeliveryState, int]: ...
 
     def dead(self) -> Sequence[OutboxEntry]: ...
 
     def pending(self) -> Sequence[OutboxEntry]: ...
 
     def sent(self) -> Sequence[OutboxEntry]: ...
+
+    def stalled(self) -> Sequence[OutboxEntry]: ...
 
 
 class AuditRepository(Protocol):

@@ -11,7 +11,12 @@ from aligner_core.errors import TemporaryDeliveryError
 from aligner_core.notifications.notifiers import MemoryNotifier
 from aligner_core.notifications.smtp import SmtpNotifier
 from aligner_core.ports import Notifier
-from aligner_core.testing.contracts.notifiers import LocalSmtpServer, NotifierContract, free_port
+from aligner_core.testing.contracts.notifiers import (
+    LocalSmtpServer,
+    NotifierContract,
+    free_port,
+    sample_message,
+)
 
 
 class TestMemoryNotifier(NotifierContract):
@@ -49,6 +54,12 @@ class TestSmtpNotifier(NotifierContract):
     def failing_notifier(self) -> Notifier:
         return SmtpNotifier("127.0.0.1", free_port(), timeout=1.0)
 
+    @pytest.fixture
+    def unconfirming(self) -> Iterator[tuple[Notifier, Callable[[], list[EmailMessage]]]]:
+        with LocalSmtpServer() as server:
+            server.drop_after_data = True
+            yield SmtpNotifier(server.host, server.port, timeout=2.0), lambda: server.messages
+
 
 class TestSmtpNotifierInASession(TestSmtpNotifier):
     """The same contract when one connection is reused for every send."""
@@ -58,3 +69,12 @@ class TestSmtpNotifierInASession(TestSmtpNotifier):
         notifier = SmtpNotifier(smtp_server.host, smtp_server.port, timeout=5.0)
         with notifier.session():
             yield notifier
+
+    @pytest.fixture
+    def unconfirming(self) -> Iterator[tuple[Notifier, Callable[[], list[EmailMessage]]]]:
+        with LocalSmtpServer() as server:
+            notifier = SmtpNotifier(server.host, server.port, timeout=0.3)
+            with notifier.session():
+                notifier.send(sample_message(1))  # the session's connection is in use
+                server.data_delay = 1.0  # from now on the answer comes after the timeout
+                yield notifier, lambda: server.messages[1:]

@@ -1,13 +1,17 @@
-"""The outbox dispatcher over memory storage: sent, retried with jittered backoff, dead, resent."""
+"""The outbox dispatcher over memory storage: sent, retried with jittered backoff for a
+retry period, stalled and woken, dead and requeued, held without a notifier, fenced by
+lease tokens, resent once after an unconfirmed send."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -17,9 +21,16 @@ from hypothesis import strategies as st
 import aligner_core
 from aligner_core.clock import ManualClock
 from aligner_core.domain.events import DomainEvent, EventType
-from aligner_core.errors import PermanentDeliveryError, StorageError, TemporaryDeliveryError
+from aligner_core.errors import (
+    AmbiguousDeliveryError,
+    NotFoundError,
+    PermanentDeliveryError,
+    ServerUnavailableError,
+    StorageError,
+    TemporaryDeliveryError,
+)
 from aligner_core.notifications.dispatcher import Dispatcher, DispatchReport, dead_letters
-from aligner_core.notifications.notifiers import MemoryNotifier
+from aligner_core.notifications.notifiers import MemoryNotifier, NullNotifier
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
 from aligner_core.storage.memory import MemoryStorage
 from aligner_core.testing.factories import plan_summary, set_up_lab
@@ -27,10 +38,12 @@ from aligner_core.testing.factories import plan_summary, set_up_lab
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def queue(storage: MemoryStorage, count: int, at: datetime = START) -> list[OutboxEntry]:
+def queue(
+    storage: MemoryStorage, count: int, at: datetime = START, first: int = 0
+) -> list[OutboxEntry]:
     entries = []
     with storage.unit_of_work() as uow:
-        for i in range(count):
+        for i in range(first, first + count):
             entry_id = UUID(int=10_000 + i, version=4)
             entry = OutboxEntry(
                 entry_id=entry_id,
@@ -57,8 +70,7 @@ def queue(storage: MemoryStorage, count: int, at: datetime = START) -> list[Outb
 
 def state(storage: MemoryStorage, entry_id: UUID) -> OutboxEntry:
     with storage.unit_of_work() as uow:
-        every = [*uow.outbox.pending(), *uow.outbox.sent(), *uow.outbox.dead()]
-    return next(e for e in every if e.entry_id == entry_id)
+        return uow.outbox.get(entry_id)
 
 
 @pytest.fixture
@@ -143,7 +155,7 @@ def test_backoff_is_jittered() -> None:
     assert len(delays) > 40  # spread out, so failing entries do not retry in lockstep
 
 
-def test_an_entry_is_dead_after_max_attempts_with_the_reason(
+def test_max_attempts_stalls_an_entry_with_the_reason_instead_of_killing_it(
     storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
 ) -> None:
     (entry,) = queue(storage, 1)
@@ -153,12 +165,15 @@ def test_an_entry_is_dead_after_max_attempts_with_the_reason(
     for _ in range(3):
         reports.append(dispatcher.run_once())
         clock.advance(timedelta(hours=7))
-    assert [r.retried for r in reports] == [1, 1, 0] and reports[-1].dead == 1
-    (dead,) = dead_letters(storage)
-    assert dead.entry_id == entry.entry_id and dead.attempts == 3
-    assert "gave up after 3 attempts" in (dead.last_error or "")
-    assert "421 busy" in (dead.last_error or "")
-    assert dispatcher.run_once().claimed == 0 and notifier.messages == []
+    assert [r.retried for r in reports] == [1, 1, 0] and reports[-1].stalled == 1
+    assert dead_letters(storage) == []
+    stalled = state(storage, entry.entry_id)
+    assert (stalled.state, stalled.attempts, stalled.last_error) == (
+        DeliveryState.STALLED, 3, "TemporaryDeliveryError: 421 busy",
+    )  # fmt: skip
+    assert notifier.messages == []
+    assert dispatcher.run_once() == DispatchReport(claimed=1, sent=1)  # probed 6 h later
+    assert [m["Message-ID"] for m in notifier.messages] == [entry.message_id]
 
 
 def test_a_permanent_failure_is_dead_at_once(
@@ -244,7 +259,7 @@ def test_a_storage_failure_when_marking_leaves_the_entry_to_its_lease(
 
         def unit_of_work(self) -> object:
             self.units += 1
-            if self.units == 2:  # the unit of work that marks the entry sent
+            if self.units == 3:  # claim, renew, then the unit of work that marks it sent
                 raise StorageError("database went away")
             return storage.unit_of_work()
 
@@ -299,3 +314,229 @@ def test_invalid_settings_are_refused(storage: MemoryStorage, clock: ManualClock
         make(storage, MemoryNotifier(), clock, max_attempts=0)
     with pytest.raises(ValueError):
         make(storage, MemoryNotifier(), clock, base_delay=timedelta(hours=7))
+
+
+# ---------------------------------------------------------------------- never dropped by time
+def test_temporary_failures_are_retried_for_the_retry_period_then_stall(
+    storage: MemoryStorage, clock: ManualClock
+) -> None:
+    (entry,) = queue(storage, 1)
+
+    class Down:
+        def send(self, message: EmailMessage) -> None:
+            raise TemporaryDeliveryError("connection refused")
+
+    dispatcher = make(storage, Down(), clock, retry_period=timedelta(days=7))
+    attempts_at = []
+    while state(storage, entry.entry_id).state is DeliveryState.PENDING:
+        if dispatcher.run_once().claimed:
+            attempts_at.append(clock.now())
+        clock.advance(timedelta(minutes=10))
+    stalled = state(storage, entry.entry_id)
+    assert stalled.state is DeliveryState.STALLED and dead_letters(storage) == []
+    assert stalled.failing_since == START
+    assert timedelta(days=7) <= attempts_at[-1] - START < timedelta(days=7, hours=7)
+    gaps = [b - a for a, b in itertools.pairwise(attempts_at)]
+    assert max(gaps) <= timedelta(hours=6, minutes=10)  # capped backoff
+    assert stalled.attempts == len(attempts_at)
+    assert stalled.next_attempt_at == attempts_at[-1] + timedelta(hours=6)  # its probe
+
+
+def test_a_delivery_makes_stalled_entries_due_with_a_fresh_retry_period(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    stuck, fresh = queue(storage, 2)
+    notifier.fail_next(TemporaryDeliveryError("421 busy"), TemporaryDeliveryError("421 busy"))
+    dispatcher = make(storage, notifier, clock, max_attempts=1)
+    assert dispatcher.run_once().stalled == 2
+    clock.advance(timedelta(minutes=1))
+    newer = queue(storage, 1, at=clock.now(), first=2)  # something new arrives, goes through
+    report = dispatcher.run_once()
+    assert (report.sent, report.woken) == (1, 2)
+    for entry in (stuck, fresh):
+        woken = state(storage, entry.entry_id)
+        assert (woken.state, woken.failing_since, woken.attempts) == (
+            DeliveryState.PENDING, None, 1,
+        )  # fmt: skip
+    assert dispatcher.run_once().sent == 2
+    assert sorted(m["Message-ID"] for m in notifier.messages) == sorted(
+        e.message_id for e in (stuck, fresh, *newer)
+    )
+
+
+def test_a_stalled_entry_is_probed_once_per_max_delay(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (entry,) = queue(storage, 1)
+    notifier.fail_next(*(TemporaryDeliveryError("421 busy") for _ in range(3)))
+    dispatcher = make(storage, notifier, clock, max_attempts=1, max_delay=timedelta(hours=6))
+    assert dispatcher.run_once().stalled == 1
+    probes = 0
+    for _ in range(6 * 24):  # a day in 10-minute rounds
+        clock.advance(timedelta(minutes=10))
+        report = dispatcher.run_once()
+        probes += report.claimed
+        if report.sent:
+            break
+    assert probes == 3 and report.sent == 1  # two failed probes, then through
+    assert state(storage, entry.entry_id).state is DeliveryState.SENT
+
+
+def test_no_notifier_holds_the_outbox_for_a_week_then_a_notifier_sends_it(
+    storage: MemoryStorage, clock: ManualClock
+) -> None:
+    entries = queue(storage, 5)
+    held = make(storage, NullNotifier(), clock)
+    for _ in range(7 * 24):
+        assert held.run_once() == DispatchReport(held=5)
+        clock.advance(timedelta(hours=1))
+    with storage.unit_of_work() as uow:
+        waiting = uow.outbox.pending()
+        assert uow.outbox.counts() == {DeliveryState.PENDING: 5}
+    assert {(e.attempts, e.last_error, e.lease_until) for e in waiting} == {(0, None, None)}
+    notifier = MemoryNotifier()
+    assert make(storage, notifier, clock).run_until_idle().sent == 5
+    assert sorted(m["Message-ID"] for m in notifier.messages) == sorted(
+        e.message_id for e in entries
+    )
+
+
+def test_the_default_sqlite_core_holds_its_outbox_without_a_notifier(tmp_path: Path) -> None:
+    clock = ManualClock(START, tick=timedelta(0))
+    core = aligner_core.connect(f"sqlite:///{tmp_path / 'lab.db'}", clock=clock)
+    try:
+        set_up_lab(core)
+        for _ in range(7):
+            assert core.dispatcher().run_until_idle().held == 3
+            clock.advance(timedelta(days=1))
+        assert core.dispatcher().counts() == {DeliveryState.PENDING: 3}
+    finally:
+        core.shutdown()
+
+
+# ---------------------------------------------------------------------- fenced leases
+class _Interleaved:
+    """Sends slower than the lease: each send moves the clock on by ``step``, and send
+    number ``at_send`` lets another dispatcher run a round in the middle of it."""
+
+    def __init__(self, clock: ManualClock, step: timedelta, at_send: int = 1) -> None:
+        self.clock, self.step, self.at_send = clock, step, at_send
+        self.sent: list[str] = []
+        self.meanwhile: list[Dispatcher] = []
+
+    def send(self, message: EmailMessage) -> None:
+        self.clock.advance(self.step)
+        if self.meanwhile and len(self.sent) + 1 == self.at_send:
+            self.meanwhile.pop().run_once()
+        self.sent.append(str(message["Message-ID"]))
+
+
+def test_a_batch_outliving_its_lease_sends_nothing_another_dispatcher_took(
+    storage: MemoryStorage, clock: ManualClock
+) -> None:
+    entries = queue(storage, 4)
+    sends = _Interleaved(clock, timedelta(minutes=3), at_send=2)
+    first = make(storage, sends, clock, lease=timedelta(minutes=5), batch_size=4)
+    second = make(storage, sends, clock, lease=timedelta(minutes=5), batch_size=4)
+    sends.meanwhile.append(second)  # runs 6 minutes in, during the first's second send
+    report = first.run_once()
+    assert sorted(sends.sent) == sorted(e.message_id for e in entries)  # once each
+    assert report == DispatchReport(claimed=4, sent=2, fenced=2)  # the second sent two
+    with storage.unit_of_work() as uow:
+        assert len(uow.outbox.sent()) == 4
+
+
+def test_a_send_outliving_its_lease_cannot_overwrite_the_next_holders_result(
+    storage: MemoryStorage, clock: ManualClock
+) -> None:
+    (entry,) = queue(storage, 1)
+    sends = _Interleaved(clock, timedelta(minutes=6))  # one send longer than the lease
+    first = make(storage, sends, clock, lease=timedelta(minutes=5))
+    second = make(storage, MemoryNotifier(), clock, lease=timedelta(minutes=5))
+    sends.meanwhile.append(second)
+    report = first.run_once()
+    assert report == DispatchReport(claimed=1, fenced=1)  # its result was not recorded
+    after = state(storage, entry.entry_id)
+    assert after.state is DeliveryState.SENT and after.lease_token is None
+    assert sends.sent == [entry.message_id]  # the second sent it too: at-least-once
+
+
+# ---------------------------------------------------------------------- unconfirmed sends
+def test_an_unconfirmed_send_is_resent_once_then_counted_as_sent(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    first, second = queue(storage, 2)
+    notifier.fail_next(
+        AmbiguousDeliveryError("no answer"),  # first entry, first send
+        AmbiguousDeliveryError("no answer"),  # second entry, first send
+    )
+    dispatcher = make(storage, notifier, clock)
+    assert dispatcher.run_once() == DispatchReport(claimed=2, retried=2, unconfirmed=2)
+    for entry in (first, second):
+        pending = state(storage, entry.entry_id)
+        assert (pending.unconfirmed_sends, pending.state) == (1, DeliveryState.PENDING)
+        assert "AmbiguousDeliveryError" in (pending.last_error or "")
+    # the resends go out in the order of their next attempts: the first of them fails again
+    first, second = sorted(
+        (first, second), key=lambda e: state(storage, e.entry_id).next_attempt_at
+    )
+    notifier.fail_next(AmbiguousDeliveryError("no answer again"))
+    clock.advance(timedelta(minutes=1))
+    assert dispatcher.run_once() == DispatchReport(claimed=2, sent=2, unconfirmed=1)
+    counted = state(storage, first.entry_id)
+    assert (counted.state, counted.unconfirmed_sends) == (DeliveryState.SENT, 2)
+    assert "counted as sent" in (counted.last_error or "")
+    confirmed = state(storage, second.entry_id)
+    assert (confirmed.state, confirmed.unconfirmed_sends, confirmed.last_error) == (
+        DeliveryState.SENT, 1, None,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- operators
+def test_operators_list_inspect_retry_and_requeue(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    refused, busy, fine = queue(storage, 3)
+    notifier.fail_next(PermanentDeliveryError("550 no such user"), TemporaryDeliveryError("421"))
+    dispatcher = make(storage, notifier, clock)
+    assert dispatcher.run_once() == DispatchReport(claimed=3, sent=1, retried=1, dead=1)
+    assert dispatcher.counts() == {
+        DeliveryState.DEAD: 1, DeliveryState.PENDING: 1, DeliveryState.SENT: 1,
+    }  # fmt: skip
+    assert [e.entry_id for e in dispatcher.entries()] == [refused.entry_id]
+    assert [e.entry_id for e in dispatcher.entries(DeliveryState.SENT)] == [fine.entry_id]
+    assert "550" in (dispatcher.entry(refused.entry_id).last_error or "")
+    assert dispatcher.retry() == [busy.entry_id]  # due now instead of after its backoff
+    assert dispatcher.requeue([refused.entry_id, busy.entry_id]) == [refused.entry_id]
+    assert dispatcher.run_once() == DispatchReport(claimed=2, sent=2)
+    assert dispatcher.counts() == {DeliveryState.SENT: 3}
+    with pytest.raises(NotFoundError):
+        dispatcher.entry(UUID(int=1))
+
+
+def test_the_first_delivery_after_an_outage_makes_every_waiting_entry_due(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    entries = queue(storage, 4)
+    notifier.fail_next(*(ServerUnavailableError("connection refused") for _ in range(4)))
+    dispatcher = make(storage, notifier, clock, base_delay=timedelta(minutes=10))
+    assert dispatcher.run_once() == DispatchReport(claimed=4, retried=4, unreachable=4)
+    newer = queue(storage, 1, at=clock.now(), first=4)  # due now; the others a while later
+    assert dispatcher.run_once() == DispatchReport(claimed=1, sent=1, woken=4)
+    assert dispatcher.run_once() == DispatchReport(claimed=4, sent=4)
+    assert len(notifier.messages) == 5 and {e.message_id for e in [*entries, *newer]} == {
+        m["Message-ID"] for m in notifier.messages
+    }
+
+
+def test_a_refusal_by_a_reachable_server_keeps_its_backoff_after_a_delivery(
+    storage: MemoryStorage, clock: ManualClock, notifier: MemoryNotifier
+) -> None:
+    (busy,) = queue(storage, 1)
+    notifier.fail_next(TemporaryDeliveryError("452 4.2.2 mailbox full"))
+    dispatcher = make(storage, notifier, clock, base_delay=timedelta(minutes=10))
+    assert dispatcher.run_once() == DispatchReport(claimed=1, retried=1)
+    clock.advance(timedelta(seconds=1))
+    queue(storage, 1, at=clock.now(), first=1)
+    assert dispatcher.run_once() == DispatchReport(claimed=1, sent=1)  # nothing woken
+    assert state(storage, busy.entry_id).next_attempt_at > clock.now()

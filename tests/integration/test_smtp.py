@@ -11,7 +11,12 @@ import pytest
 import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.clock import ManualClock
-from aligner_core.errors import PermanentDeliveryError, TemporaryDeliveryError
+from aligner_core.errors import (
+    AmbiguousDeliveryError,
+    PermanentDeliveryError,
+    ServerUnavailableError,
+    TemporaryDeliveryError,
+)
 from aligner_core.notifications.dispatcher import Dispatcher, dead_letters
 from aligner_core.notifications.outbox import OutboxEntry
 from aligner_core.notifications.smtp import SmtpNotifier
@@ -139,9 +144,39 @@ def test_a_session_reconnects_after_the_server_restarts() -> None:
             assert len(again.messages) == 1
 
 
-def test_refused_connection_is_temporary() -> None:
-    with pytest.raises(TemporaryDeliveryError):
+def test_refused_connection_is_temporary_and_names_the_server_unavailable() -> None:
+    with pytest.raises(ServerUnavailableError):
         SmtpNotifier("127.0.0.1", free_port(), timeout=1.0).send(sample_message())
+
+
+def test_a_server_that_never_greets_is_unavailable_not_ambiguous() -> None:
+    with SilentServer() as silent, pytest.raises(ServerUnavailableError):
+        SmtpNotifier("127.0.0.1", silent.port, timeout=0.3).send(sample_message())
+
+
+@pytest.mark.parametrize("reply", ["451 4.3.0 try again later", "554 5.7.1 rejected"])
+def test_an_answer_to_the_message_is_never_ambiguous(server: LocalSmtpServer, reply: str) -> None:
+    server.data_reply = reply
+    with pytest.raises((TemporaryDeliveryError, PermanentDeliveryError)) as caught:
+        SmtpNotifier("127.0.0.1", server.port, timeout=2.0).send(sample_message())
+    assert not isinstance(caught.value, AmbiguousDeliveryError | ServerUnavailableError)
+    assert reply.split(maxsplit=1)[0] in str(caught.value)
+
+
+@pytest.mark.parametrize("how", ["late", "dropped"])
+def test_no_answer_after_the_message_is_ambiguous_and_never_resent_by_a_session(
+    server: LocalSmtpServer, how: str
+) -> None:
+    notifier = SmtpNotifier("127.0.0.1", server.port, timeout=0.3)
+    with notifier.session():
+        notifier.send(sample_message(1))  # a reused connection would be retried once
+        server.data_delay, server.drop_after_data = (1.0, False) if how == "late" else (0, True)
+        with pytest.raises(AmbiguousDeliveryError, match="did not confirm"):
+            notifier.send(sample_message(2))
+        server.data_delay, server.drop_after_data = 0, False
+        notifier.send(sample_message(3))  # the session goes on with a fresh connection
+    numbers = [m["Message-ID"] for m in server.messages]
+    assert len(numbers) == len(set(numbers)) == 3  # message 2 arrived, once
 
 
 def test_bad_settings_are_refused() -> None:

@@ -324,7 +324,7 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
     conn.close()
 
     storage = SqliteStorage(db)
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 3
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 4
     with sqlite3.connect(db) as conn:  # the secret kept by version 1 is gone
         assert (
             conn.execute("SELECT count(*) FROM meta WHERE key = 'link_secret'").fetchone()[0] == 0

@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     scan.add_argument("files", nargs="+")
     scan.add_argument("--json", action="store_true", help="print the reports as JSON")
     scan.set_defaults(run=_scan)
+    from aligner_core.cli import outbox  # list, show, retry, requeue: see its docstring
+
+    outbox.add_arguments(commands.add_parser("outbox", help="look into and repair the outbox"))
     args = parser.parse_args(argv)
     from aligner_core.errors import AlignerError
 

@@ -33,7 +33,16 @@ class MemoryNotifier:
 
 
 class NullNotifier:
-    """No notifier configured: every send fails temporarily, so messages wait in the outbox."""
+    """No notifier configured: messages wait in the outbox, unattempted.
+
+    ``holds_messages`` tells the dispatcher to leave the outbox alone (no attempt is
+    spent, nothing stalls or dies), so every message goes out once a real notifier
+    is configured. Called anyway, ``send`` fails temporarily.
+
+    .. versionchanged:: 0.2 ``holds_messages``: the dispatcher no longer burns attempts.
+    """
+
+    holds_messages = True
 
     def send(self, message: EmailMessage) -> None:
         raise TemporaryDeliveryError("no notifier configured")

@@ -4,7 +4,8 @@ Why it looks like this:
 
 - The :class:`~aligner_core.ports.Notifier` port promises exactly two errors,
   so every ``smtplib``/socket/TLS failure is translated here: a 4xx reply, a
-  dropped or refused connection, a timeout -> :class:`TemporaryDeliveryError`;
+  dropped or refused connection, a timeout -> :class:`TemporaryDeliveryError`
+  (:class:`ServerUnavailableError` when the server could not be talked to at all);
   a 5xx reply to the message (sender, recipient, data) ->
   :class:`PermanentDeliveryError`. Failures while *connecting* (greeting,
   STARTTLS, login) are always temporary: they are about the server or the
@@ -15,6 +16,10 @@ Why it looks like this:
   dispatcher uses it automatically. A reused connection the server has closed
   is reopened once before a send is reported as failed. Outside a session each
   ``send`` uses its own connection.
+- A send whose whole message went out but whose reply never came (a timeout
+  waiting for the answer to the data, or the connection dropped then) may have
+  been delivered: it raises :class:`AmbiguousDeliveryError`, and is never
+  retried on a fresh connection here (the dispatcher resends it at most once).
 - Error texts carry the SMTP code and the server's reply, never the message.
 """
 
@@ -27,14 +32,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aligner_core.errors import (
+    AmbiguousDeliveryError,
     NotificationError,
     PermanentDeliveryError,
+    ServerUnavailableError,
     TemporaryDeliveryError,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 __all__ = ["Security", "SmtpNotifier"]
 
@@ -91,19 +101,54 @@ def _delivery_error(exc: BaseException) -> NotificationError:
     return TemporaryDeliveryError(f"unexpected SMTP failure: {type(exc).__name__}")
 
 
-class _ConnectionLost(TemporaryDeliveryError):
+class _Tracking(smtplib.SMTP):
+    """Knows whether the whole message went out in the last ``DATA``: after that, a missing
+    reply means the server may have accepted it."""
+
+    message_sent = False
+    _data_sends = -1  # -1: outside data(); then the sends inside it (command, message)
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.message_sent, self._data_sends = False, 0
+        try:
+            return super().data(msg)
+        finally:
+            self._data_sends = -1
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        if self._data_sends >= 0:
+            self._data_sends += 1
+            self.message_sent = self._data_sends >= 2
+
+
+class _TrackingSSL(_Tracking, smtplib.SMTP_SSL):
+    """Implicit TLS, tracked the same way."""
+
+
+def _unconfirmed(connection: smtplib.SMTP, exc: BaseException) -> AmbiguousDeliveryError | None:
+    """The error of a send that may have been delivered: the message went out, no reply came."""
+    if not getattr(connection, "message_sent", False):
+        return None
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 400:
+        return None  # a real answer: the server refused or deferred it
+    why = "timed out" if _timed_out(exc) else "the connection dropped"
+    return AmbiguousDeliveryError(f"SMTP server did not confirm the message ({why})")
+
+
+class _ConnectionLost(ServerUnavailableError):
     """The connection broke mid-send (not a reply from the server): worth one fresh connection."""
 
 
-def _connect_error(exc: BaseException) -> TemporaryDeliveryError:
+def _connect_error(exc: BaseException) -> ServerUnavailableError:
     """Connecting, STARTTLS and login failures: always temporary (see the module docstring)."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        return TemporaryDeliveryError(
+        return ServerUnavailableError(
             f"SMTP connection refused: {_reply(exc.smtp_code, exc.smtp_error)}"
         )
     if _timed_out(exc):
-        return TemporaryDeliveryError("SMTP server did not answer in time")
-    return TemporaryDeliveryError(f"SMTP connection failed: {type(exc).__name__}")
+        return ServerUnavailableError("SMTP server did not answer in time")
+    return ServerUnavailableError(f"SMTP connection failed: {type(exc).__name__}")
 
 
 class SmtpNotifier:
@@ -158,7 +203,7 @@ class SmtpNotifier:
         connection: smtplib.SMTP | None = None
         try:
             if self.security == "tls":
-                connection = smtplib.SMTP_SSL(
+                connection = _TrackingSSL(
                     self.host,
                     self.port,
                     local_hostname=self.local_hostname,
@@ -166,7 +211,7 @@ class SmtpNotifier:
                     context=self._context(),
                 )
             else:
-                connection = smtplib.SMTP(
+                connection = _Tracking(
                     self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
                 )
             if self.security == "starttls":
@@ -208,7 +253,14 @@ class SmtpNotifier:
 
     # ------------------------------------------------------------------ sending
     def send(self, message: EmailMessage) -> None:
-        """Send one message; raises only the two delivery errors of the port."""
+        """Send one message; raises only the two delivery errors of the port (and their
+        kinds: :class:`ServerUnavailableError`, :class:`AmbiguousDeliveryError`)."""
+        try:
+            self._send(message)
+        except _ConnectionLost as lost:
+            raise ServerUnavailableError(str(lost)) from None
+
+    def _send(self, message: EmailMessage) -> None:
         in_session = getattr(self._local, "depth", 0) > 0
         if not in_session:
             connection = self._open()
@@ -222,6 +274,9 @@ class SmtpNotifier:
             self._held = self._open()
         try:
             self._transmit(self._held, message)
+        except AmbiguousDeliveryError:
+            self._drop()  # never resent here: the server may have it
+            raise
         except _ConnectionLost:
             self._drop()
             if not reused:
@@ -230,7 +285,7 @@ class SmtpNotifier:
             self._held = self._open()
             try:
                 self._transmit(self._held, message)
-            except _ConnectionLost:
+            except (_ConnectionLost, AmbiguousDeliveryError):
                 self._drop()
                 raise
 
@@ -240,9 +295,13 @@ class SmtpNotifier:
             _close(connection)
 
     def _transmit(self, connection: smtplib.SMTP, message: EmailMessage) -> None:
+        if isinstance(connection, _Tracking):
+            connection.message_sent = False  # of this message, not the last one
         try:
             connection.send_message(message, from_addr=self.envelope_sender)
         except Exception as exc:
+            if (unconfirmed := _unconfirmed(connection, exc)) is not None:
+                raise unconfirmed from None
             error = _delivery_error(exc)
             if isinstance(exc, smtplib.SMTPServerDisconnected) or (
                 isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)

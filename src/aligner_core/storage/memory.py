@@ -9,10 +9,11 @@ and nothing of its unit of work is applied. Reads see committed state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import attrs
 
@@ -37,7 +38,14 @@ from aligner_core.errors import (
     ValidationError,
 )
 from aligner_core.notifications.outbox import DeliveryState, OutboxEntry
-from aligner_core.storage._bases import OutboxReads, UnitOfWorkBase
+from aligner_core.storage._bases import (
+    CLAIMABLE,
+    DELIVERY_FIELDS,
+    OutboxReads,
+    UnitOfWorkBase,
+    check_claimable,
+    check_delivery,
+)
 from aligner_core.storage._counts import CountKey, count_changes, count_key, tally
 from aligner_core.storage._pending import PendingAccounts, PendingCases, check_count, check_text
 
@@ -331,10 +339,13 @@ class _Accounts:
 
 
 class _Outbox(OutboxReads):
+    """Claims, renewals, retries and requeues act at once under the lock; marks at commit."""
+
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
         self.added: list[OutboxEntry] = []
-        self.marks: list[tuple[UUID, dict[str, Any]]] = []
+        #: (entry id, the lease token the mark is fenced by, the changes)
+        self.marks: list[tuple[UUID, UUID | None, dict[str, Any]]] = []
 
     def _entries(self) -> dict[UUID, OutboxEntry]:
         return self._uow.storage._state.outbox
@@ -342,44 +353,131 @@ class _Outbox(OutboxReads):
     def add(self, entry: OutboxEntry) -> None:
         self.added.append(entry)
 
-    def claim(self, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxEntry]:
+    def get(self, entry_id: UUID) -> OutboxEntry:
+        with self._uow.storage._lock:
+            found = self._entries().get(entry_id)
+        if found is None:
+            raise NotFoundError("outbox entry", entry_id)
+        return found
+
+    def claim(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        state: DeliveryState = DeliveryState.PENDING,
+    ) -> Sequence[OutboxEntry]:
         """Leases are taken at once (not at commit) so that concurrent claims never overlap."""
+        wanted = check_claimable(state)
+        token = uuid4()
         with self._uow.storage._lock:
             due = sorted(
                 (
                     e
                     for e in self._entries().values()
-                    if e.state is DeliveryState.PENDING
+                    if e.state is wanted
                     and e.next_attempt_at <= now
                     and (e.lease_until is None or e.lease_until <= now)
                 ),
                 key=lambda e: (e.next_attempt_at, e.created_at, str(e.entry_id)),
             )[: max(limit, 0)]
-            claimed = [attrs.evolve(e, lease_until=lease_until) for e in due]
+            claimed = [attrs.evolve(e, lease_until=lease_until, lease_token=token) for e in due]
             for entry in claimed:
                 self._entries()[entry.entry_id] = entry
             return claimed
 
-    def _mark(self, entry_id: UUID, **changes: Any) -> None:
-        self.marks.append((entry_id, {"last_error": None, **changes, "lease_until": None}))
+    def renew(self, entry_id: UUID, token: UUID, lease_until: datetime) -> bool:
+        with self._uow.storage._lock:
+            entry = self._entries().get(entry_id)
+            if entry is None or entry.lease_token != token or entry.state not in CLAIMABLE:
+                return False
+            self._entries()[entry_id] = attrs.evolve(entry, lease_until=lease_until)
+            return True
 
-    def mark_sent(self, entry_id: UUID, at: datetime) -> None:
-        self._mark(entry_id, state=DeliveryState.SENT, sent_at=at)
+    def save(self, entry: OutboxEntry, *, token: UUID | None = None) -> None:
+        check_delivery(entry)
+        changes = {name: getattr(entry, name) for name in DELIVERY_FIELDS}
+        self.marks.append((entry.entry_id, token, changes))
 
-    def reschedule(self, entry_id: UUID, attempts: int, next_at: datetime, error: str) -> None:
+    def _mark(self, entry_id: UUID, token: UUID | None, **changes: Any) -> None:
+        self.marks.append((entry_id, token, {"last_error": None, **changes}))
+
+    def mark_sent(self, entry_id: UUID, at: datetime, *, token: UUID | None = None) -> None:
+        self._mark(entry_id, token, state=DeliveryState.SENT, sent_at=at)
+
+    def reschedule(
+        self,
+        entry_id: UUID,
+        attempts: int,
+        next_at: datetime,
+        error: str,
+        *,
+        token: UUID | None = None,
+    ) -> None:
         check_count(attempts, "$.attempts")
         check_text(error, "$.last_error")
-        self._mark(entry_id, attempts=attempts, next_attempt_at=next_at, last_error=error)
+        self._mark(entry_id, token, attempts=attempts, next_attempt_at=next_at, last_error=error)
 
-    def mark_dead(self, entry_id: UUID, attempts: int, reason: str) -> None:
+    def mark_dead(
+        self, entry_id: UUID, attempts: int, reason: str, *, token: UUID | None = None
+    ) -> None:
         check_count(attempts, "$.attempts")
         check_text(reason, "$.last_error")
-        self._mark(entry_id, state=DeliveryState.DEAD, attempts=attempts, last_error=reason)
+        self._mark(entry_id, token, state=DeliveryState.DEAD, attempts=attempts, last_error=reason)
 
-    def _in_state(self, state: DeliveryState) -> Sequence[OutboxEntry]:
+    def retry(
+        self, now: datetime, entry_ids: Iterable[UUID] | None = None, *, stalled_only: bool = False
+    ) -> Sequence[UUID]:
+        def wanted(e: OutboxEntry) -> bool:
+            if e.state is DeliveryState.STALLED:
+                return True
+            return (
+                not stalled_only
+                and e.state is DeliveryState.PENDING
+                and (entry_ids is not None or e.next_attempt_at > now)
+            )
+
+        return self._due_again(now, entry_ids, wanted, {})
+
+    def requeue(self, now: datetime, entry_ids: Iterable[UUID]) -> Sequence[UUID]:
+        return self._due_again(
+            now, entry_ids, lambda e: e.state is DeliveryState.DEAD, {"attempts": 0}
+        )
+
+    def _due_again(
+        self,
+        now: datetime,
+        entry_ids: Iterable[UUID] | None,
+        wanted: Callable[[OutboxEntry], bool],
+        changes: dict[str, Any],
+    ) -> list[UUID]:
+        """Entries ``wanted`` (of ``entry_ids``) and not leased: pending, due at ``now``."""
+        ids = None if entry_ids is None else set(entry_ids)
+        with self._uow.storage._lock:
+            every = self._entries()
+            chosen = sorted(
+                (e for e in every.values() if ids is None or e.entry_id in ids),
+                key=lambda e: (e.created_at, str(e.entry_id)),
+            )
+            done = []
+            for e in chosen:
+                if wanted(e) and (e.lease_until is None or e.lease_until <= now):
+                    every[e.entry_id] = attrs.evolve(
+                        e, state=DeliveryState.PENDING, next_attempt_at=now, failing_since=None,
+                        lease_until=None, lease_token=None, **changes,
+                    )  # fmt: skip
+                    done.append(e.entry_id)
+            return done
+
+    def counts(self) -> Mapping[DeliveryState, int]:
+        with self._uow.storage._lock:
+            return dict(Counter(e.state for e in self._entries().values()))
+
+    def _in_state(self, state: DeliveryState, limit: int | None) -> Sequence[OutboxEntry]:
         with self._uow.storage._lock:
             found = [e for e in self._entries().values() if e.state is state]
-        return sorted(found, key=lambda e: (e.created_at, str(e.entry_id)))
+        return sorted(found, key=lambda e: (e.created_at, str(e.entry_id)))[:limit]
 
 
 class MemoryUnitOfWork(UnitOfWorkBase):
@@ -435,12 +533,18 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             owner = state.emails.get(account.email.casefold())
             if owner is not None and owner != account_id:
                 raise ValidationError.of("email_taken", "$.email")
-        added = {e.entry_id for e in self.outbox.added}
+        added: set[UUID] = set()
         for entry in self.outbox.added:
             _check_storable(entry)
-        for entry_id, _ in self.outbox.marks:
+            if entry.entry_id in state.outbox or entry.entry_id in added:
+                raise ValidationError.of("already_exists", "$.entry_id")
+            added.add(entry.entry_id)
+        for entry_id, token, _ in self.outbox.marks:
             if entry_id not in state.outbox and entry_id not in added:
                 raise NotFoundError("outbox entry", entry_id)
+            held = state.outbox.get(entry_id)
+            if token is not None and (held is None or held.lease_token != token):
+                raise ConcurrencyConflictError("outbox lease", entry_id, 0)
         for network in self.accounts.networks.values():
             _check_storable(network)
             if network.reference_code.casefold() in state.codes:
@@ -463,6 +567,8 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             state.store_case(case)
         for entry in self.outbox.added:
             state.outbox[entry.entry_id] = entry
-        for entry_id, changes in self.outbox.marks:
-            state.outbox[entry_id] = attrs.evolve(state.outbox[entry_id], **changes)
+        for entry_id, _, changes in self.outbox.marks:
+            state.outbox[entry_id] = attrs.evolve(
+                state.outbox[entry_id], **changes, lease_until=None, lease_token=None
+            )
         state.audit.extend(self.audit.added)

@@ -9,6 +9,7 @@ reasons are in ``docs/storage.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -18,7 +19,6 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolation
 from psycopg.types.string import TextLoader
-from psycopg_pool import ConnectionPool
 
 from aligner_core.errors import (
     AlignerError,
@@ -27,6 +27,7 @@ from aligner_core.errors import (
     StorageError,
     ValidationError,
 )
+from aligner_core.storage._pgpool import ConnectionPool
 from aligner_core.storage.sql.dialect import Cursor, mapped, taken
 from aligner_core.storage.sql.storage import SqlStorage
 
@@ -35,7 +36,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresDialect", "PostgresStorage"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: The newest schema this module writes; a database with a higher version is refused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: One advisory lock for all migrations on a database (they are rare and short).
 _MIGRATION_LOCK = "aligner_core:migrate"
@@ -134,6 +135,17 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX audit_network ON audit (network_id, at, entry_id)",
         "CREATE INDEX audit_case ON audit (network_id, case_number, at)",
     ),
+    4: (
+        # the outbox: fenced leases, a retry period, unconfirmed sends, stalled entries;
+        # entries the old policy gave up on after temporary failures wait as stalled
+        "ALTER TABLE outbox ADD COLUMN lease_token uuid",
+        "ALTER TABLE outbox ADD COLUMN failing_since timestamptz",
+        "ALTER TABLE outbox ADD COLUMN unconfirmed_sends bigint NOT NULL DEFAULT 0",
+        """UPDATE outbox SET state = 'stalled'
+            WHERE state = 'dead' AND last_error LIKE 'gave up after %'""",
+        """CREATE INDEX outbox_stalled ON outbox (next_attempt_at, created_at, entry_id)
+            WHERE state = 'stalled'""",
+    ),
 }
 
 _TRGM_INDEX = "cases_name_trgm"
@@ -176,7 +188,10 @@ def _like_escape(text: str) -> str:
 class PostgresDialect:
     """PostgreSQL for the SQL core: a pool, a schema, pg_trgm, COPY, ``SKIP LOCKED`` claims.
 
-    ``timeout`` (seconds) bounds connecting and waiting for a pooled connection;
+    ``timeout`` (seconds) bounds getting a connection: waiting for a pooled one,
+    checking it (a broken one is replaced at once), connecting (at least 2 s, the
+    driver's floor) and reconnecting to a server that restarts; past it, a
+    ``StorageError`` (``aligner_core.storage._pgpool`` says why not ``psycopg_pool``).
     ``statement_timeout`` (seconds, optional) bounds each statement on the server.
     """
 
@@ -199,18 +214,10 @@ class PostgresDialect:
         self.schema = schema
         self._statement_timeout = statement_timeout
         self._statements: dict[str, str] = {}
-        with _driver_errors("connect"):
-            self._pool: ConnectionPool[Conn] = ConnectionPool(
-                dsn,
-                min_size=min_size,
-                max_size=max(max_size, min_size),
-                timeout=timeout,
-                kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
-                configure=self._configure,
-                check=ConnectionPool.check_connection,
-                open=False,
-                name=f"aligner_core:{schema}",
-            )
+        self._dsn = dsn
+        self._pool = ConnectionPool(
+            self._connect, min_size=min_size, max_size=max_size, timeout=timeout
+        )
         try:
             with _driver_errors("connect"):
                 self._pool.open(wait=True, timeout=timeout)
@@ -223,6 +230,18 @@ class PostgresDialect:
         self._closed = False
 
     # -- connections ------------------------------------------------------------------
+    def _connect(self, timeout: float) -> Conn:
+        """A new connection, configured; ``timeout`` bounds connecting (the driver's floor: 2 s)."""
+        conn = psycopg.Connection.connect(
+            self._dsn, autocommit=True, connect_timeout=max(1, math.ceil(timeout))
+        )
+        try:
+            self._configure(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     def _configure(self, conn: Conn) -> None:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         conn.execute("SET TIME ZONE 'UTC'")

@@ -23,7 +23,7 @@ from aligner_core.storage.sql.storage import SqlStorage
 __all__ = ["APPLICATION_ID", "DB_SCHEMA_VERSION", "PAGE_SIZE", "SqliteDialect", "SqliteStorage"]
 
 #: Version of the database layout (``PRAGMA user_version``); one migration per step.
-DB_SCHEMA_VERSION = 3
+DB_SCHEMA_VERSION = 4
 #: ``PRAGMA application_id`` of an aligner_core database ("AlCo").
 APPLICATION_ID = 0x416C436F
 PAGE_SIZE = 16384
@@ -142,6 +142,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             actor_id TEXT, action TEXT NOT NULL, case_number INTEGER, doc TEXT NOT NULL)""",
         "CREATE INDEX audit_network ON audit (network_id, at, entry_id)",
         "CREATE INDEX audit_case ON audit (network_id, case_number, at)",
+    ),
+    (
+        # the outbox: fenced leases, a retry period, unconfirmed sends, stalled entries;
+        # entries the old policy gave up on after temporary failures wait as stalled
+        "ALTER TABLE outbox ADD COLUMN lease_token TEXT",
+        "ALTER TABLE outbox ADD COLUMN failing_since TEXT",
+        "ALTER TABLE outbox ADD COLUMN unconfirmed_sends INTEGER NOT NULL DEFAULT 0",
+        """UPDATE outbox SET state = 'stalled'
+            WHERE state = 'dead' AND last_error LIKE 'gave up after %'""",
     ),
 )
 

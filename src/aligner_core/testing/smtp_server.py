@@ -1,11 +1,13 @@
 """Local SMTP peers for tests and examples (no pytest needed): a recording aiosmtpd
-server on loopback, and a server that accepts connections and never answers.
+server on loopback (which can answer late, or not at all, after taking a message),
+and a server that accepts connections and never answers.
 
 ``aiosmtpd`` is imported only when a server starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -32,6 +34,8 @@ class _Recorder:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.rcpt_reply: str | None = None
         self.data_reply: str | None = None
+        self.data_delay = 0.0
+        self.drop_after_data = False
         self._lock = threading.Lock()
 
     async def handle_RCPT(
@@ -50,6 +54,10 @@ class _Recorder:
         with self._lock:
             self.messages.append(message)
             self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+        if self.drop_after_data:  # kept, but the client never hears so
+            server.transport.close()
+        elif self.data_delay:  # kept, but the answer may come after the client gave up
+            await asyncio.sleep(self.data_delay)
         return "250 Message accepted for delivery"
 
 
@@ -58,7 +66,10 @@ class LocalSmtpServer:
 
     Use as a context manager, or ``start()``/``stop()`` (it can be restarted on
     the same port). Set ``rcpt_reply`` or ``data_reply`` (e.g. ``"451 try
-    later"``) to answer with an error instead.
+    later"``) to answer with an error instead. To leave a client unsure whether
+    its message arrived, set ``data_delay`` (seconds: the answer comes after the
+    client's timeout) or ``drop_after_data`` (the connection closes instead of
+    the answer); either way the message is kept.
     """
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
@@ -92,6 +103,24 @@ class LocalSmtpServer:
     @data_reply.setter
     def data_reply(self, reply: str | None) -> None:
         self._recorder.data_reply = reply
+
+    @property
+    def data_delay(self) -> float:
+        """Seconds to wait before answering a received message (0: at once)."""
+        return self._recorder.data_delay
+
+    @data_delay.setter
+    def data_delay(self, seconds: float) -> None:
+        self._recorder.data_delay = seconds
+
+    @property
+    def drop_after_data(self) -> bool:
+        """Keep each message, then close the connection without answering."""
+        return self._recorder.drop_after_data
+
+    @drop_after_data.setter
+    def drop_after_data(self, drop: bool) -> None:
+        self._recorder.drop_after_data = drop
 
     def start(self) -> Self:
         from aiosmtpd.controller import Controller

@@ -16,6 +16,10 @@ A test module joins the contract by subclassing it and providing two fixtures
         def failing_notifier(self) -> Notifier:  # optional: one that cannot deliver
             ...
 
+        @pytest.fixture  # optional: one whose server takes a message but never says so
+        def unconfirming(self) -> tuple[Notifier, Callable[[], list[EmailMessage]]]:
+            ...
+
 :class:`LocalSmtpServer` runs an ``aiosmtpd`` server on loopback (``aiosmtpd``
 is a test dependency, imported only when a server starts) that records what it
 receives and can be told to answer with an error; :class:`SilentServer`
@@ -33,7 +37,11 @@ from uuid import UUID, uuid4
 import pytest
 
 from aligner_core.domain.events import DomainEvent, EventType
-from aligner_core.errors import PermanentDeliveryError, TemporaryDeliveryError
+from aligner_core.errors import (
+    AmbiguousDeliveryError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
 from aligner_core.notifications.messages import render
 from aligner_core.notifications.outbox import OutboxEntry
 from aligner_core.ports import Notifier
@@ -96,6 +104,10 @@ class NotifierContract:
     def failing_notifier(self) -> Notifier:
         pytest.skip("this adapter provides no failing_notifier fixture")
 
+    @pytest.fixture
+    def unconfirming(self) -> tuple[Notifier, Received]:
+        pytest.skip("this adapter provides no unconfirming fixture")
+
     def test_a_sent_message_arrives_with_both_parts_and_its_message_id(
         self, notifier: Notifier, received: Received
     ) -> None:
@@ -141,3 +153,14 @@ class NotifierContract:
     ) -> None:
         with pytest.raises((TemporaryDeliveryError, PermanentDeliveryError)):
             failing_notifier.send(sample_message(500))
+
+    def test_a_message_taken_without_an_answer_is_an_ambiguous_delivery(
+        self, unconfirming: tuple[Notifier, Received]
+    ) -> None:
+        """The server has the message but never confirmed it: ``AmbiguousDeliveryError`` (a
+        temporary error the dispatcher resends once), and the notifier never sent it twice."""
+        notifier, arrived = unconfirming
+        message = sample_message(600)
+        with pytest.raises(AmbiguousDeliveryError):
+            notifier.send(message)
+        assert [m["Message-ID"] for m in arrived()] == [message["Message-ID"]]

@@ -934,6 +934,242 @@ class StorageContract:
         every = [e for mine in got for e in mine]
         assert len(every) == len(set(every)) == 60
 
+    # ------------------------------------------------------------------ outbox: leases, states
+    def _queued(self, storage: Storage, *entries: OutboxEntry) -> None:
+        with storage.unit_of_work() as uow:
+            for e in entries:
+                uow.outbox.add(e)
+            uow.commit()
+
+    def test_an_outbox_entry_is_stored_once(self, storage: Storage, cast: Any) -> None:
+        entry = outbox_entry(cast[1])
+        self._queued(storage, entry)
+        other = outbox_entry(cast[1])
+        for twice in ([entry], [other, attrs.evolve(entry, language="de")], [other, other]):
+            with pytest.raises(ValidationError) as caught, storage.unit_of_work() as uow:
+                for e in twice:
+                    uow.outbox.add(e)
+                uow.commit()
+            assert caught.value.paths == ["$.entry_id"]
+        with storage.unit_of_work() as uow:
+            assert list(uow.outbox.pending()) == [entry]
+
+    def test_each_claim_carries_its_own_lease_token(self, storage: Storage, cast: Any) -> None:
+        a, b = outbox_entry(cast[1]), outbox_entry(cast[1], at=T0 + timedelta(seconds=1))
+        self._queued(storage, a, b)
+        lease = T0 + timedelta(minutes=5)
+        with storage.unit_of_work() as uow:
+            first = uow.outbox.claim(T0 + timedelta(seconds=1), lease, 10)
+            assert [e.lease_token is not None for e in first] == [True, True]
+            again = uow.outbox.claim(lease, lease + timedelta(minutes=5), 1)  # a's lease expired
+            assert [e.entry_id for e in again] == [a.entry_id]
+            assert again[0].lease_token not in (None, first[0].lease_token)
+            assert uow.outbox.get(a.entry_id).lease_token == again[0].lease_token
+
+    def test_renew_extends_a_lease_only_while_its_token_holds_it(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        entry = outbox_entry(cast[1])
+        self._queued(storage, entry)
+        lease = T0 + timedelta(minutes=5)
+        with storage.unit_of_work() as uow:
+            (mine,) = uow.outbox.claim(T0, lease, 1)
+            token = mine.lease_token
+            assert token is not None
+            assert uow.outbox.renew(entry.entry_id, token, lease + timedelta(minutes=5))
+            assert list(uow.outbox.claim(lease, lease, 1)) == []  # renewed: still held
+            assert uow.outbox.get(entry.entry_id).lease_until == lease + timedelta(minutes=5)
+            assert not uow.outbox.renew(entry.entry_id, uuid4(), lease + timedelta(hours=1))
+            assert not uow.outbox.renew(uuid4(), token, lease + timedelta(hours=1))
+            later = lease + timedelta(minutes=5)
+            (theirs,) = uow.outbox.claim(later, later + timedelta(minutes=5), 1)
+            assert theirs.lease_token != token
+            assert not uow.outbox.renew(entry.entry_id, token, later + timedelta(hours=1))
+            assert uow.outbox.get(entry.entry_id).lease_until == later + timedelta(minutes=5)
+
+    def test_a_fenced_save_after_another_claim_writes_nothing(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        doctor = cast[1]
+        entry = outbox_entry(doctor)
+        self._queued(storage, entry)
+        lease = T0 + timedelta(minutes=5)
+        with storage.unit_of_work() as uow:
+            (late,) = uow.outbox.claim(T0, lease, 1)
+            (current,) = uow.outbox.claim(lease, lease + timedelta(minutes=5), 1)
+        writes: list[Callable[[Any], None]] = [
+            lambda outbox: outbox.save(late.delivered(lease), token=late.lease_token),
+            lambda outbox: outbox.mark_sent(late.entry_id, lease, token=late.lease_token),
+            lambda outbox: outbox.mark_dead(late.entry_id, 1, "550", token=late.lease_token),
+        ]
+        for write in writes:
+            with pytest.raises(ConcurrencyConflictError), storage.unit_of_work() as uow:
+                uow.outbox.add(outbox_entry(doctor))  # an innocent write of the same unit
+                write(uow.outbox)
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [e.entry_id for e in uow.outbox.pending()] == [entry.entry_id]
+            assert uow.outbox.get(entry.entry_id).lease_token == current.lease_token
+            uow.outbox.save(current.delivered(lease), token=current.lease_token)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            (sent,) = uow.outbox.sent()
+            assert (sent.sent_at, sent.lease_token, sent.lease_until) == (lease, None, None)
+
+    def test_save_stores_every_delivery_field_and_ends_the_lease(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        doctor = cast[1]
+        entries = [outbox_entry(doctor, at=T0 + timedelta(seconds=i)) for i in range(5)]
+        self._queued(storage, *entries)
+        now = T0 + timedelta(minutes=1)
+        later = now + timedelta(minutes=10)
+        with storage.unit_of_work() as uow:
+            claimed = list(uow.outbox.claim(now, now + timedelta(minutes=5), 10))
+        a, b, c, d, e = claimed
+        failing = b.deferred(now - timedelta(days=1), "421 earlier", now)
+        outcomes = [
+            a.delivered(now),
+            failing.deferred(now, "421 busy", later),
+            c.unconfirmed(now, "no answer after the message", later),
+            d.stalled(now, "421 still busy", later),
+            e.given_up("550 no such user"),
+        ]
+        with storage.unit_of_work() as uow:
+            for held, outcome in zip(claimed, outcomes, strict=True):
+                uow.outbox.save(outcome, token=held.lease_token)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            for outcome in outcomes:
+                assert uow.outbox.get(outcome.entry_id) == outcome
+            stored_b = uow.outbox.get(b.entry_id)
+            assert (stored_b.attempts, stored_b.failing_since) == (2, now - timedelta(days=1))
+            assert uow.outbox.get(c.entry_id).unconfirmed_sends == 1
+            assert dict(uow.outbox.counts()) == {
+                DeliveryState.SENT: 1, DeliveryState.PENDING: 2,
+                DeliveryState.STALLED: 1, DeliveryState.DEAD: 1,
+            }  # fmt: skip
+            hostile = [
+                attrs.evolve(a, attempts=2**63),
+                attrs.evolve(a, unconfirmed_sends=2**63),
+                attrs.evolve(a, last_error="421 \x00"),
+            ]
+        for bad in hostile:
+            with pytest.raises(ValidationError), storage.unit_of_work() as uow:
+                uow.outbox.save(bad)
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.outbox.get(a.entry_id) == outcomes[0]
+
+    def test_stalled_entries_are_claimed_only_for_a_probe(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        entry = outbox_entry(cast[1])
+        self._queued(storage, entry)
+        probe_at = T0 + timedelta(hours=6)
+        with storage.unit_of_work() as uow:
+            (claimed,) = uow.outbox.claim(T0, T0 + timedelta(minutes=5), 1)
+            uow.outbox.save(claimed.stalled(T0, "421 busy", probe_at), token=claimed.lease_token)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.outbox.pending() == [] and len(uow.outbox.stalled()) == 1
+            assert list(uow.outbox.claim(probe_at, probe_at + timedelta(hours=1), 10)) == []
+            stalled = DeliveryState.STALLED
+            assert list(uow.outbox.claim(T0, probe_at, 10, state=stalled)) == []  # not yet
+            (probe,) = uow.outbox.claim(probe_at, probe_at + timedelta(minutes=5), 1, state=stalled)
+            assert probe.state is stalled and probe.lease_token is not None
+            assert list(uow.outbox.claim(probe_at, probe_at, 1, state=stalled)) == []  # leased
+            for refused in (DeliveryState.DEAD, DeliveryState.SENT):
+                with pytest.raises(ValidationError):
+                    uow.outbox.claim(probe_at, probe_at, 1, state=refused)
+
+    def test_retry_makes_stalled_and_waiting_entries_due_with_a_fresh_period(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        doctor = cast[1]
+        names = ("stalled", "waiting", "due", "dead", "leased", "sent")
+        made = {n: outbox_entry(doctor, at=T0 + timedelta(seconds=i)) for i, n in enumerate(names)}
+        self._queued(storage, *made.values())
+        now, later = T0 + timedelta(minutes=1), T0 + timedelta(hours=1)
+        with storage.unit_of_work() as uow:
+            held = {e.entry_id: e for e in uow.outbox.claim(now, now + timedelta(minutes=5), 10)}
+            c = {n: held[e.entry_id] for n, e in made.items()}
+            outcomes = {
+                "stalled": c["stalled"].stalled(now, "421", later),
+                "waiting": c["waiting"].deferred(now, "421", later),
+                "due": c["due"].deferred(now, "421", now),
+                "dead": c["dead"].given_up("550"),
+                "leased": c["leased"].stalled(now, "421", now),
+                "sent": c["sent"].delivered(now),
+            }
+            for name, outcome in outcomes.items():
+                uow.outbox.save(outcome, token=c[name].lease_token)
+            uow.commit()
+        stalled = DeliveryState.STALLED
+        with storage.unit_of_work() as uow:  # a probe holds "leased"
+            (probe,) = uow.outbox.claim(now, now + timedelta(hours=2), 1, state=stalled)
+            assert probe.entry_id == made["leased"].entry_id
+        at = now + timedelta(minutes=2)
+        with storage.unit_of_work() as uow:
+            assert list(uow.outbox.retry(at, stalled_only=True)) == [made["stalled"].entry_id]
+            assert list(uow.outbox.retry(at)) == [made["waiting"].entry_id]
+            for name in ("stalled", "waiting"):
+                retried = uow.outbox.get(made[name].entry_id)
+                assert retried.state is DeliveryState.PENDING
+                assert (retried.next_attempt_at, retried.failing_since) == (at, None)
+                assert retried.attempts == 1 and retried.last_error == "421"
+            assert uow.outbox.get(made["dead"].entry_id).state is DeliveryState.DEAD
+            assert uow.outbox.get(made["leased"].entry_id).lease_token == probe.lease_token
+            ids = [made[n].entry_id for n in ("due", "dead", "sent")] + [uuid4()]
+            assert list(uow.outbox.retry(at, ids)) == [made["due"].entry_id]  # asked: due now
+            assert list(uow.outbox.retry(at, [])) == []
+            due = [e.entry_id for e in uow.outbox.claim(at, at + timedelta(minutes=5), 10)]
+            assert sorted(due, key=str) == sorted(
+                (made[n].entry_id for n in ("stalled", "waiting", "due")), key=str
+            )
+
+    def test_requeue_makes_dead_entries_due_with_no_attempts(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        doctor = cast[1]
+        dead, alive = outbox_entry(doctor), outbox_entry(doctor, at=T0 + timedelta(seconds=1))
+        self._queued(storage, dead, alive)
+        with storage.unit_of_work() as uow:
+            claimed = {e.entry_id: e for e in uow.outbox.claim(T0, T0 + timedelta(minutes=5), 2)}
+            held = claimed[dead.entry_id]
+            uow.outbox.save(held.given_up("550 refused"), token=held.lease_token)
+            uow.commit()
+        at = T0 + timedelta(days=3)
+        with storage.unit_of_work() as uow:
+            asked = [alive.entry_id, dead.entry_id, uuid4()]
+            assert list(uow.outbox.requeue(at, asked)) == [dead.entry_id]
+            assert list(uow.outbox.requeue(at, asked)) == []  # no longer dead
+            back = uow.outbox.get(dead.entry_id)
+            assert (back.state, back.attempts, back.next_attempt_at) == (
+                DeliveryState.PENDING, 0, at,
+            )  # fmt: skip
+            assert back.last_error == "550 refused"  # the reason stays until the next attempt
+            assert uow.outbox.dead() == []
+            claimed_again = uow.outbox.claim(at, at + timedelta(minutes=5), 10)
+            assert {e.entry_id for e in claimed_again} == {dead.entry_id, alive.entry_id}
+
+    def test_entries_are_listed_per_state_oldest_first_and_found_by_id(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        made = [outbox_entry(cast[1], at=T0 + timedelta(seconds=9 - i)) for i in range(4)]
+        self._queued(storage, *made)
+        oldest_first = sorted(made, key=lambda e: e.created_at)
+        with storage.unit_of_work() as uow:
+            assert list(uow.outbox.entries(DeliveryState.PENDING)) == oldest_first
+            assert list(uow.outbox.entries(DeliveryState.PENDING, limit=2)) == oldest_first[:2]
+            assert list(uow.outbox.entries(DeliveryState.STALLED)) == []
+            assert dict(uow.outbox.counts()) == {DeliveryState.PENDING: 4}
+            assert uow.outbox.get(made[2].entry_id) == made[2]
+            with pytest.raises(NotFoundError):
+                uow.outbox.get(uuid4())
+            with pytest.raises(ValidationError):
+                uow.outbox.entries(DeliveryState.PENDING, limit=-1)
+
     # ------------------------------------------------------------------ storage
     # ------------------------------------------------------------------ patients, audit
     def test_a_patients_cases_are_found_together(self, storage: Storage, cast: Any) -> None:

@@ -55,4 +55,7 @@ def outbox_entries(draw: st.DrawFn) -> OutboxEntry:
         last_error=draw(optional(text(500))) if attempts else None,
         sent_at=draw(after(created, 7)) if state is DeliveryState.SENT else None,
         lease_until=draw(optional(after(created, 1))),
+        lease_token=draw(optional(st.uuids())),
+        failing_since=draw(optional(after(created, 7))) if attempts else None,
+        unconfirmed_sends=draw(st.integers(0, 2)),
     )
