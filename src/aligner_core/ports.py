@@ -340,7 +340,11 @@ class Notifier(Protocol):
     """Sends one rendered e-mail (its ``Message-ID`` is stable per notification).
 
     Raises ``TemporaryDeliveryError`` (retry later) or ``PermanentDeliveryError``
-    (give up); nothing else.
+    (give up); nothing else. Two kinds of temporary error say more:
+    ``ServerUnavailableError`` (nothing was sent: the server could not be reached)
+    and ``AmbiguousDeliveryError`` (the message went out, its confirmation never
+    came: the server may have it). A notifier with a true ``holds_messages``
+    attribute delivers nothing and the dispatcher leaves the outbox alone.
     """
 
     def send(self, message: EmailMessage) -> None: ...
