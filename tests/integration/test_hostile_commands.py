@@ -256,3 +256,20 @@ def test_commands_are_all_covered() -> None:
     for cls in COMMANDS.values():
         ids = {"case": UUID(int=1), "uuid": UUID(int=2)}
         cls(**_base(cls, ids))  # a valid command of every class can be built
+
+
+@pytest.mark.parametrize("content", [[None] * 50, ["text"], [b"solid", 7], (3.5,)])
+def test_file_content_that_is_not_bytes_is_refused_with_a_code(
+    world: tuple[Core, Lab, list[UUID]], content: Any
+) -> None:
+    from aligner_core.commands import AttachFile
+    from aligner_core.domain.records import FileKind
+    from aligner_core.errors import RejectedFileError
+
+    core, lab, cases = world
+    command = AttachFile(case_id=cases[0], kind=FileKind.UPPER_SCAN, name="u.stl", content=content)
+    with pytest.raises(RejectedFileError) as caught:
+        core.execute(lab.doctor, command)
+    assert caught.value.code == "rejected_file"
+    assert [r.code for r in caught.value.reasons] == ["file.not_regular"]
+    _readable(core, lab, cases)

@@ -145,6 +145,8 @@ def _spool(
     try:
         with tmp:
             for chunk in _chunks(source, max_bytes):
+                if not isinstance(chunk, bytes | bytearray | memoryview):  # [None] * 50, "text"
+                    raise refused(name, [reason(Rule.NOT_REGULAR)])
                 size += len(chunk)
                 if size > max_bytes:
                     raise refused(name, [too_large])
