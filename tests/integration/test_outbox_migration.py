@@ -96,9 +96,8 @@ def test_a_version_2_sqlite_outbox_is_migrated(tmp_path: Path) -> None:
     storage = SqliteStorage(db)
     try:
         _check_migrated(storage, old)
-        assert (
-            storage._conn().execute("PRAGMA user_version").fetchone()[0] == DB_SCHEMA_VERSION == 4
-        )
+        version = storage._conn().execute("PRAGMA user_version").fetchone()[0]
+        assert version == DB_SCHEMA_VERSION == 4
     finally:
         storage.close()
 
