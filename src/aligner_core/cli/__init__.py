@@ -6,6 +6,8 @@
     aligner-core dispatch --url URL --smtp-host H [--once | --forever] [--interval S] ...
     aligner-core demo [--db PATH]      run a full case lifecycle on SQLite (or memory://)
     aligner-core scan FILE... [--json] check files the way an upload is checked
+    aligner-core outbox list|show|retry|requeue --url URL   look into and repair the outbox
+    aligner-core gc --url URL [--grace-hours H]           remove what interrupted uploads left
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from aligner_core.cli import outbox  # list, show, retry, requeue: see its docstring
 
     outbox.add_arguments(commands.add_parser("outbox", help="look into and repair the outbox"))
+    from aligner_core.cli import gc  # spool files and unreferenced blobs
+
+    gc.add_arguments(commands.add_parser("gc", help="remove what interrupted uploads left"))
     args = parser.parse_args(argv)
     from aligner_core.errors import AlignerError
 
