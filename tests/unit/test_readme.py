@@ -31,3 +31,11 @@ def test_exactly_two_setup_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "nox -s tests" in ci or "-s tests" in ci
+
+
+def test_building_a_portal_is_executed_and_shows_the_four_pieces() -> None:
+    section = README.split("## Building a portal", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    for piece in ("http_status", "load_form", "available_actions", "openapi_components"):
+        assert piece in code
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
