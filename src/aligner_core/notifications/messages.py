@@ -13,9 +13,10 @@ Templates use :class:`string.Template` syntax (``$case_number`` or
 line breaks in the subject. The ``Message-ID`` is the entry's, fixed when it was
 queued, so a resend after a crash can be de-duplicated by the receiving side.
 
-Free-text fields (``reason``) are typed by users and may mention anyone; the
-default templates leave them out and point to the portal instead. A portal may
-opt in by overriding a template with ``$reason``.
+Free-text fields (``reason``) are typed by users and may mention anyone; they
+are not kept in outbox entries (an entry would outlive a patient's erasure), so
+the templates point to the portal instead. ``$reason`` stays an allowed name and
+renders empty.
 
 Each e-mail is written in its recipient's language (``OutboxEntry.language``,
 from ``Account.language``): the default texts are msgids of the catalogs
