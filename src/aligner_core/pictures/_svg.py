@@ -15,7 +15,8 @@ from typing import Final
 
 import attrs
 
-from aligner_core.errors import ValidationError
+from aligner_core.domain.teeth import Notation
+from aligner_core.errors import FieldError, ValidationError
 
 __all__ = [
     "FONT",
@@ -75,6 +76,27 @@ def check_id_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or not _ID_PREFIX.fullmatch(prefix) or len(prefix) > 40:
         raise ValidationError.of("id_prefix", "$.id_prefix", subject="picture options")
     return prefix
+
+
+def check_subject(
+    given: object, cls: type, path: str, expected: str, notation: Notation | str
+) -> tuple[Notation, list[FieldError]]:
+    """The notation asked for (FDI when unknown) and the problems with what is drawn.
+
+    ``given`` is checked as any object: callers outside mypy pass anything.
+    """
+    problems = []
+    if not isinstance(given, cls):
+        problems.append(
+            FieldError.of("expected_object", path, expected=expected, type=type(given).__name__)
+        )
+    try:
+        chosen = Notation(notation)
+    except ValueError:
+        chosen = Notation.FDI
+        choices = ", ".join(n.value for n in Notation)
+        problems.append(FieldError.of("not_one_of", "$.notation", choices=choices))
+    return chosen, problems
 
 
 AttrValue = str | int | float | None

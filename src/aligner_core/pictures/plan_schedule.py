@@ -24,13 +24,14 @@ import attrs
 
 from aligner_core.domain.plans import PlanStep, PlanVersion
 from aligner_core.domain.teeth import Arch, Notation, Tooth
-from aligner_core.errors import FieldError, ValidationError
+from aligner_core.errors import ValidationError
 from aligner_core.pictures._svg import (
     FONT,
     INK,
     MUTED,
     Element,
     check_id_prefix,
+    check_subject,
     clean_text,
     document,
     el,
@@ -473,20 +474,7 @@ def plan_schedule_svg(
 
     .. versionadded:: 0.1
     """
-    problems = []
-    given: object = plan  # checked as any object: callers outside mypy pass anything
-    if not isinstance(given, PlanVersion):
-        problems.append(
-            FieldError.of(
-                "expected_object", "$.plan", expected="plan_version", type=type(given).__name__
-            )
-        )
-    try:
-        chosen = Notation(notation)
-    except ValueError:
-        chosen = Notation.FDI
-        choices = ", ".join(n.value for n in Notation)
-        problems.append(FieldError.of("not_one_of", "$.notation", choices=choices))
+    chosen, problems = check_subject(plan, PlanVersion, "$.plan", "plan_version", notation)
     if problems:
         raise ValidationError(problems, subject="plan schedule picture")
     prefix = check_id_prefix(id_prefix)

@@ -27,6 +27,7 @@ from aligner_core.pictures._svg import (
     RULE,
     Element,
     check_id_prefix,
+    check_subject,
     clean_text,
     document,
     el,
@@ -93,20 +94,7 @@ def chart_order(*, primary: bool = False) -> tuple[tuple[Tooth, ...], ...]:
 def _check(
     chart: ToothChart, notation: Notation | str, dentition: str, legend: str
 ) -> tuple[Notation, bool]:
-    problems: list[FieldError] = []
-    given: object = chart  # checked as any object: callers outside mypy pass anything
-    if not isinstance(given, ToothChart):
-        problems.append(
-            FieldError.of(
-                "expected_object", "$.chart", expected="tooth_chart", type=type(given).__name__
-            )
-        )
-    try:
-        chosen = Notation(notation)
-    except ValueError:
-        chosen = Notation.FDI
-        choices = ", ".join(n.value for n in Notation)
-        problems.append(FieldError.of("not_one_of", "$.notation", choices=choices))
+    chosen, problems = check_subject(chart, ToothChart, "$.chart", "tooth_chart", notation)
     if dentition not in ("permanent", "mixed"):
         problems.append(FieldError.of("not_one_of", "$.dentition", choices="permanent, mixed"))
     if legend not in ("all", "used", "none"):
