@@ -22,20 +22,20 @@ import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from enum import Enum, IntEnum, StrEnum
-from itertools import accumulate
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, NoReturn, TypeVar, get_args, get_origin
 from uuid import UUID
 
 import attrs
 import cattrs
 from cattrs.cols import is_sequence
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn
 
-from aligner_core.domain.fields import Spec, is_checked, problems, spec_of
+from aligner_core.domain.fields import is_checked, problems, spec_of
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
 from aligner_core.domain.teeth import Tooth
 from aligner_core.errors import AlignerError, FieldError, ValidationError
 from aligner_core.forms import form_to_data
+from aligner_core.structuring import generate_structure
 
 __all__ = ["DOCUMENT_VERSION", "Converter", "Limits", "make_converter"]
 
@@ -67,25 +67,27 @@ def _name(cl: Any) -> str:
 
 # -- document limits --------------------------------------------------------------------------
 _QUOTED = re.compile(rb'"[^"]*"')
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
-_STEP = [0] * 256
-_STEP[ord("[")] = _STEP[ord("{")] = 1
-_STEP[ord("]")] = _STEP[ord("}")] = -1
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"\\')
 
 
-def _depth(text: bytes) -> int:
-    """The deepest nesting of brackets outside strings, without parsing.
+def _deeper_than(skeleton: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit``, without parsing.
 
-    Escaped backslashes and quotes go first, then every byte but brackets and
-    quotes (``bytes.translate``), then the strings: C-speed passes, a few
-    microseconds per kilobyte.
+    ``skeleton`` is the document's brackets, quotes and backslashes
+    (``bytes.translate``, C speed). Escapes and strings go first, then each pass
+    removes the innermost pairs, one level at a time: a few microseconds per
+    kilobyte. Unbalanced brackets are left for the parser to call malformed.
     """
-    if b"\\" in text:
-        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
-    skeleton = text.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b"\\" in skeleton:
+        skeleton = skeleton.replace(b"\\\\", b"").replace(b'\\"', b"").replace(b"\\", b"")
+    skeleton = skeleton.replace(b'""', b"")
     if b'"' in skeleton:  # strings holding brackets
         skeleton = _QUOTED.sub(b"", skeleton)
-    return max(accumulate(map(_STEP.__getitem__, skeleton)), default=0)
+    for _ in range(limit):
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"[]", b"").replace(b"{}", b"")
+    return b"[]" in skeleton or b"{}" in skeleton
 
 
 def _check_limits(text: str | bytes, limits: Limits, subject: str) -> str:
@@ -101,13 +103,12 @@ def _check_limits(text: str | bytes, limits: Limits, subject: str) -> str:
         raise ValidationError.of("wrong_type", subject=subject, expected="text")
     if len(text) > limits.max_bytes:
         raise ValidationError.of("document_too_large", subject=subject, max=limits.max_bytes)
-    opening = text.count("[") + text.count("{")
-    if text.count(",") + opening > limits.max_values:
+    skeleton = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
+    opening = skeleton.count(b"[") + skeleton.count(b"{")
+    # every value takes a character at least: shorter texts cannot hold too many
+    if len(text) > limits.max_values and text.count(",") + opening > limits.max_values:
         raise ValidationError.of("document_too_many_values", subject=subject, max=limits.max_values)
-    if (
-        opening > limits.max_depth
-        and _depth(text.encode("utf-8", "surrogatepass")) > limits.max_depth
-    ):
+    if opening > limits.max_depth and _deeper_than(skeleton, limits.max_depth):
         raise ValidationError.of("document_too_deep", subject=subject, max=limits.max_depth)
     return text
 
@@ -189,43 +190,65 @@ def _unstructure_duration(value: timedelta) -> int | float:
     return int(seconds) if seconds.is_integer() else seconds
 
 
-def _parsers() -> tuple[Any, Any, Any]:
-    """Structure hooks for UUIDs, datetimes and teeth that remember what they parsed.
+class _Remembering:
+    """A structure hook for values parsed from one JSON type, remembering its results.
 
     The values are immutable, so handing out the same object again is safe; a
     case loaded before every command repeats most of its ids and timestamps.
-    Failures are not remembered (``lru_cache`` keeps only results).
+    The generated structure functions (:mod:`aligner_core.structuring`) look a
+    ``key``-typed value up in ``remembered`` themselves and call only on a miss.
+    Failures are not remembered; the dict is emptied when full. ``parse``
+    raises ValueError for a value it refuses (``invalid()`` then raises the
+    ValidationError naming the problem) or a ValidationError naming it itself.
     """
-    uuid_of = functools.lru_cache(maxsize=16_384)(UUID)
-    datetime_of = functools.lru_cache(maxsize=16_384)(_parse_datetime)
-    tooth_of = functools.lru_cache(maxsize=128)(Tooth.from_fdi)
 
-    def structure_uuid(value: Any, _: type) -> UUID:
-        if type(value) is not str or len(value) > 64:
-            raise ValidationError.of("invalid_uuid")
-        try:
-            return uuid_of(value)
-        except ValueError:
-            raise ValidationError.of("invalid_uuid") from None
+    def __init__(
+        self, parse: Callable[[Any], Any], key: type, invalid: Callable[[], NoReturn]
+    ) -> None:
+        self.parse, self.key, self.invalid = parse, key, invalid
+        self.remembered: dict[Any, Any] = {}
 
-    def structure_datetime(value: Any, _: type) -> datetime:
-        if type(value) is not str or len(value) > 64:
-            raise ValidationError.of("invalid_datetime")
-        try:
-            return datetime_of(value)
-        except ValidationError:
-            raise
-        except ValueError:
-            raise ValidationError.of("invalid_datetime") from None
+    def __call__(self, value: Any, _: Any) -> Any:
+        if type(value) is not self.key or (type(value) is str and len(value) > 64):
+            self.invalid()
+        found = self.remembered.get(value)
+        if found is None:
+            try:
+                found = self.parse(value)
+            except ValidationError:
+                raise
+            except ValueError:
+                self.invalid()
+            if len(self.remembered) >= 16_384:
+                self.remembered.clear()
+            self.remembered[value] = found
+        return found
 
-    def structure_tooth(value: Any, _: type) -> Tooth:
-        if type(value) is not int:
-            raise ValidationError.of("invalid_tooth", notation="FDI")
-        try:
-            return tooth_of(value)
-        except ValidationError:
-            raise ValidationError.of("invalid_tooth", notation="FDI") from None
 
+def _invalid_uuid() -> NoReturn:
+    raise ValidationError.of("invalid_uuid")
+
+
+def _invalid_datetime() -> NoReturn:
+    raise ValidationError.of("invalid_datetime")
+
+
+def _invalid_tooth() -> NoReturn:
+    raise ValidationError.of("invalid_tooth", notation="FDI")
+
+
+def _tooth_of(number: int) -> Tooth:
+    try:
+        return Tooth.from_fdi(number)
+    except ValidationError:
+        raise ValueError(number) from None
+
+
+def _parsers() -> tuple[Any, Any, Any]:
+    """Structure hooks for UUIDs, datetimes and teeth that remember what they parsed."""
+    structure_uuid = _Remembering(UUID, str, _invalid_uuid)
+    structure_datetime = _Remembering(_parse_datetime, str, _invalid_datetime)
+    structure_tooth = _Remembering(_tooth_of, int, _invalid_tooth)
     return structure_uuid, structure_datetime, structure_tooth
 
 
@@ -263,6 +286,8 @@ def _array_factory(cl: Any, converter: Converter) -> Any:
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not list:
             raise ValidationError.of("wrong_type", expected="list")
+        if not value:
+            return make()
         if len(value) > MAX_ARRAY:
             raise ValidationError.of("too_many", max=MAX_ARRAY)
         try:
@@ -358,38 +383,38 @@ class _Partial:
 
 
 def _attrs_factory(cl: type, converter: Converter) -> Any:
-    """A structure hook for an attrs class: cattrs' generated function, then every problem.
+    """A structure hook for an attrs class: a generated function, then every problem.
 
-    The generated function runs first (fast; the class's constructor checks its
-    invariants). Only when it fails does :func:`_collect` go field by field to
-    name every problem with its path.
+    The generated function (:mod:`aligner_core.structuring`) runs first (fast;
+    the class's constructor checks its invariants). Only when it fails does
+    :func:`_collect` go field by field to name every problem with its path.
     """
     base: Any = get_origin(cl) or cl
     hints = _hints(cl)
     name = base.__name__
-    overrides: dict[str, Any] = {}
-    for a in attrs.fields(base):
-        spec = spec_of(a)
-        if spec.max_items is not None:
-            overrides[a.name] = override(
-                struct_hook=_bounded(converter.get_structure_hook(hints[a.name]), spec)
-            )
+
+    def every_problem(value: Any) -> NoReturn:
+        raise ValidationError(_collect(converter, value, base, hints), subject=name)
+
+    def not_an_object() -> ValidationError:
+        return ValidationError.of("not_an_object", subject=name)
+
+    generated = generate_structure(
+        cl, base, hints, converter.get_structure_hook, every_problem, not_an_object, MAX_ARRAY
+    )
+    if generated is not None:
+        return generated
     fast: Callable[[Any, Any], Any] = make_dict_structure_fn(
-        cl,
-        converter,
-        _cattrs_forbid_extra_keys=True,
-        _cattrs_detailed_validation=False,
-        **overrides,
+        cl, converter, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=False
     )
 
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not dict:
-            raise ValidationError.of("not_an_object", subject=name)
+            raise not_an_object()
         try:
             return fast(value, cl)
         except Exception:
-            found = _collect(converter, value, base, hints)
-            raise ValidationError(found, subject=name) from None
+            every_problem(value)
 
     return structure
 
@@ -418,17 +443,6 @@ def _substitute(hint: Any, mapping: Mapping[Any, Any]) -> Any:
     if params and all(p in mapping for p in params):
         return hint[tuple(mapping[p] for p in params)]
     return hint
-
-
-def _bounded(hook: Callable[[Any, Any], Any], spec: Spec) -> Callable[[Any, Any], Any]:
-    limit = spec.max_items
-
-    def structure(value: Any, cl: Any) -> Any:
-        if type(value) is list and limit is not None and len(value) > limit:
-            raise ValidationError.of("too_many", max=limit)
-        return hook(value, cl)
-
-    return structure
 
 
 def _collect(

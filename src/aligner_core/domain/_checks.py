@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -64,7 +64,9 @@ def finite_non_negative(inst: Any, attribute: attrs.Attribute[Any], value: Any) 
 
 def aware(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Datetimes are timezone-aware (UTC in storage); naive ones are refused."""
-    if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+    if value is None or (type(value) is datetime and value.tzinfo is UTC):
+        return  # the usual case, decided without a call
+    if not isinstance(value, datetime) or value.utcoffset() is None:
         _fail(inst, attribute, "aware_datetime")
 
 

@@ -87,6 +87,8 @@ ACTIVE_STATUSES = frozenset(
 def _details(
     value: Mapping[str, object] | tuple[tuple[str, str], ...],
 ) -> tuple[tuple[str, str], ...]:
+    if not value:
+        return ()
     items = value.items() if isinstance(value, Mapping) else value
     return tuple(sorted((str(k), str(v)) for k, v in items))
 

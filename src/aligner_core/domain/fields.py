@@ -19,6 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
+from itertools import repeat
 from typing import Any, Final, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
@@ -447,7 +448,10 @@ def _type_ok(tp: Any) -> Ok:
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            item = _type_ok(args[0])
+            kind = args[0]
+            if isinstance(kind, type) and attrs.has(kind):  # C-speed, no call per item
+                return lambda v: type(v) is tuple and all(map(isinstance, v, repeat(kind)))
+            item = _type_ok(kind)
             return lambda v: type(v) is tuple and all(map(item, v))
     if tp is int:
         return lambda v: type(v) is int
@@ -473,6 +477,17 @@ def _inline_type(tp: Any, ns: dict[str, Any]) -> str:
         rest = tuple(a for a in arms if a is not type(None))
         if len(rest) == 1 and len(arms) == 2:
             return f"(v is None or {_inline_type(rest[0], ns)})"
+    if origin is tuple:
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis and isinstance(args[0], type):
+            kinds = f"_r{len(ns)}"
+            ns[kinds] = repeat(args[0])  # never exhausted: map stops at the tuple's end
+            every = f"all(map(isinstance, v, {kinds}))"
+            if not attrs.has(args[0]):
+                ok = f"_o{len(ns)}"
+                ns[ok] = _type_ok(args[0])
+                every = f"all(map({ok}, v))"
+            return f"(type(v) is tuple and (not v or {every}))"
     simple = tp in (str, int, bool, UUID) or (isinstance(tp, type) and issubclass(tp, enum.Enum))
     if simple:
         name = f"_t{len(ns)}"
@@ -480,6 +495,10 @@ def _inline_type(tp: Any, ns: dict[str, Any]) -> str:
         return f"type(v) is {name}"
     if tp is float:
         return "((type(v) is float or type(v) is int) and _isfinite(v))"
+    if isinstance(tp, type) and attrs.has(tp):
+        name = f"_t{len(ns)}"
+        ns[name] = tp
+        return f"isinstance(v, {name})"
     name = f"_c{len(ns)}"
     ns[name] = _type_ok(tp)
     return f"{name}(v)"
@@ -522,16 +541,19 @@ def _fast(cls: type) -> Callable[[Any], bool]:
             test = f"{test} and {bounds}"
         lines += [f"    v = o.{a.name}", f"    if not ({test}):", "        return False"]
     ns["_rules"] = tuple(getattr(cls, "__rules__", ()))
-    lines += ["    for rule in _rules:", "        for _ in rule(o):", "            return False"]
+    if ns["_rules"]:
+        lines += [
+            "    for rule in _rules:",
+            "        for _ in rule(o):",
+            "            return False",
+        ]
     lines.append("    return True")
     exec("\n".join(lines), ns)  # noqa: S102 - generated from the class's own fields
     fine: Callable[[Any], bool] = ns["fine"]
     return fine
 
 
-def _looks_fine(obj: Any) -> bool:
-    cls: Any = type(obj)
-    return _fast(cls)(obj)
+_FINE: dict[type, Callable[[Any], bool]] = {}
 
 
 class Checked:
@@ -546,7 +568,11 @@ class Checked:
 
     def __attrs_post_init__(self) -> None:
         try:
-            if _looks_fine(self):
+            cls: Any = type(self)
+            fine = _FINE.get(cls)
+            if fine is None:
+                fine = _FINE[cls] = _fast(cls)
+            if fine(self):
                 return
         except (AttributeError, TypeError, ValueError, KeyError):
             pass  # a rule stumbled over a wrong value: the full pass names it

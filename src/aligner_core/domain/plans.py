@@ -50,6 +50,8 @@ class IprContact(Checked):
 
 
 def _sorted_teeth(given: Iterable[Tooth | int]) -> tuple[Tooth, ...]:
+    if given == ():
+        return ()
     teeth = {t if isinstance(t, Tooth) else Tooth.from_fdi(t) for t in given}
     return tuple(sorted(teeth, key=lambda t: t.fdi))
 
