@@ -9,9 +9,12 @@ and nothing of its unit of work is applied. Reads see committed state.
 from __future__ import annotations
 
 import threading
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from enum import Enum
+from types import UnionType
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -60,6 +63,8 @@ class _State:
     cases: dict[UUID, Case] = attrs.field(factory=dict)
     numbers: dict[int, UUID] = attrs.field(factory=dict)
     accounts: dict[UUID, Account] = attrs.field(factory=dict)
+    #: each network's accounts (ids in the order they joined)
+    members: dict[UUID, dict[UUID, None]] = attrs.field(factory=dict)
     usernames: dict[str, UUID] = attrs.field(factory=dict)
     emails: dict[str, UUID] = attrs.field(factory=dict)
     networks: dict[UUID, Network] = attrs.field(factory=dict)
@@ -74,56 +79,109 @@ class _State:
 
     def store_case(self, case: Case) -> None:
         before = self.cases.get(case.case_id)
-        change = (count_key(before) if before else None, count_key(case))
-        for key, n in count_changes([change]).items():
-            self.counts[key] = self.counts.get(key, 0) + n
-        old = before.member_ids - {before.owner_id} if before else frozenset()
-        for member in old - (case.member_ids - {case.owner_id}):
-            self.shared[member].discard(case.case_id)
-        for member in case.member_ids - {case.owner_id}:
-            self.shared.setdefault(member, set()).add(case.case_id)
+        if (
+            before is None
+            or before.status is not case.status
+            or before.owner_id != case.owner_id
+            or before.network_id != case.network_id
+        ):
+            change = (count_key(before) if before else None, count_key(case))
+            for key, n in count_changes([change]).items():
+                self.counts[key] = self.counts.get(key, 0) + n
+        if (
+            before is None
+            or before.collaborators is not case.collaborators
+            or before.owner_id != case.owner_id
+        ):
+            old = before.member_ids - {before.owner_id} if before else frozenset()
+            for member in old - (case.member_ids - {case.owner_id}):
+                self.shared[member].discard(case.case_id)
+            for member in case.member_ids - {case.owner_id}:
+                self.shared.setdefault(member, set()).add(case.case_id)
         self.cases[case.case_id] = case
         self.numbers[case.number] = case.case_id
 
 
-def _unstorable(value: Any, before: Any, path: str) -> str | None:
-    """The path of the first text no store can hold (parts shared with ``before`` are skipped)."""
-    if value is before:
+#: Values every store holds as they are (their text is the library's own).
+_PLAIN = frozenset({type(None), bool, int, float, UUID, datetime, date, timedelta})
+
+
+def _unstorable(value: Any, before: Any) -> list[str] | None:
+    """The path (innermost part first) of the first text no store can hold.
+
+    Parts shared with ``before`` (the stored version) are skipped: identical
+    fields, and the stored prefix of a sequence that grew (comments, history).
+    """
+    kind = type(value)
+    if value is before or kind in _PLAIN:
+        return None
+    if kind is str:
+        return None if storable_text(value) else []
+    names = _FIELDS.get(kind, _UNSEEN)
+    if names is _UNSEEN:
+        names = _FIELDS[kind] = _text_fields(kind) if attrs.has(kind) else None
+    if names is not None:
+        same = type(before) is kind
+        for name in names:
+            item = getattr(value, name)
+            old_item = getattr(before, name) if same else None
+            if item is not old_item and (found := _unstorable(item, old_item)) is not None:
+                return [*found, f".{name}"]
+        return None
+    if isinstance(value, Enum):
         return None
     if isinstance(value, str):
-        return None if storable_text(value) else path
+        return None if storable_text(value) else []
     if isinstance(value, tuple | list):
         old = before if isinstance(before, tuple | list) else ()
-        for i, item in enumerate(value):
-            found = _unstorable(item, old[i] if i < len(old) else None, f"{path}[{i}]")
-            if found:
-                return found
+        # the stored prefix compares equal at C speed (identical items)
+        start = len(old) if old and value[: len(old)] == old else 0
+        for i in range(start, len(value)):
+            found = _unstorable(value[i], old[i] if i < len(old) else None)
+            if found is not None:
+                return [*found, f"[{i}]"]
         return None
     if isinstance(value, frozenset | set):
-        return next(filter(None, (_unstorable(v, None, path) for v in value)), None)
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _unstorable(key, None, path) or _unstorable(item, None, f"{path}.{key}")
-            if found:
+        for item in value:
+            if (found := _unstorable(item, None)) is not None:
                 return found
         return None
-    if attrs.has(type(value)):
-        same = type(before) is type(value)
-        for field in attrs.fields(type(value)):
-            found = _unstorable(
-                getattr(value, field.name),
-                getattr(before, field.name) if same else None,
-                f"{path}.{field.name}",
-            )
-            if found:
-                return found
+    if kind is dict or isinstance(value, Mapping):
+        for key, item in value.items():
+            if _unstorable(key, None) is not None:
+                return []
+            if (found := _unstorable(item, None)) is not None:
+                return [*found, f".{key}"]
     return None
 
 
+#: The text-holding fields of each attrs class met so far (None: not an attrs class).
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+_UNSEEN: Any = object()
+
+
+def _text_fields(cls: type) -> tuple[str, ...]:
+    """The fields of an attrs class that may hold text (not ids, times, numbers, enums)."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an unresolvable annotation: walk every field
+        hints = {}
+
+    def plain(hint: Any) -> bool:
+        arms = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, UnionType) else ()
+        if arms:
+            return all(map(plain, arms))
+        return hint in _PLAIN or (isinstance(hint, type) and issubclass(hint, Enum))
+
+    return tuple(
+        a.name for a in attrs.fields(cls) if a.name not in hints or not plain(hints[a.name])
+    )
+
+
 def _check_storable(value: Any, before: Any = None) -> None:
-    path = _unstorable(value, before, "$")
-    if path is not None:
-        raise ValidationError.of("not_storable", path)
+    found = _unstorable(value, before)
+    if found is not None:
+        raise ValidationError.of("not_storable", "$" + "".join(reversed(found)))
 
 
 class MemoryStorage:
@@ -334,7 +392,8 @@ class _Accounts:
 
     def in_network(self, network_id: UUID) -> Sequence[Account]:
         with self._uow.storage._lock:
-            stored = [a for a in self._state().accounts.values() if a.network_id == network_id]
+            state = self._state()
+            stored = [state.accounts[a] for a in state.members.get(network_id, ())]
         return self.pending.in_network(stored, network_id)
 
 
@@ -560,7 +619,10 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             previous = state.accounts.get(account.account_id)
             if previous is not None:
                 state.emails.pop(previous.email.casefold(), None)
+                if previous.network_id != account.network_id:
+                    state.members[previous.network_id].pop(previous.account_id, None)
             state.accounts[account.account_id] = account
+            state.members.setdefault(account.network_id, {})[account.account_id] = None
             state.usernames[account.username.casefold()] = account.account_id
             state.emails[account.email.casefold()] = account.account_id
         for case in (*self.cases.added.values(), *self.cases.updated.values()):
