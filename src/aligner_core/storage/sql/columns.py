@@ -7,8 +7,9 @@ they come (``as_uuid``, ``as_time``). Nothing here touches a driver.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,8 @@ __all__ = [
     "as_uuid",
     "case_row",
     "check_document",
+    "column_values",
+    "count_of",
     "decode_time",
     "encode_time",
     "load_summary",
@@ -136,15 +139,11 @@ class CaseRow:
     @property
     def count_key(self) -> tuple[str, str, str]:
         """The dashboard count this case adds to (network, owner, status)."""
-        return (self.network_id, self.owner_id, self.status)
+        return count_of(self)
 
     def values(self, doc: str) -> tuple[Any, ...]:
         """The stored column values in ``CASE_COLUMNS`` order, the document last."""
-        return (
-            self.case_id, self.number, self.version, self.status, self.kind, self.owner_id,
-            self.network_id, self.name_key, self.patient_name, self.created_at, self.updated_at,
-            self.accepted_at, self.patient_id, doc,
-        )  # fmt: skip
+        return (*column_values(self), doc)
 
 
 #: The columns of the cases table both SQL adapters write, in ``CaseRow.values`` order.
@@ -152,6 +151,12 @@ CASE_COLUMNS = (
     "case_id", "number", "version", "status", "kind", "owner_id", "network_id", "name_key",
     "patient_name", "created_at", "updated_at", "accepted_at", "patient_id", "doc",
 )  # fmt: skip
+#: A row's column values but the document, as one tuple (C speed, for bulk imports).
+column_values: Callable[[CaseRow], tuple[Any, ...]] = operator.attrgetter(*CASE_COLUMNS[:-1])
+#: A row's dashboard count key (network, owner, status).
+count_of: Callable[[CaseRow], tuple[str, str, str]] = operator.attrgetter(
+    "network_id", "owner_id", "status"
+)
 
 
 #: The columns of a case list row, in ``load_summary`` order.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from itertools import islice
-from typing import Any, Self
+from typing import Self
 from uuid import UUID
 
 from aligner_core.domain.accounts import Account, Network
@@ -15,7 +15,14 @@ from aligner_core.errors import StorageError, ValidationError
 from aligner_core.serialization import Converter, make_converter
 from aligner_core.storage._counts import CountKey
 from aligner_core.storage._pending import check_count
-from aligner_core.storage.sql.columns import CASE_COLUMNS, CaseRow, case_row, check_document
+from aligner_core.storage.sql.columns import (
+    CASE_COLUMNS,
+    CaseRow,
+    case_row,
+    check_document,
+    column_values,
+    count_of,
+)
 from aligner_core.storage.sql.dialect import Dialect
 from aligner_core.storage.sql.listing import COUNTS_UPSERT
 from aligner_core.storage.sql.memo import Memo
@@ -92,19 +99,17 @@ class SqlStorage:
                 token = self.dialect.bulk_begin(cursor)
                 source = iter(rows)
                 while chunk := list(islice(source, batch)):
-                    values: list[tuple[Any, ...]] = []
-                    members: list[tuple[int, str]] = []
-                    for row, doc in chunk:
-                        number = row.number
-                        if not 0 <= number <= MAX_NUMBER:
+                    numbers = [row.number for row, _ in chunk]
+                    if not 0 <= min(numbers) <= max(numbers) <= MAX_NUMBER:
+                        for number in numbers:
                             check_count(number, "$.number")
+                    values = [(*column_values(row), doc) for row, doc in chunk]
+                    for _, doc in chunk:
                         if "\\u0000" in doc:
                             check_document(doc)
-                        values.append(row.values(doc))
-                        if row.collaborator_ids:
-                            members.extend((number, m) for m in row.collaborator_ids)
-                        counts[row.network_id, row.owner_id, row.status] += 1
-                        top = max(top, number)
+                    members = [(row.number, m) for row, _ in chunk for m in row.collaborator_ids]
+                    counts.update(map(count_of, (row for row, _ in chunk)))
+                    top = max(top, *numbers)
                     self.dialect.bulk_insert(cursor, "cases", CASE_COLUMNS, values)
                     if members:
                         columns = ("number", "account_id")
