@@ -175,6 +175,24 @@ CODES: Final[Mapping[str, str]] = {
     "parent_state": N_("parent case {number} is {state}; it must be {allowed}"),
     "parent_needed": N_("a {kind} order needs a parent case"),
     "follow_up_state": N_("a {kind} needs this case {allowed}, not {state}"),
+    "follow_up_parent_kind": N_("a {kind} cannot follow a {parent} case"),
+    "follow_up_no_plan": N_("case {number} has no accepted plan to take steps from"),
+    "step_outside_plan": N_("step {step} is outside the {arch} arch's {steps} planned steps"),
+    "pontic_on_present_tooth": N_(
+        "a pontic on tooth {tooth}, which is neither missing nor to be extracted"
+    ),
+    # -- warnings: how a plan departs from its request (shown before approval) -------------------
+    "plan_past_step_limit": N_("the plan has {steps} steps; the request limits it to {limit}"),
+    "plan_wear_schedule": N_(
+        "the plan changes aligners every {plan} days; the request asks for {request}"
+    ),
+    "plan_ipr_on_kept_tooth": N_("the plan has IPR on tooth {tooth}, marked not to move"),
+    "plan_attachment_on_kept_tooth": N_(
+        "the plan places an attachment on tooth {tooth}, marked not to move"
+    ),
+    "plan_attachment_on_excluded_tooth": N_(
+        "the plan places an attachment on tooth {tooth}, marked without attachments"
+    ),
     "reason_required": N_("a reason is required"),
     "plan_missing": N_("plan missing"),
     "plan_version_missing": N_("plan version {version} does not exist"),

@@ -53,7 +53,7 @@ MAX_LISTED = 20
 MAX_KEPT = 200
 _MAX_TEXT = 300
 
-ReasonKind = Literal["state", "input", "permission"]
+ReasonKind = Literal["state", "input", "permission", "warning"]
 
 
 def _short(text: str) -> str:

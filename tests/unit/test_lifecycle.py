@@ -314,9 +314,14 @@ def test_submission_routes_by_kind(kind: CaseKind, dest: CaseStatus) -> None:
     assert fire(ready(kind)) is dest
 
 
-def test_a_removable_retainer_with_a_model_step_needs_no_scans() -> None:
-    attempt = ready(K.RETAINER, records=records(scans=False))
-    assert fire(attempt) is S.IN_PRODUCTION
+def test_a_removable_retainer_with_a_model_step_of_its_parent_needs_no_scans() -> None:
+    parent = parent_of(K.RETAINER)
+    follow_up = make_case(K.RETAINER, parent=parent, records=records(scans=False))
+    assert fire(Attempt(follow_up, Action.SUBMIT, {}, parent)) is S.IN_PRODUCTION
+    # a new patient's retainer has no model to reuse: the lab needs scans
+    with pytest.raises(InvalidTransitionError) as info:
+        fire(ready(K.RETAINER, records=records(scans=False)))
+    assert set(info.value.reasons) == {"upper scan missing", "lower scan missing"}
 
 
 def test_a_fixed_retainer_needs_new_scans() -> None:

@@ -9,9 +9,27 @@ import pytest
 import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.domain.accounts import CollaboratorPermission, Role
+from aligner_core.domain.cases import CaseKind
 from aligner_core.domain.events import EventType
+from aligner_core.domain.orders import (
+    RefinementOrder,
+    ReplacementOrder,
+    ReplacementReason,
+    RetainerOrder,
+    RetainerType,
+)
+from aligner_core.domain.prescriptions import Arches
+from aligner_core.domain.records import FileKind
 from aligner_core.notifications.rules import MANDATORY, RULES
-from aligner_core.testing.factories import Lab, plan_summary, registration, set_up_lab
+from aligner_core.testing.contracts.files import pdf_bytes
+from aligner_core.testing.factories import (
+    Lab,
+    arch_stl,
+    patient_details,
+    plan_summary,
+    registration,
+    set_up_lab,
+)
 
 P = CollaboratorPermission
 
@@ -193,3 +211,65 @@ def test_the_table_covers_the_issue() -> None:
         EventType.COLLABORATOR_DECLINED,
     }
     assert required <= set(RULES)
+
+
+def _shipped(w: World) -> UUID:
+    case_id = w.submitted_case()
+    w.core.upload_plan(w.lab.planner, case_id, plan_summary())
+    w.core.accept_plan(w.lab.doctor, case_id, 1)
+    w.core.ship(w.lab.production, case_id, carrier="DHL", tracking_number="JD0003")
+    w.skip()
+    return case_id
+
+
+def test_orders_production_makes_are_told_to_production(w: World) -> None:
+    parent = _shipped(w)
+    orders = (
+        RetainerOrder(RetainerType.REMOVABLE, model_step=10),
+        ReplacementOrder(
+            Arches.UPPER, 3, 4, 5, ReplacementReason.BROKEN, not_quality_complaint=True
+        ),
+    )
+    for order in orders:
+        draft = w.core.order_follow_up(w.lab.doctor, parent, order)
+        w.core.confirm(w.lab.doctor, draft.case_id, complete=True, privacy=True)
+        w.core.submit(w.lab.doctor, draft.case_id)
+        assert w.told(EventType.CASE_SUBMITTED) == {w.lab.production}
+    direct = w.core.create_case(w.lab.doctor, CaseKind.DIRECT_MANUFACTURING, patient_details())
+    w.core.attach_file(w.lab.doctor, direct.case_id, FileKind.UPPER_SCAN, arch_stl(), "u.stl")
+    w.core.confirm(w.lab.doctor, direct.case_id, complete=True, privacy=True)
+    w.core.submit(w.lab.doctor, direct.case_id)
+    assert w.told(EventType.CASE_SUBMITTED) == {w.lab.production}
+
+
+def test_documents_added_after_submission_tell_whoever_acts_on_the_case(w: World) -> None:
+    draft = w.lab.ready_case()
+    w.core.attach_file(w.lab.doctor, draft, FileKind.OTHER, pdf_bytes(), "before.pdf")
+    assert w.told(EventType.DOCUMENT_ADDED) == set()  # a draft is nobody's work yet
+    w.core.submit(w.lab.doctor, draft)
+    w.core.attach_file(w.lab.doctor, draft, FileKind.OTHER, pdf_bytes(), "referral.pdf")
+    assert w.told(EventType.DOCUMENT_ADDED) == {w.lab.planner, w.planner2}
+    shipped = _shipped(w)
+    w.core.attach_file(w.lab.doctor, shipped, FileKind.OTHER, pdf_bytes(), "after.pdf")
+    assert w.told(EventType.DOCUMENT_ADDED) == {w.lab.production}
+
+
+def test_doctor_comment_reaches_commenting_collaborators(w: World) -> None:
+    case_id = w.submitted_case()
+    w.with_collaborators(case_id)
+    w.skip()
+    w.core.comment(w.lab.doctor, case_id, "what do you think?")
+    assert w.told(EventType.COMMENT_ADDED) == {w.lab.planner, w.planner2, w.commenter}
+
+
+def test_collaborators_carry_over_to_follow_ups(w: World) -> None:
+    parent = _shipped(w)
+    w.with_collaborators(parent)
+    w.core.invite_collaborator(w.lab.doctor, parent, w.lab.add(Role.PLANNER, "p3"), [P.COMMENT])
+    refinement = w.core.order_follow_up(w.lab.doctor, parent, RefinementOrder())
+    assert {g.account_id for g in refinement.collaborators} == {w.commenter, w.viewer}
+    seen = w.core.get_case(w.commenter, refinement.case_id)  # not NotFound
+    assert seen.case.number == refinement.number
+    w.skip()
+    w.core.comment(w.lab.doctor, refinement.case_id, "phase two")
+    assert w.commenter in w.told(EventType.COMMENT_ADDED)

@@ -197,7 +197,8 @@ def test_a_submitted_case_cannot_be_edited_or_deleted(core: Core, lab: Lab) -> N
     # documents and comments can still be added
     case = core.attach_file(lab.doctor, case_id, FileKind.OTHER, PDF, "referral.pdf")
     assert case.history[-1].action == "add_document"
-    assert outbox(core, EventType.DOCUMENT_ADDED) == []  # no audience rule (see report)
+    added = outbox(core, EventType.DOCUMENT_ADDED)  # the lab acting on it is told
+    assert {e.recipient_id for e in added} == {lab.planner}
     assert core.comment(lab.doctor, case_id, "see referral").comments[-1].from_lab is False
 
 
@@ -400,7 +401,7 @@ def test_refinement_needs_a_shipped_or_closed_parent_and_new_scans(core: Core, l
 
 def test_removable_retainer_on_a_model_step_needs_no_scans(core: Core, lab: Lab) -> None:
     parent = shipped(core, lab)
-    order = RetainerOrder(RetainerType.REMOVABLE, sets=2, model_step=20)
+    order = RetainerOrder(RetainerType.REMOVABLE, sets=2, model_step=18)  # both arches have 18
     draft = core.order_follow_up(lab.doctor, parent, order)
     assert draft.kind is CaseKind.RETAINER
     core.confirm(lab.doctor, draft.case_id, complete=True, privacy=True)
@@ -423,11 +424,61 @@ def test_fixed_retainer_needs_new_scans(core: Core, lab: Lab) -> None:
     assert "$.model_step" in info.value.paths
 
 
-def test_retainer_for_a_new_patient(core: Core, lab: Lab) -> None:
+def test_retainer_for_a_new_patient_needs_records(core: Core, lab: Lab) -> None:
+    # a model step names nothing without a parent plan: the lab needs scans to make it
     order = RetainerOrder(RetainerType.REMOVABLE, model_step=1)
     case = core.create_case(lab.doctor, CaseKind.RETAINER, patient_details(), order=order)
     core.confirm(lab.doctor, case.case_id, complete=True, privacy=True)
+    err = refused(core.submit, lab.doctor, case.case_id)
+    assert set(err.reasons) == {"upper scan missing", "lower scan missing"}
+    attach_scans(core, lab.doctor, case.case_id)
     assert core.submit(lab.doctor, case.case_id).status is S.IN_PRODUCTION
+
+
+def test_follow_ups_name_steps_of_the_parent_plan_per_arch(core: Core, lab: Lab) -> None:
+    parent = shipped(core, lab)  # accepted plan: 20 upper steps, 18 lower
+    beyond = ReplacementOrder(Arches.UPPER, 25, 30, 20, ReplacementReason.LOST)
+    err = refused(core.order_follow_up, lab.doctor, parent, beyond)
+    assert [(r.code, r.path) for r in err.reasons] == [
+        ("step_outside_plan", "$.order.first_step"),
+        ("step_outside_plan", "$.order.last_step"),
+    ]
+    assert err.reasons[0].params == {"step": 25, "arch": "upper", "steps": 20}
+    assert err.http_status == 422  # only the given order does not fit
+    lower = ReplacementOrder(Arches.BOTH, 17, 19, 17, ReplacementReason.BROKEN)
+    err = refused(core.order_follow_up, lab.doctor, parent, lower)
+    assert [r.params for r in err.reasons] == [{"step": 19, "arch": "lower", "steps": 18}]
+    model = RetainerOrder(RetainerType.REMOVABLE, model_step=99)
+    err = refused(core.order_follow_up, lab.doctor, parent, model)
+    assert [r.code for r in err.reasons] == ["step_outside_plan"]
+    upper_only = RetainerOrder(RetainerType.REMOVABLE, model_step=20, arches=Arches.UPPER)
+    assert core.order_follow_up(lab.doctor, parent, upper_only).kind is CaseKind.RETAINER
+    within = ReplacementOrder(Arches.UPPER, 18, 20, 18, ReplacementReason.BROKEN)
+    assert core.order_follow_up(lab.doctor, parent, within).kind is CaseKind.REPLACEMENT
+
+
+def test_follow_ups_follow_only_the_kinds_they_continue(core: Core, lab: Lab) -> None:
+    parent = shipped(core, lab)
+    retainer = core.order_follow_up(
+        lab.doctor, parent, RetainerOrder(RetainerType.REMOVABLE, model_step=10)
+    )
+    core.confirm(lab.doctor, retainer.case_id, complete=True, privacy=True)
+    core.submit(lab.doctor, retainer.case_id)
+    core.ship(lab.production, retainer.case_id, carrier="DHL", tracking_number="JD9")
+    err = refused(core.order_follow_up, lab.doctor, retainer.case_id, RefinementOrder())
+    assert [(r.code, r.params) for r in err.reasons] == [
+        ("follow_up_parent_kind", {"kind": "refinement", "parent": "retainer"})
+    ]
+    # a retainer of a retainer is a new set; it has no plan to take a model step from
+    again = RetainerOrder(RetainerType.REMOVABLE)
+    assert core.order_follow_up(lab.doctor, retainer.case_id, again).kind is CaseKind.RETAINER
+    err = refused(
+        core.order_follow_up,
+        lab.doctor,
+        retainer.case_id,
+        RetainerOrder(RetainerType.REMOVABLE, model_step=3),
+    )
+    assert [r.code for r in err.reasons] == ["follow_up_no_plan"]
 
 
 def _replacement(ack: bool) -> ReplacementOrder:

@@ -23,6 +23,8 @@ from aligner_core.domain.accounts import GrantStatus
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
+from aligner_core.domain.prescription_checks import pontic_problems
+from aligner_core.domain.prescriptions import Arches
 from aligner_core.domain.records import FileKind, MediaType
 from aligner_core.errors import InvalidTransitionError, Reason
 
@@ -199,9 +201,13 @@ def _scan(attempt: Attempt, kind: FileKind, arch: str) -> Iterable[Reason]:
 
 
 def _needs_scans(case: Case) -> bool:
+    """Treatments and refinements need scans; so do retainers, unless they reuse a model
+    step of the parent's plan (a new patient's retainer has no model to reuse)."""
     if case.kind in (CaseKind.TREATMENT, CaseKind.REFINEMENT):
         return True
-    return isinstance(case.order, RetainerOrder) and case.order.needs_new_scans
+    return isinstance(case.order, RetainerOrder) and (
+        case.order.needs_new_scans or case.parent_id is None
+    )
 
 
 _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
@@ -217,6 +223,8 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
     records = case.records
     if case.kind is CaseKind.TREATMENT and case.request is None:
         yield Reason("request_missing")
+    if case.request is not None:
+        yield from pontic_problems(case.request, case.chart)
     if not records.confirmed_complete:
         yield Reason("confirmation_missing", {"confirmation": "completeness"})
     if not records.privacy_accepted:
@@ -309,17 +317,70 @@ def _collaborator_to_revoke(attempt: Attempt) -> Iterable[Reason]:
         yield Reason("no_collaborator")
 
 
+#: The kinds of case each follow-up may be ordered on: aligner series are refined,
+#: revised and replaced; retainers follow any aligner treatment or another retainer.
+FOLLOWS: dict[CaseKind, frozenset[CaseKind]] = {
+    CaseKind.REFINEMENT: frozenset(PLANNED),
+    CaseKind.REVISION: frozenset(PLANNED),
+    CaseKind.REPLACEMENT: frozenset(PLANNED),
+    CaseKind.RETAINER: frozenset((*PLANNED, CaseKind.DIRECT_MANUFACTURING, CaseKind.RETAINER)),
+}
+
+
 def _follow_up_guard(attempt: Attempt) -> Iterable[Reason]:
-    kind = attempt.args.get("kind")
-    if isinstance(kind, CaseKind) and attempt.case.status not in _PARENT_STATES.get(kind, ()):
+    kind, parent = attempt.args.get("kind"), attempt.case
+    if not isinstance(kind, CaseKind):
+        return
+    if parent.kind not in FOLLOWS.get(kind, frozenset()):
+        yield _input("follow_up_parent_kind", "$.order", kind=kind.value, parent=parent.kind.value)
+        return
+    if parent.status not in _PARENT_STATES.get(kind, ()):
         allowed = _PARENT_STATES.get(kind, ())
         yield _input(
             "follow_up_state",
             "$.order",
             kind=kind.value,
             allowed=" or ".join(s.value for s in allowed),
-            state=attempt.case.status.value,
+            state=parent.status.value,
         )
+    yield from _steps_in_parent_plan(parent, attempt.args.get("order"))
+
+
+def _arch_steps(arches: Arches, parent: Case) -> list[tuple[str, int]]:
+    """The treated arches of ``arches`` with the steps of the parent's accepted plan."""
+    plan = parent.latest_plan if parent.accepted_at is not None else None
+    if plan is None:
+        return []
+    summary = plan.summary
+    found = []
+    if arches is not Arches.LOWER:
+        found.append(("upper", summary.upper_steps))
+    if arches is not Arches.UPPER:
+        found.append(("lower", summary.lower_steps))
+    return found
+
+
+def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
+    """Replacement steps and a retainer's model step lie within the parent's accepted plan,
+    per arch (a parent without one, such as direct manufacturing, has no steps to name)."""
+    named: tuple[tuple[str, int], ...]
+    if isinstance(order, ReplacementOrder):
+        named = (("$.order.first_step", order.first_step), ("$.order.last_step", order.last_step))
+        arches = order.arches
+    elif isinstance(order, RetainerOrder) and order.model_step is not None:
+        named = (("$.order.model_step", order.model_step),)
+        arches = order.arches
+    else:
+        return
+    per_arch = _arch_steps(arches, parent)
+    if not per_arch:
+        yield _input("follow_up_no_plan", named[0][0], number=parent.number)
+        return
+    for path, step in named:
+        for arch, steps in per_arch:
+            if step > steps:
+                yield _input("step_outside_plan", path, step=step, arch=arch, steps=steps)
+                break
 
 
 #: Preconditions on the case itself (its state, records, parent): known before any input.

@@ -8,10 +8,12 @@ told anything.
 
 Comments go to "the other side": a comment from the lab goes to the case's
 doctor and the collaborators allowed to comment; a comment from the practice
-side (the doctor or a collaborator) goes to the planners and, when a
-collaborator wrote it, to the doctor. "Planners" means the case's assigned
-planner while that account is active, otherwise every active planner of the
-network.
+side goes to the lab and to the rest of the practice side (the doctor, the
+collaborators allowed to comment). "The lab" is whoever acts on the case now
+(:func:`lab_side`): its planners while a plan is being made, production staff
+for direct manufacturing, retainers, replacements and cases in production.
+"Planners" means the case's assigned planner while that account is active,
+otherwise every active planner of the network.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from aligner_core.domain.accounts import Account, CollaboratorPermission, GrantS
 from aligner_core.domain.cases import Case
 from aligner_core.domain.events import DomainEvent, EventType
 
-__all__ = ["MANDATORY", "RULES", "Audience", "audiences", "recipients"]
+__all__ = ["MANDATORY", "RULES", "Audience", "audiences", "lab_side", "recipients"]
 
 
 class Audience(StrEnum):
@@ -40,7 +42,8 @@ class Audience(StrEnum):
 A = Audience
 RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.PLAN_UPLOADED: (A.DOCTOR, A.COMMENTING_COLLABORATORS),
-    EventType.CASE_SUBMITTED: (A.PLANNERS,),
+    EventType.CASE_SUBMITTED: (A.PLANNERS,),  # production for unplanned kinds: lab_side
+    EventType.DOCUMENT_ADDED: (A.PLANNERS,),  # after submission only: lab_side
     EventType.PLAN_ACCEPTED: (A.PLANNERS, A.PRODUCTION),
     EventType.MODIFICATION_REQUESTED: (A.PLANNERS,),
     EventType.PLAN_REJECTED: (A.PLANNERS,),
@@ -72,16 +75,25 @@ MANDATORY = frozenset(
 )
 
 
-def _comment_audience(event: DomainEvent) -> tuple[Audience, ...]:
-    if event.get("side") == "lab":
-        return (A.DOCTOR, A.COMMENTING_COLLABORATORS)
-    return (A.PLANNERS, A.DOCTOR)  # the doctor only matters when a collaborator wrote it
+def lab_side(case: Case | None) -> Audience:
+    """Who acts on ``case`` in the lab now: its planners until a plan is accepted
+    (planned kinds), production for everything else (direct manufacturing,
+    retainers, replacements, and every case once in production)."""
+    if case is not None and case.kind.is_planned and case.accepted_at is None:
+        return A.PLANNERS
+    return A.PRODUCTION
 
 
-def audiences(event: DomainEvent) -> tuple[Audience, ...]:
-    """The audiences of one event (comments depend on which side wrote them)."""
+def audiences(event: DomainEvent, case: Case | None = None) -> tuple[Audience, ...]:
+    """The audiences of one event: comments go to the other side; submissions and
+    documents added after submission go to whoever acts on the case in the lab."""
     if event.type is EventType.COMMENT_ADDED:
-        return _comment_audience(event)
+        if event.get("side") == "lab":
+            return (A.DOCTOR, A.COMMENTING_COLLABORATORS)
+        # the doctor only matters when a collaborator wrote it (the actor is left out)
+        return (lab_side(case), A.DOCTOR, A.COMMENTING_COLLABORATORS)
+    if event.type in (EventType.CASE_SUBMITTED, EventType.DOCUMENT_ADDED):
+        return (lab_side(case),)
     return RULES.get(event.type, ())
 
 
@@ -97,7 +109,7 @@ def recipients(
     def add(account: Account) -> None:
         found.setdefault(account.account_id, account)
 
-    for audience in audiences(event):
+    for audience in audiences(event, case):
         if audience is A.DOCTOR and case is not None:
             add(load(case.owner_id))
         elif audience is A.COMMENTING_COLLABORATORS and case is not None:

@@ -14,6 +14,7 @@ from aligner_core.domain.accounts import Account, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.prescription_checks import plan_warnings
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.errors import NotFoundError, Reason, ValidationError
 from aligner_core.ports import UnitOfWork
@@ -150,9 +151,18 @@ def _options(
                 _inputs(command),
                 _defaults(action, case),
                 reasons,
+                _warnings(action, case),
             )
         )
     return tuple(found)
+
+
+def _warnings(action: Action, case: Case) -> tuple[Reason, ...]:
+    """What to show before approving: how the plan departs from the request."""
+    plan = case.latest_plan
+    if action is not Action.ACCEPT_PLAN or plan is None:
+        return ()
+    return plan_warnings(case.request, plan)
 
 
 def available_actions(

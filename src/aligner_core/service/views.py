@@ -14,6 +14,7 @@ from aligner_core.domain.accounts import Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.plans import PlanVersion
+from aligner_core.domain.prescription_checks import plan_warnings
 from aligner_core.domain.records import FileKind, MediaType
 from aligner_core.errors import Reason
 
@@ -40,6 +41,14 @@ class CaseDetail:
     @property
     def timeline(self) -> tuple[HistoryEntry, ...]:
         return self.case.history
+
+    @property
+    def plan_warnings(self) -> tuple[Reason, ...]:
+        """How the latest plan departs from the request (shown before approval)."""
+        plan = self.case.latest_plan
+        if plan is None or not self.may_view_plans:
+            return ()
+        return plan_warnings(self.case.request, plan)
 
 
 @attrs.frozen
@@ -72,7 +81,9 @@ class ActionOption:
 
     ``inputs`` are the command's fields the user fills in (the case is given);
     ``defaults`` are values taken from the case (the plan version to approve);
-    ``blockers`` is empty when the action is available now.
+    ``blockers`` is empty when the action is available now; ``warnings`` are what
+    the user should see before taking it (how the plan to approve departs from the
+    request), never a refusal.
     """
 
     action: Action
@@ -81,6 +92,7 @@ class ActionOption:
     inputs: tuple[str, ...]
     defaults: Mapping[str, Any] = attrs.field(factory=dict)
     blockers: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()
 
     @property
     def available(self) -> bool:

@@ -18,7 +18,7 @@ from aligner_core.commands import (
     UpdateDraft,
 )
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Role
+from aligner_core.domain.accounts import GrantStatus, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.erasure import erased
@@ -76,7 +76,11 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
         actor = pipeline.actor_of(uow, actor_id, Action.ORDER_FOLLOW_UP.value)
         parent, relations = pipeline.visible_case(uow, actor, command.parent_case_id)
         permissions.ensure_relations(actor, Action.ORDER_FOLLOW_UP, parent, relations)
-        lifecycle.fire(lifecycle.Attempt(parent, Action.ORDER_FOLLOW_UP, {"kind": kind}))
+        lifecycle.fire(
+            lifecycle.Attempt(
+                parent, Action.ORDER_FOLLOW_UP, {"kind": kind, "order": command.order}
+            )
+        )
         draft = Case(
             case_id=deps.ids.new_id(),
             number=1,
@@ -90,6 +94,10 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             chart=parent.chart,
             order=command.order,
             parent_id=parent.case_id,
+            # the doctor's outside planners and colleagues stay on the follow-up
+            collaborators=tuple(
+                g for g in parent.collaborators if g.status is GrantStatus.ACCEPTED
+            ),
         )
         number = uow.cases.next_number()
         created = HistoryEntry(

@@ -1,0 +1,88 @@
+"""Prescription checks: pontics fill gaps; a plan's departures from its request are warnings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+import aligner_core
+from aligner_core.bootstrap import Core
+from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import CaseStatus
+from aligner_core.domain.plans import IprContact, PlanStep, PlanVersion
+from aligner_core.domain.prescription_checks import plan_warnings
+from aligner_core.domain.prescriptions import Pontic, Shade, TreatmentRequest, WearSchedule
+from aligner_core.domain.teeth import Tooth, ToothState
+from aligner_core.errors import InvalidTransitionError
+from aligner_core.testing.factories import Lab, plan_summary, set_up_lab
+
+
+@pytest.fixture
+def core() -> Core:
+    return aligner_core.connect("memory://")
+
+
+@pytest.fixture
+def lab(core: Core) -> Lab:
+    return set_up_lab(core)
+
+
+def test_a_pontic_needs_a_gap_in_the_chart_or_an_extraction(core: Core, lab: Lab) -> None:
+    case_id = lab.ready_case()
+    request = TreatmentRequest(pontics=(Pontic(Tooth(12), Shade.A2), Pontic(Tooth(22))))
+    core.update_draft(lab.doctor, case_id, request=request)
+    with pytest.raises(InvalidTransitionError) as info:
+        core.submit(lab.doctor, case_id)
+    found = [(r.code, r.params, r.path) for r in info.value.reasons]
+    assert found == [
+        ("pontic_on_present_tooth", {"tooth": 12}, "$.pontics[0]"),
+        ("pontic_on_present_tooth", {"tooth": 22}, "$.pontics[1]"),
+    ]
+    core.set_tooth_states(lab.doctor, case_id, {12: ToothState.MISSING})
+    extracted = TreatmentRequest(pontics=request.pontics, teeth_to_extract=(Tooth(22),))
+    core.update_draft(lab.doctor, case_id, request=extracted)
+    assert core.submit(lab.doctor, case_id).status is CaseStatus.IN_PLANNING
+
+
+def test_each_departure_of_the_plan_from_the_request_is_a_warning() -> None:
+    request = TreatmentRequest(
+        step_limit=10,
+        wear_schedule=WearSchedule.DAYS_7,
+        teeth_not_to_move=(Tooth(13), Tooth(31)),
+        teeth_without_attachments=(Tooth(23),),
+    )
+    summary = plan_summary(upper=12, lower=3, ipr=0.2, attachments=3)
+    steps = [PlanStep(n) for n in range(1, 13)]
+    steps[0] = PlanStep(1, attachments_placed=(Tooth(23), Tooth(31), Tooth(44)))
+    steps[2] = PlanStep(3, ipr=(IprContact(Tooth(13), Tooth(12), 0.2),))
+    plan = PlanVersion(1, datetime.now(UTC), uuid4(), summary, tuple(steps))
+    warnings = plan_warnings(request, plan)
+    assert [(w.code, w.params) for w in warnings] == [
+        ("plan_past_step_limit", {"steps": 12, "limit": 10}),
+        ("plan_wear_schedule", {"plan": 14, "request": 7}),
+        ("plan_ipr_on_kept_tooth", {"tooth": 13}),
+        ("plan_attachment_on_excluded_tooth", {"tooth": 23}),
+        ("plan_attachment_on_kept_tooth", {"tooth": 31}),
+    ]
+    assert {w.kind for w in warnings} == {"warning"}
+    assert str(warnings[0]) == "the plan has 12 steps; the request limits it to 10"
+    faithful = TreatmentRequest(wear_schedule=WearSchedule.DAYS_14)
+    assert plan_warnings(faithful, plan) == ()
+    assert plan_warnings(None, plan) == ()
+
+
+def test_the_doctor_sees_the_warnings_before_accepting(core: Core, lab: Lab) -> None:
+    case_id = lab.ready_case()
+    core.update_draft(lab.doctor, case_id, request=TreatmentRequest(step_limit=15))
+    core.submit(lab.doctor, case_id)
+    core.upload_plan(lab.planner, case_id, plan_summary(upper=20, lower=18))
+    options = {o.action: o for o in core.available_actions(lab.doctor, case_id)}
+    accept = options[Action.ACCEPT_PLAN]
+    assert [w.code for w in accept.warnings] == ["plan_past_step_limit"]
+    assert accept.available  # a warning never blocks
+    assert all(not o.warnings for a, o in options.items() if a is not Action.ACCEPT_PLAN)
+    detail = core.get_case(lab.doctor, case_id)
+    assert detail.plan_warnings == accept.warnings
+    core.accept_plan(lab.doctor, case_id, 1)
