@@ -201,7 +201,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     def dashboard(request: Request, me: Me) -> HTMLResponse:
         query, params = ui.case_filter(request.query_params), dict(request.query_params)
         names = {p.account_id: p.display_name for p in core.directory(me.account_id)}
-        page, board = core.list_cases(me.account_id, query), core.dashboard(me.account_id)
+        page, board = core.list_cases(me.account_id, query), core.dashboard(me.account_id, query)
         kw: dict[str, Any] = {"board": board, "query": query, "page": page, "params": params}
         kw["names"] = names
         return render(request, "dashboard.html", me, **kw)

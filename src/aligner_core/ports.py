@@ -82,7 +82,12 @@ class CaseRepository(Protocol):
 
     def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]: ...
 
-    def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]: ...
+    def count_by_status(
+        self, scope: Scope, query: CaseFilter | None = None
+    ) -> Mapping[CaseStatus, int]:
+        """Visible cases per status (statuses with none absent); ``query`` filters them
+        as the case list does (its sort and page aside)."""
+        ...
 
     def of_patient(self, patient_id: UUID) -> Sequence[Case]:
         """Every case of one patient, deleted drafts included (export and erasure)."""

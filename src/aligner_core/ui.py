@@ -56,7 +56,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
-from aligner_core.domain.queries import DASHBOARD_STATUSES, CaseFilter, NameMatch, SortKey
+from aligner_core.domain.queries import DASHBOARD_STATUSES, MAX_NAME, CaseFilter, SortKey
 from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import PERMANENT_TEETH, Notation, Tooth, ToothChart, ToothState
 from aligner_core.errors import (
@@ -1068,12 +1068,12 @@ def _one(params: Mapping[str, Any], key: str) -> str:
 def case_filter(params: Mapping[str, Any], *, page_size: int = 20) -> CaseFilter:
     """The case list's query from request parameters; what does not parse is ignored.
 
-    ``q`` (a patient's name, or a case number), ``kind``, ``status``, ``created_from``,
+    ``q`` (the search box: words of the patient's name, a case number, a product),
+    ``kind``, ``status``, ``created_from``,
     ``created_to``, ``updated_from``, ``updated_to`` (``YYYY-MM-DD``), ``sort`` (a
     :class:`SortKey`), ``order`` (``asc``/``desc``) and ``page`` (from 1).
     """
-    q = _one(params, "q")
-    number = int(q) if q.isdigit() and 0 < len(q) < 19 and int(q) > 0 else None
+    q = _one(params, "q")[:MAX_NAME]
 
     def pick(kind: type[Enum], key: str) -> Any:
         try:
@@ -1085,15 +1085,13 @@ def case_filter(params: Mapping[str, Any], *, page_size: int = 20) -> CaseFilter
     page = _one(params, "page")
     index = min(int(page), 10_000) - 1 if page.isdigit() and int(page) > 0 else 0
     return CaseFilter(
-        patient_name=q if q and number is None else None,
-        name_match=NameMatch.SUBSTRING,
+        search=q or None,
         kinds=(kind,) if kind else (),
         statuses=(status,) if status else (),
         created_from=_day(_one(params, "created_from")),
         created_to=_day(_one(params, "created_to"), end=True),
         updated_from=_day(_one(params, "updated_from")),
         updated_to=_day(_one(params, "updated_to"), end=True),
-        number=number,
         sort=sort or SortKey.UPDATED,
         descending=_one(params, "order") != "asc",
         offset=index * page_size,

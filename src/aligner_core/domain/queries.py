@@ -32,11 +32,13 @@ __all__ = [
     "NameMatch",
     "Page",
     "Scope",
+    "SearchTerm",
     "SortKey",
     "cursor_after",
     "matches",
     "name_key",
     "paginate",
+    "search_terms",
     "sort_key",
     "storable_text",
     "summarize",
@@ -136,6 +138,37 @@ def _moment() -> Any:
     return field(default=None, rules=[_instant])
 
 
+#: The most words of a search box that are matched (the rest are ignored).
+MAX_SEARCH_TERMS = 8
+
+
+@attrs.frozen
+class SearchTerm:
+    """One word of the search box: the name-word prefix, and the number and products it names."""
+
+    text: str
+    number: int | None
+    kinds: tuple[CaseKind, ...]
+
+
+def search_terms(search: str) -> tuple[SearchTerm, ...]:
+    """The words of a search box, each with the case number and the products it may name."""
+    found = []
+    for word in name_key(search).split()[:MAX_SEARCH_TERMS]:
+        digits = word.lstrip("#")
+        number = int(digits) if digits.isdigit() and len(digits) <= 18 else None
+        kinds = tuple(k for k in CaseKind if word in k.value.replace("_", " "))
+        found.append(SearchTerm(word, number, kinds))
+    return tuple(found)
+
+
+def _search_matches(case: Case, terms: Iterable[SearchTerm]) -> bool:
+    words = " " + name_key(case.patient.full_name)
+    return all(
+        (" " + t.text) in words or case.number == t.number or case.kind in t.kinds for t in terms
+    )
+
+
 @attrs.frozen
 class CaseFilter(Checked):
     """Case list filters, sort and page. Empty tuples mean 'any'.
@@ -146,6 +179,13 @@ class CaseFilter(Checked):
     cursors go as deep as the list does at the cost of the first page.
     """
 
+    search: str | None = text(
+        MAX_NAME,
+        blank=True,
+        default=None,
+        doc="The search box: every word matches the start of a word of the patient's name, "
+        "the case number or the product.",
+    )
     patient_name: str | None = text(MAX_NAME, blank=True, default=None, doc="Name search.")
     name_match: NameMatch = field(default=NameMatch.PREFIX, converter=NameMatch)
     kinds: tuple[CaseKind, ...] = items(len(CaseKind), default=(), converter=_sorted(CaseKind))
@@ -171,6 +211,10 @@ class CaseFilter(Checked):
     @property
     def name_key(self) -> str | None:
         return name_key(self.patient_name) if self.patient_name else None
+
+    @property
+    def search_terms(self) -> tuple[SearchTerm, ...]:
+        return search_terms(self.search) if self.search else ()
 
     @property
     def position(self) -> tuple[Any, int] | None:
@@ -243,6 +287,8 @@ def visible(case: Case, scope: Scope) -> bool:
 
 
 def matches(case: Case, query: CaseFilter) -> bool:
+    if query.search and not _search_matches(case, query.search_terms):
+        return False
     key = query.name_key
     if key:
         name = name_key(case.patient.full_name)

@@ -477,8 +477,9 @@ class Core:
     def list_cases(self, actor_id: UUID, query: CaseFilter | None = None) -> Page[CaseSummary]:
         return queries.list_cases(self.deps, actor_id, query)
 
-    def dashboard(self, actor_id: UUID) -> Dashboard:
-        return queries.dashboard(self.deps, actor_id)
+    def dashboard(self, actor_id: UUID, query: CaseFilter | None = None) -> Dashboard:
+        """Visible cases per status; ``query`` applies the case list's filters to the counts."""
+        return queries.dashboard(self.deps, actor_id, query)
 
     def directory(self, viewer_id: UUID, case_id: UUID | None = None) -> tuple[DirectoryEntry, ...]:
         """Display names and roles the viewer may see (of a case's people, or of their network)."""

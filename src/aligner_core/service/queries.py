@@ -233,10 +233,10 @@ def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> P
     return page
 
 
-def dashboard(deps: Deps, actor_id: UUID) -> Dashboard:
+def dashboard(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> Dashboard:
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "list cases")
-        counts = uow.cases.count_by_status(permissions.scope_for(actor))
+        counts = uow.cases.count_by_status(permissions.scope_for(actor), query)
     return Dashboard(dict(counts))
 
 

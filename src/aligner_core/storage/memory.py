@@ -276,8 +276,17 @@ class _Cases:
         rows = [summarize(c) for c in cases if visible(c, scope) and matches(c, query)]
         return paginate(rows, query)
 
-    def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]:
-        """From the kept counts, plus the cases shared with a member outside the scope's network."""
+    def count_by_status(
+        self, scope: Scope, query: CaseFilter | None = None
+    ) -> Mapping[CaseStatus, int]:
+        """From the kept counts, plus the cases shared with a member outside the scope's
+        network; a ``query`` filtering by more than statuses counts the matching cases."""
+        if query is not None:
+            with self._uow.storage._lock:
+                cases = list(self._committed().cases.values())
+            return tally(
+                (c.status.value, 1) for c in cases if visible(c, scope) and matches(c, query)
+            )
         network = str(scope.network_id) if scope.network_id else None
         member = str(scope.member_id) if scope.member_id else None
         with self._uow.storage._lock:

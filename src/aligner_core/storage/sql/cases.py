@@ -104,15 +104,19 @@ class SqlCaseRepository:
         case_id, version, doc = rows[0]
         return self._remember(self._memo.load(as_uuid(case_id), version, doc))
 
-    def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]:
-        """One page of visible cases matching ``query``, sorted like ``queries.paginate``."""
+    def _substring(self, query: CaseFilter) -> listing.Statement | None:
         key = query.name_key
-        if key and not storable_text(key):
-            return Page((), 0, query.offset, query.limit)  # no stored name holds such text
-        substring = None
         if key and query.name_match is NameMatch.SUBSTRING:
             clauses, params = self._uow.storage.dialect.substring(key)
-            substring = (" AND ".join(clauses), params)
+            return (" AND ".join(clauses), params)
+        return None
+
+    def list(self, scope: Scope, query: CaseFilter) -> Page[CaseSummary]:
+        """One page of visible cases matching ``query``, sorted like ``queries.paginate``."""
+        for text in (query.name_key, query.search):
+            if text and not storable_text(text):
+                return Page((), 0, query.offset, query.limit)  # no stored name holds such text
+        substring = self._substring(query)
         sql, params = listing.page_statement(scope, query, substring)
         with self._uow.session.snapshot("listing cases") as cursor:
             rows = cursor.execute(sql, params).fetchall()
@@ -127,9 +131,17 @@ class SqlCaseRepository:
         following = cursor_after(items[-1], query) if len(rows) > query.limit else None
         return Page(items, total, query.offset, query.limit, following)
 
-    def count_by_status(self, scope: Scope) -> Mapping[CaseStatus, int]:
-        """How many visible cases are in each status (statuses with none are absent)."""
-        sql, params = listing.counts_statement(scope)
+    def count_by_status(
+        self, scope: Scope, query: CaseFilter | None = None
+    ) -> Mapping[CaseStatus, int]:
+        """How many visible cases (matching ``query``) are in each status (none: absent)."""
+        if query is not None:
+            for text in (query.name_key, query.search):
+                if text and not storable_text(text):
+                    return {}
+        sql, params = listing.counts_statement(
+            scope, query, self._substring(query) if query is not None else None
+        )
         return tally(self._uow.session.fetch(sql, params, "counting cases"))
 
     def of_patient(self, patient_id: UUID) -> Sequence[Case]:

@@ -10,13 +10,14 @@ statuses applies; otherwise from ``count(*)`` over the same arms.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from aligner_core.domain.cases import CaseStatus
-from aligner_core.domain.queries import CaseFilter, NameMatch, Scope, SortKey
+from aligner_core.domain.queries import MAX_NUMBER, CaseFilter, NameMatch, Scope, SortKey
 from aligner_core.storage.sql.columns import (
     SORT_COLUMNS,
     SUMMARY_COLUMNS,
@@ -35,6 +36,8 @@ __all__ = [
 
 #: SQL and its parameters.
 Statement = tuple[str, list[Any]]
+
+_LIKE_SPECIAL = re.compile(r"[\\%_]")
 
 _SHARED = "number IN (SELECT number FROM case_members WHERE account_id = ?)"
 
@@ -87,6 +90,16 @@ def filters(query: CaseFilter, substring: Statement | None) -> tuple[list[str], 
     if key and query.name_match is NameMatch.SUBSTRING and substring is not None:
         clauses.append(substring[0])
         params.extend(substring[1])
+    for term in query.search_terms:
+        either = ["(' ' || name_key) LIKE ? ESCAPE '\\'"]
+        params.append("% " + _LIKE_SPECIAL.sub(r"\\\g<0>", term.text) + "%")
+        if term.number is not None and term.number <= MAX_NUMBER:
+            either.append("number = ?")
+            params.append(term.number)
+        if term.kinds:
+            either.append(f"kind IN ({', '.join('?' * len(term.kinds))})")
+            params.extend(k.value for k in term.kinds)
+        clauses.append(f"({' OR '.join(either)})")
     for column, values in (("kind", query.kinds), ("status", query.statuses)):
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
@@ -164,7 +177,8 @@ def page_statement(scope: Scope, query: CaseFilter, substring: Statement | None)
 def countable(query: CaseFilter) -> bool:
     """Whether the kept counts answer the total (no filter but the statuses)."""
     return not (
-        query.name_key
+        query.search
+        or query.name_key
         or query.kinds
         or query.number is not None
         or query.owner_id is not None
@@ -186,20 +200,32 @@ def total_statement(scope: Scope, query: CaseFilter, substring: Statement | None
     return "SELECT " + " + ".join(parts), params
 
 
-def counts_statement(scope: Scope) -> Statement:
+def counts_statement(
+    scope: Scope, query: CaseFilter | None = None, substring: Statement | None = None
+) -> Statement:
     """(status, number) rows whose sums per status are the dashboard of ``scope``.
 
-    Networks and owners come from the kept counts; shared cases from the members table.
+    Networks and owners come from the kept counts; shared cases from the members table;
+    a ``query`` that filters by more than statuses counts its matching rows.
     """
     parts: list[str] = []
     params: list[Any] = []
+    if query is not None and not countable(query):
+        clauses, values = filters(query, substring)
+        for arm in arms(scope):
+            where = _where([*arm.clauses, *clauses])
+            parts.append(f"SELECT status, count(*) AS n FROM cases WHERE {where} GROUP BY status")
+            params.extend([*arm.params, *values])
+        return " UNION ALL ".join(parts), params
+    statuses = [s.value for s in query.statuses] if query is not None else []
+    only = [f"status IN ({', '.join('?' * len(statuses))})"] if statuses else []
     for arm in arms(scope):
-        where = _where(arm.clauses)
+        where = _where([*arm.clauses, *only])
         if arm.part == "shared":
             parts.append(f"SELECT status, count(*) AS n FROM cases WHERE {where} GROUP BY status")
         else:
             parts.append(
                 f"SELECT status, sum(n) AS n FROM case_counts WHERE {where} GROUP BY status"
             )
-        params.extend(arm.params)
+        params.extend([*arm.params, *statuses])
     return " UNION ALL ".join(parts), params

@@ -289,6 +289,21 @@ def populate(storage: Storage, n: int, seed: int = 0) -> Population:
 
 _PREFIXES = ("m", "mü", "mu", "ø", "o'", "st", "strass", "jan", "jane d", "李", "zz", "\U0010ffff")
 _SUBSTRINGS = ("er", "üll", "ss", "an ", "o", "berg", "李", "doe", "ßt", "xyz", "n d")
+#: Search boxes: name words (any word, any case), numbers, products, and mixes of them.
+_SEARCHES = (
+    "müller",
+    "MU",
+    "jane",
+    "d",
+    "retainer",
+    "aligner",
+    "100",
+    "#101",
+    "101 re",
+    "zz",
+    "o'",
+    "a_%",
+)
 
 
 def case_filters(pop: Population) -> st.SearchStrategy[CaseFilter]:
@@ -302,6 +317,7 @@ def case_filters(pop: Population) -> st.SearchStrategy[CaseFilter]:
         st.builds(lambda s: (s, NameMatch.SUBSTRING), st.sampled_from(_SUBSTRINGS)),
     )
     numbers = st.sampled_from([None, None, None, pop.cases[0].number, pop.cases[-1].number, 1])
+    searches = st.sampled_from([None, None, None, *_SEARCHES, str(pop.cases[-1].number)])
     owners = st.sampled_from([None, None, *(d.account_id for d in pop.doctors)])
 
     def build(
@@ -334,6 +350,7 @@ def case_filters(pop: Population) -> st.SearchStrategy[CaseFilter]:
         st.tuples(optional, optional),
         number=numbers,
         owner_id=owners,
+        search=searches,
         sort=st.sampled_from(list(SortKey)),
         descending=st.booleans(),
         offset=st.sampled_from([0, 0, 3, 20, 100]),
@@ -347,11 +364,13 @@ def expected_page(pop: Population, scope: Scope, query: CaseFilter) -> Any:
     return paginate(rows, query)
 
 
-def expected_counts(pop: Population, scope: Scope) -> dict[CaseStatus, int]:
+def expected_counts(
+    pop: Population, scope: Scope, query: CaseFilter | None = None
+) -> dict[CaseStatus, int]:
     """The reference answer for ``count_by_status``."""
     counts: dict[CaseStatus, int] = {}
     for c in pop.cases:
-        if visible(c, scope):
+        if visible(c, scope) and (query is None or matches(c, query)):
             counts[c.status] = counts.get(c.status, 0) + 1
     return counts
 
@@ -785,6 +804,38 @@ class StorageContract:
                 for text in _SUBSTRINGS:
                     q = CaseFilter(patient_name=text, name_match=NameMatch.SUBSTRING)
                     assert uow.cases.list(scope, q) == expected_page(pop, scope, q), q
+                for text in (*_SEARCHES, str(pop.cases[3].number)):
+                    q = CaseFilter(search=text)
+                    assert uow.cases.list(scope, q) == expected_page(pop, scope, q), q
+                    counted = dict(uow.cases.count_by_status(scope, q))
+                    assert counted == expected_counts(pop, scope, q), q
+
+    def test_the_search_box_matches_name_words_numbers_and_products(self, storage: Storage) -> None:
+        pop = populate(storage, 40, seed=5)
+        everything = Scope(everything=True)
+        some = pop.cases[7]
+        last_word = some.patient.full_name.split()[-1].upper()
+        with storage.unit_of_work() as uow:
+
+            def found(text: str) -> set[int]:
+                return {
+                    s.number
+                    for s in uow.cases.list(everything, CaseFilter(search=text, limit=500)).items
+                }
+
+            assert some.number in found(last_word)  # any word of the name, any case
+            assert found(str(some.number)) >= {some.number}
+            retainers = {
+                c.number
+                for c in pop.cases
+                if c.kind is CaseKind.RETAINER and c.status is not CaseStatus.DELETED
+            }
+            assert retainers
+            assert retainers <= found("retainer")
+            assert found(f"{some.number} {last_word}") == {some.number}
+            assert found("%") == found("_") == set()  # LIKE's own characters match themselves
+            statuses = dict(uow.cases.count_by_status(everything, CaseFilter(search=last_word)))
+            assert statuses == expected_counts(pop, everything, CaseFilter(search=last_word))
 
     def test_list_agrees_with_the_reference_for_generated_filters(
         self, make_storage: Callable[[], Storage]

@@ -1,0 +1,67 @@
+"""The search box and filtered dashboard counts, through the public API on memory and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import aligner_core
+from aligner_core.bootstrap import Core
+from aligner_core.domain.cases import CaseKind, CaseStatus
+from aligner_core.domain.orders import RetainerOrder, RetainerType
+from aligner_core.domain.queries import CaseFilter
+from aligner_core.testing.factories import Lab, patient_details, set_up_lab
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
+    made = aligner_core.connect(url)
+    yield made
+    made.storage.close()
+
+
+@pytest.fixture
+def lab(core: Core) -> Lab:
+    return set_up_lab(core)
+
+
+def _numbers(core: Core, lab: Lab, text: str) -> set[int]:
+    return {s.number for s in core.list_cases(lab.planner, CaseFilter(search=text)).items}
+
+
+def test_one_box_finds_any_name_word_a_number_or_a_product(core: Core, lab: Lab) -> None:
+    mueller = core.get_case(lab.planner, lab.ready_case(last_name="Müller-Lüdenscheidt")).case
+    core.submit(lab.doctor, mueller.case_id)
+    doe = lab.ready_case(last_name="Doe")
+    core.submit(lab.doctor, doe)
+    order = RetainerOrder(RetainerType.REMOVABLE)
+    retainer = core.create_case(
+        lab.doctor, CaseKind.RETAINER, patient_details("Smith", "Anna"), order=order
+    )
+    # a last name alone: the old default (prefix of "first last") found nothing
+    assert _numbers(core, lab, "müller-lüdenscheidt") == {mueller.number}
+    assert _numbers(core, lab, "MÜLLER") == {mueller.number}
+    assert _numbers(core, lab, "jane") >= {mueller.number}
+    assert _numbers(core, lab, str(retainer.number)) == {retainer.number}
+    assert _numbers(core, lab, "retainer") == {retainer.number}
+    assert _numbers(core, lab, "anna retainer") == {retainer.number}
+    assert _numbers(core, lab, "anna aligners") == set()
+    assert _numbers(core, lab, "üller") == set()  # words start where the name's words do
+
+
+def test_dashboard_counts_take_the_lists_filters(core: Core, lab: Lab) -> None:
+    submitted = lab.ready_case(last_name="Okafor")
+    core.submit(lab.doctor, submitted)
+    lab.ready_case(last_name="Okafor")
+    lab.ready_case(last_name="Berg")
+    everything = core.dashboard(lab.doctor)
+    assert (everything[CaseStatus.DRAFT], everything[CaseStatus.IN_PLANNING]) == (2, 1)
+    okafor = core.dashboard(lab.doctor, CaseFilter(search="okafor"))
+    assert dict(okafor.counts) == {CaseStatus.DRAFT: 1, CaseStatus.IN_PLANNING: 1}
+    drafts = core.dashboard(lab.doctor, CaseFilter(statuses=(CaseStatus.DRAFT,)))
+    assert dict(drafts.counts) == {CaseStatus.DRAFT: 2}
+    page = core.list_cases(lab.doctor, CaseFilter(search="okafor"))
+    assert page.total == okafor.total == 2
