@@ -9,6 +9,7 @@ import pytest
 
 import aligner_core
 from aligner_core.bootstrap import Core
+from aligner_core.domain.accounts import AccountStatus, Role
 from aligner_core.domain.cases import CaseKind, CaseStatus
 from aligner_core.domain.orders import RetainerOrder, RetainerType
 from aligner_core.domain.queries import CaseFilter
@@ -65,3 +66,29 @@ def test_dashboard_counts_take_the_lists_filters(core: Core, lab: Lab) -> None:
     assert dict(drafts.counts) == {CaseStatus.DRAFT: 2}
     page = core.list_cases(lab.doctor, CaseFilter(search="okafor"))
     assert page.total == okafor.total == 2
+
+
+def test_list_rows_carry_the_doctors_and_the_labs_names(core: Core, lab: Lab) -> None:
+    lab.ready_case()
+    row = core.list_cases(lab.planner).items[0]
+    doctor = next(a for a in core.list_accounts(lab.admin) if a.account_id == lab.doctor)
+    assert row.doctor_name == doctor.display_name
+    assert row.lab_name == lab.network.name
+
+
+def test_admins_find_accounts_by_name_username_e_mail_status_and_role(core: Core, lab: Lab) -> None:
+    everyone = core.list_accounts(lab.admin)
+    planner = next(a for a in everyone if a.account_id == lab.planner)
+    first_word = planner.display_name.split()[0].upper()
+    assert planner in core.list_accounts(lab.admin, search=first_word)
+    assert [a.account_id for a in core.list_accounts(lab.admin, search=planner.username)] == [
+        lab.planner
+    ]
+    domain = planner.email.split("@")[1].split(".")[0]
+    assert planner in core.list_accounts(lab.admin, search=domain)
+    assert core.list_accounts(lab.admin, search="nobody-by-that-name") == []
+    core.block(lab.admin, lab.planner)
+    blocked = core.list_accounts(lab.admin, status=AccountStatus.BLOCKED)
+    assert [a.account_id for a in blocked] == [lab.planner]
+    doctors = core.list_accounts(lab.admin, role=Role.DOCTOR, status=AccountStatus.ACTIVE)
+    assert {a.account_id for a in doctors} == {lab.doctor}

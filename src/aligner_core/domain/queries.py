@@ -27,6 +27,7 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_NUMBER",
     "MAX_OFFSET",
+    "MAX_SEARCH_TERMS",
     "CaseFilter",
     "CaseSummary",
     "NameMatch",
@@ -239,6 +240,9 @@ class CaseSummary:
     updated_at: datetime
     accepted_at: datetime | None
     version: int
+    #: the doctor's and the lab's display names (filled by the service for the viewer)
+    doctor_name: str = ""
+    lab_name: str = ""
 
 
 @attrs.frozen

@@ -53,6 +53,7 @@ from aligner_core.commands import (
 )
 from aligner_core.domain.accounts import (
     Account,
+    AccountStatus,
     CollaboratorPermission,
     Network,
     ProfileChanges,
@@ -496,8 +497,16 @@ class Core:
     def get_account(self, actor_id: UUID, account_id: UUID) -> Account:
         return queries.get_account(self.deps, actor_id, account_id)
 
-    def list_accounts(self, admin_id: UUID) -> list[Account]:
-        return queries.list_accounts(self.deps, admin_id)
+    def list_accounts(
+        self,
+        admin_id: UUID,
+        *,
+        search: str | None = None,
+        status: AccountStatus | None = None,
+        role: Role | None = None,
+    ) -> list[Account]:
+        """The admin's network's accounts, found by words of a name, username or e-mail."""
+        return queries.list_accounts(self.deps, admin_id, search, status, role)
 
     def export_patient(self, actor_id: UUID, case_id: UUID, target: IO[bytes]) -> ExportReport:
         """Everything kept about the patient of a case, as a zip written to ``target``."""

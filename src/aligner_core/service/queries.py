@@ -10,12 +10,12 @@ import attrs
 
 from aligner_core.commands import COMMANDS, AttachFile, CaseCommand, Command, OrderFollowUp
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Account, Role
+from aligner_core.domain.accounts import Account, AccountStatus, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.prescription_checks import plan_warnings
-from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
+from aligner_core.domain.queries import MAX_SEARCH_TERMS, CaseFilter, CaseSummary, Page, name_key
 from aligner_core.errors import NotFoundError, Reason, ValidationError
 from aligner_core.ports import UnitOfWork
 from aligner_core.service import pipeline, sharing
@@ -223,7 +223,7 @@ def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> P
     chosen = query or CaseFilter()
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "list cases")
-        page = uow.cases.list(permissions.scope_for(actor), chosen)
+        page = _with_names(uow, uow.cases.list(permissions.scope_for(actor), chosen))
         used = [a.name for a in attrs.fields(CaseFilter) if getattr(chosen, a.name) != a.default]
         subject = f"{page.total} cases; filters: {', '.join(used) or 'none'}"
         now = deps.clock.now()
@@ -231,6 +231,28 @@ def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> P
                subject)  # fmt: skip
         uow.commit()
     return page
+
+
+def _with_names(uow: UnitOfWork, page: Page[CaseSummary]) -> Page[CaseSummary]:
+    """The page's rows with their doctor's and lab's display names (one lookup each)."""
+    doctors: dict[UUID, str] = {}
+    labs: dict[UUID, str] = {}
+    for row in page.items:
+        if row.owner_id not in doctors:
+            try:
+                doctors[row.owner_id] = uow.accounts.get(row.owner_id).display_name
+            except NotFoundError:
+                doctors[row.owner_id] = ""
+        if row.network_id not in labs:
+            try:
+                labs[row.network_id] = uow.accounts.get_network(row.network_id).name
+            except NotFoundError:
+                labs[row.network_id] = ""
+    items = tuple(
+        attrs.evolve(r, doctor_name=doctors[r.owner_id], lab_name=labs[r.network_id])
+        for r in page.items
+    )
+    return attrs.evolve(page, items=items)
 
 
 def dashboard(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> Dashboard:
@@ -348,11 +370,35 @@ def get_account(deps: Deps, actor_id: UUID, account_id: UUID) -> Account:
         return account_for(uow, actor, account_id, "view account")
 
 
-def list_accounts(deps: Deps, admin_id: UUID) -> list[Account]:
+def list_accounts(
+    deps: Deps,
+    admin_id: UUID,
+    search: str | None = None,
+    status: AccountStatus | None = None,
+    role: Role | None = None,
+) -> list[Account]:
+    """The admin's network's accounts; ``search`` words each match the start of a word of
+    the name, the username or the e-mail (any case); ``status`` and ``role`` narrow them."""
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, admin_id, "list accounts")
         permissions.require_admin_of(actor, actor.network_id, "list accounts")
-        return list(uow.accounts.in_network(actor.network_id))
+        accounts = list(uow.accounts.in_network(actor.network_id))
+    terms = name_key(search or "").split()[:MAX_SEARCH_TERMS]
+
+    def fits(account: Account) -> bool:
+        words = " " + " ".join(
+            name_key(f"{account.display_name} {account.username} {account.email}")
+            .replace("@", " ")
+            .replace(".", " ")
+            .split()
+        )
+        return all(" " + t in words for t in terms)
+
+    return [
+        a
+        for a in accounts
+        if (status is None or a.status is status) and (role is None or a.role is role) and fits(a)
+    ]
 
 
 # -- files and share links --------------------------------------------------------------------
