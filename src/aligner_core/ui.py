@@ -55,6 +55,7 @@ from aligner_core.domain.accounts import GrantStatus, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
+from aligner_core.domain.lifecycle import FOLLOWS
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
 from aligner_core.domain.queries import DASHBOARD_STATUSES, MAX_NAME, CaseFilter, SortKey
 from aligner_core.domain.records import FileKind
@@ -939,7 +940,8 @@ def buttons(
                 continue
             text = _t(_FOLLOW_UP_LABELS[tag], texts) if tag else label(option.action, language)
             asks_review = option.command is Submit
-            asks = option.destructive or asks_review
+            departures = tuple(message(w, language) for w in option.warnings)
+            asks = option.destructive or asks_review or bool(departures)
             made.append(
                 Button(
                     option.action,
@@ -951,7 +953,7 @@ def buttons(
                     confirm=_t("Are you sure?", texts) if asks else "",
                     warnings=review(case, language=language, texts=texts)
                     if option.command is Submit
-                    else (),
+                    else departures,
                     blockers=tuple(message(b, language) for b in option.blockers),
                 )
             )
@@ -967,7 +969,7 @@ _FOLLOW_UP_PARENT: Final = {
 
 
 def _follow_up_fits(tag: str, case: Case) -> bool:
-    return case.status in _FOLLOW_UP_PARENT[tag]
+    return case.status in _FOLLOW_UP_PARENT[tag] and case.kind in FOLLOWS[CaseKind(tag)]
 
 
 # -- what a page shows about a case --------------------------------------------------------------

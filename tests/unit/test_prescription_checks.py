@@ -8,6 +8,7 @@ from uuid import uuid4
 import pytest
 
 import aligner_core
+from aligner_core import ui
 from aligner_core.bootstrap import Core
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import CaseStatus
@@ -86,3 +87,21 @@ def test_the_doctor_sees_the_warnings_before_accepting(core: Core, lab: Lab) -> 
     detail = core.get_case(lab.doctor, case_id)
     assert detail.plan_warnings == accept.warnings
     core.accept_plan(lab.doctor, case_id, 1)
+
+
+def test_the_approve_button_asks_twice_and_lists_the_warnings(core: Core, lab: Lab) -> None:
+    case_id = lab.ready_case()
+    core.update_draft(lab.doctor, case_id, request=TreatmentRequest(step_limit=15))
+    core.submit(lab.doctor, case_id)
+    core.upload_plan(lab.planner, case_id, plan_summary(upper=20, lower=18))
+    case = core.get_case(lab.doctor, case_id).case
+    options = core.available_actions(lab.doctor, case_id)
+    buttons = {b.action: b for b in ui.buttons(options, case=case)}
+    approve = buttons[Action.ACCEPT_PLAN]
+    assert approve.confirm and approve.warnings == (
+        "the plan has 20 steps; the request limits it to 15",
+    )
+    german = {b.action: b for b in ui.buttons(options, case=case, language="de")}
+    assert german[Action.ACCEPT_PLAN].warnings == (
+        "der Plan hat 20 Stufen; die Verordnung begrenzt auf 15",
+    )
