@@ -109,12 +109,18 @@ def test_hold_release_ship_deliver_close_reopen(portal: Any, people: dict[str, U
     orders = {
         "retainer": {"order.type": "removable", "order.sets": "2"},
         "replacement": {
-            "order.arches": "both", "order.first_step": "3", "order.last_step": "4",
-            "order.current_aligner": "4", "order.reason": "broken",
+            "order.arches": "both", "order.first_step": "1", "order.last_step": "2",
+            "order.current_aligner": "2", "order.reason": "broken",
             "order.not_quality_complaint": "on",
         },
         "revision": {"order.instructions": "More torque on UR1."},
     }  # fmt: skip
+    beyond = {**orders["replacement"], "order.last_step": "4"}  # a 2-step plan
+    code, _, body = post(
+        portal, people["dr-one"], f"{do}/OrderFollowUp:replacement",
+        {"order.order_type": "replacement", **beyond},
+    )  # fmt: skip
+    assert code == 422 and "outside the upper arch" in body
     for kind, fields in orders.items():
         code, location, body = post(
             portal,
