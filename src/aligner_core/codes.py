@@ -150,6 +150,7 @@ CODES: Final[Mapping[str, str]] = {
     "new_case_version": N_("a new case has version 1"),
     "batch_size": N_("the batch size must be at least 1"),
     "invitee_invalid": N_("invite an active account other than the owner"),
+    "invitee_one_of": N_("name the invitee by account or by e-mail address, not both"),
     "already_invited": N_("already invited"),
     "new_owner_invalid": N_("the new owner is an active doctor of the network"),
     "link_lifetime": N_("a link lives between 1 second and 365 days"),

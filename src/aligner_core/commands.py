@@ -26,6 +26,7 @@ from aligner_core.domain.accounts import (
     ProfileChanges,
     Registration,
     Role,
+    email_rule,
 )
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import CaseKind
@@ -398,15 +399,30 @@ class Comment(CaseCommand):
     text: str = text(MAX_COMMENT, multiline=True)
 
 
+def _one_invitee(cmd: InviteCollaborator) -> Iterable[FieldError]:
+    if (cmd.collaborator_id is None) == (cmd.email is None):
+        yield FieldError.of("invitee_one_of", "$.email")
+
+
 @attrs.frozen(kw_only=True)
 class InviteCollaborator(CaseCommand):
-    """Invite another account to this case with chosen permissions."""
+    """Invite another account to this case with chosen permissions: by its id, or by the
+    e-mail address of an account in any network (an outside planning service)."""
 
     action = Action.INVITE_COLLABORATOR
-    collaborator_id: UUID = field()
+    collaborator_id: UUID | None = field(default=None, doc="The account invited.")
+    email: str | None = text(
+        254,
+        default=None,
+        rules=[email_rule],
+        format="email",
+        doc="Or the e-mail address of the account invited.",
+    )
     permissions: tuple[CollaboratorPermission, ...] = items(
         len(CollaboratorPermission), min_items=1
     )
+
+    __rules__ = (_one_invitee,)
 
 
 @attrs.frozen(kw_only=True)

@@ -35,7 +35,7 @@ from aligner_core import (
     TreatmentRequest,
     connect,
 )
-from aligner_core.commands import COMMANDS, CaseCommand, Command
+from aligner_core.commands import COMMANDS, CaseCommand, Command, InviteCollaborator
 from aligner_core.domain.accounts import Address, Registration
 from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.plans import PlanStep, PlanSummary
@@ -147,6 +147,8 @@ def _base(cls: type[Command], ids: dict[str, Any]) -> dict[str, Any]:
         values["simulation_url"] = "https://simulation.example/1"
     if "order" in values:
         values["order"] = None if "kind" in values else RevisionOrder("more torque")
+    if cls is InviteCollaborator:  # by account id (the e-mail address is the other way)
+        values["email"] = None
     return values
 
 

@@ -6,6 +6,7 @@ import gzip
 import io
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,4 +104,32 @@ def test_receive_raises_only_rejected_file_error(
     except RejectedFileError as e:
         assert e.reasons
         assert all(getattr(r, "code", None) for r in e.reasons)
+    assert list(spool_dir.iterdir()) == []
+
+
+def _zip_needing_version(major: int, minor: int) -> bytes:
+    """A small valid zip whose central directory says extracting needs ``major.minor``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("notes/report.txt", "hello")
+    data = bytearray(buffer.getvalue())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = major * 10 + minor  # "version needed to extract"
+    return bytes(data)
+
+
+def test_a_zip_of_a_version_python_cannot_read_is_refused_as_corrupt(
+    spool_dir: Path, scanner: ContentScanner
+) -> None:
+    # found by the fuzz test above: zipfile raised NotImplementedError("zip file version 6.4")
+    with pytest.raises(RejectedFileError) as info:
+        with receive(
+            _zip_needing_version(6, 4),
+            name="upload.zip",
+            kind=FileKind.OTHER,
+            scanner=scanner,
+            spool_dir=spool_dir,
+        ):
+            pass
+    assert [r.code for r in info.value.reasons] == ["archive.corrupt"]
     assert list(spool_dir.iterdir()) == []

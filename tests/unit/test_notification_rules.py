@@ -8,6 +8,7 @@ import pytest
 
 import aligner_core
 from aligner_core.bootstrap import Core
+from aligner_core.commands import InviteCollaborator
 from aligner_core.domain.accounts import CollaboratorPermission, Role
 from aligner_core.domain.cases import CaseKind
 from aligner_core.domain.events import EventType
@@ -20,6 +21,7 @@ from aligner_core.domain.orders import (
 )
 from aligner_core.domain.prescriptions import Arches
 from aligner_core.domain.records import FileKind
+from aligner_core.errors import ValidationError
 from aligner_core.notifications.rules import MANDATORY, RULES
 from aligner_core.testing.contracts.files import pdf_bytes
 from aligner_core.testing.factories import (
@@ -43,6 +45,7 @@ class World:
         self.planner2 = self.lab.add(Role.PLANNER, "planner-two")
         self.doctor2 = self.lab.add(Role.DOCTOR, "doctor-two")
         outside = set_up_lab(self.core, "OUT-1")
+        self.outside_admin = outside.admin
         self.commenter = outside.planner  # an outside planning service that may comment
         self.viewer = outside.production  # one that may only look
         self.seen = 0
@@ -273,3 +276,22 @@ def test_collaborators_carry_over_to_follow_ups(w: World) -> None:
     w.skip()
     w.core.comment(w.lab.doctor, refinement.case_id, "phase two")
     assert w.commenter in w.told(EventType.COMMENT_ADDED)
+
+
+def test_an_outside_planner_is_invited_by_e_mail_and_sees_only_that_case(w: World) -> None:
+    case_id = w.submitted_case()
+    other = w.submitted_case()
+    outsider = next(a for a in w.core.list_accounts(w.outside_admin) if a.account_id == w.commenter)
+    w.core.invite_by_email(w.lab.doctor, case_id, outsider.email.upper(), [P.COMMENT])
+    assert w.told(EventType.COLLABORATOR_INVITED) == {w.commenter}
+    w.core.respond_to_invitation(w.commenter, case_id, accept=True)
+    assert {s.case_id for s in w.core.list_cases(w.commenter).items} == {case_id}
+    assert other not in {s.case_id for s in w.core.list_cases(w.commenter).items}
+    with pytest.raises(ValidationError) as unknown:
+        w.core.invite_by_email(w.lab.doctor, other, "nobody@example.org", [P.COMMENT])
+    assert [(e.code, e.path) for e in unknown.value.errors] == [("invitee_invalid", "$.email")]
+    with pytest.raises(ValidationError) as both:
+        InviteCollaborator(
+            case_id=other, collaborator_id=w.viewer, email=outsider.email, permissions=(P.COMMENT,)
+        )
+    assert [e.code for e in both.value.errors] == ["invitee_one_of"]

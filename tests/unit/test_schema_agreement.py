@@ -32,8 +32,22 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from aligner_core.codes import CODES
-from aligner_core.commands import COMMANDS, AttachFile, Command, CreateCase, Register, UploadPlan
-from aligner_core.domain.accounts import Address, ProfileChanges, Registration, Role
+from aligner_core.commands import (
+    COMMANDS,
+    AttachFile,
+    Command,
+    CreateCase,
+    InviteCollaborator,
+    Register,
+    UploadPlan,
+)
+from aligner_core.domain.accounts import (
+    Address,
+    CollaboratorPermission,
+    ProfileChanges,
+    Registration,
+    Role,
+)
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.fields import Spec, spec_of
@@ -166,6 +180,20 @@ def _upload_plans(draw: st.DrawFn) -> UploadPlan:
     )
 
 
+@st.composite
+def _invitations(draw: st.DrawFn) -> InviteCollaborator:
+    by_email = draw(st.booleans())
+    return InviteCollaborator(
+        case_id=draw(st.uuids()),
+        expected_version=draw(st.none() | st.integers(1, 100)),
+        collaborator_id=None if by_email else draw(st.uuids()),
+        email=draw(s.emails()) if by_email else None,
+        permissions=draw(
+            st.lists(st.sampled_from(CollaboratorPermission), min_size=1, unique=True).map(tuple)
+        ),
+    )
+
+
 _OVERRIDES: dict[type, dict[str, st.SearchStrategy[Any]]] = {
     Register: {"role": st.sampled_from([r for r in Role if r is not Role.ADMIN])},
 }
@@ -177,6 +205,8 @@ def commands(cls: type[Command]) -> st.SearchStrategy[Command]:
         return _create_cases()
     if cls is UploadPlan:
         return _upload_plans()
+    if cls is InviteCollaborator:
+        return _invitations()
     hints = typing.get_type_hints(cls)
     overrides = _OVERRIDES.get(cls, {})
     fields = {
@@ -324,6 +354,7 @@ BEYOND_SCHEMA = {
     "admin_not_registered": "Register: a rule bars one value of Role",
     "follow_up_kind": "CreateCase: a rule bars the follow-up values of CaseKind",
     # across fields
+    "invitee_one_of": "InviteCollaborator: an account id or an e-mail address",
     "order_kind_mismatch": "CreateCase: order fits kind",
     "steps_numbering": "UploadPlan: steps numbered 1..N",
     "steps_count": "UploadPlan: steps agree with the summary",

@@ -509,7 +509,10 @@ def check_zip(path: str, size: int, limits: Limits, found: Findings) -> None:
                 )
             if not found:
                 _read_zip_entries(zf, infos, limits, found)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
+    except (
+        zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
+        NotImplementedError,  # a zip version zipfile does not read (6.4: strong encryption)
+    ):  # fmt: skip
         found.refuse(Rule.ARCHIVE_CORRUPT, "zip")
 
 

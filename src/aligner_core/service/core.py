@@ -377,16 +377,21 @@ class Core:
         collaborator_id: UUID,
         permissions_: Iterable[CollaboratorPermission],
     ) -> Case:
-        try:
-            granted = tuple(CollaboratorPermission(p) for p in permissions_)
-        except (TypeError, ValueError):
-            raise ValidationError.of(
-                "not_one_of",
-                "$.permissions",
-                choices=", ".join(p.value for p in CollaboratorPermission),
-            ) from None
         command = InviteCollaborator(
-            case_id=case_id, collaborator_id=collaborator_id, permissions=granted
+            case_id=case_id, collaborator_id=collaborator_id, permissions=_granted(permissions_)
+        )
+        return self.execute(doctor_id, command)
+
+    def invite_by_email(
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        email: str,
+        permissions_: Iterable[CollaboratorPermission],
+    ) -> Case:
+        """Invite the account with this e-mail address, in any network (an outside planner)."""
+        command = InviteCollaborator(
+            case_id=case_id, email=email, permissions=_granted(permissions_)
         )
         return self.execute(doctor_id, command)
 
@@ -555,3 +560,14 @@ class Core:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def _granted(given: Iterable[CollaboratorPermission]) -> tuple[CollaboratorPermission, ...]:
+    try:
+        return tuple(CollaboratorPermission(p) for p in given)
+    except (TypeError, ValueError):
+        raise ValidationError.of(
+            "not_one_of",
+            "$.permissions",
+            choices=", ".join(p.value for p in CollaboratorPermission),
+        ) from None

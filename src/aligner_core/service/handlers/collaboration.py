@@ -35,24 +35,29 @@ def _comment(step: Step[Comment]) -> Change:
 
 def _invite(step: Step[InviteCollaborator]) -> Change:
     command, case = step.command, step.case
+    path = "$.email" if command.email is not None else "$.collaborator_id"
     try:
-        invitee = step.uow.accounts.get(command.collaborator_id)
+        if command.email is not None:  # an account of any network, by its address
+            invitee = step.uow.accounts.by_email(command.email)
+        else:
+            assert command.collaborator_id is not None  # the command's rule
+            invitee = step.uow.accounts.get(command.collaborator_id)
     except NotFoundError:
         invitee = None
+    # one answer for unknown, blocked and the owner: the address tells nobody who exists
     if invitee is None or not invitee.is_active or invitee.account_id == case.owner_id:
-        raise ValidationError.of("invitee_invalid", "$.collaborator_id")
-    existing = case.grant_for(command.collaborator_id)
+        raise ValidationError.of("invitee_invalid", path)
+    invitee_id = invitee.account_id
+    existing = case.grant_for(invitee_id)
     if existing is not None and existing.status in (GrantStatus.INVITED, GrantStatus.ACCEPTED):
-        raise ValidationError.of("already_invited", "$.collaborator_id")
-    grant = CollaboratorGrant(
-        command.collaborator_id, step.actor.account_id, step.now, command.permissions
-    )
-    others = tuple(g for g in case.collaborators if g.account_id != command.collaborator_id)
+        raise ValidationError.of("already_invited", path)
+    grant = CollaboratorGrant(invitee_id, step.actor.account_id, step.now, command.permissions)
+    others = tuple(g for g in case.collaborators if g.account_id != invitee_id)
     return Change(
         attrs.evolve(case, collaborators=(*others, grant)),
         EventType.COLLABORATOR_INVITED,
         {"permissions": ",".join(grant.permissions)},
-        subject_id=command.collaborator_id,
+        subject_id=invitee_id,
     )
 
 
