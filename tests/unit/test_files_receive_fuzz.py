@@ -122,14 +122,16 @@ def test_a_zip_of_a_version_python_cannot_read_is_refused_as_corrupt(
     spool_dir: Path, scanner: ContentScanner
 ) -> None:
     # found by the fuzz test above: zipfile raised NotImplementedError("zip file version 6.4")
-    with pytest.raises(RejectedFileError) as info:
-        with receive(
+    with (
+        pytest.raises(RejectedFileError) as info,
+        receive(
             _zip_needing_version(6, 4),
             name="upload.zip",
             kind=FileKind.OTHER,
             scanner=scanner,
             spool_dir=spool_dir,
-        ):
-            pass
+        ),
+    ):
+        pass
     assert [r.code for r in info.value.reasons] == ["archive.corrupt"]
     assert list(spool_dir.iterdir()) == []
