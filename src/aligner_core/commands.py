@@ -29,7 +29,7 @@ from aligner_core.domain.accounts import (
     email_rule,
 )
 from aligner_core.domain.actions import Action
-from aligner_core.domain.cases import CaseKind
+from aligner_core.domain.cases import MAX_CASE_NAME, CaseKind
 from aligner_core.domain.events import EventType
 from aligner_core.domain.fields import MAX_INT, Checked, field, integer, items, text
 from aligner_core.domain.orders import (
@@ -214,6 +214,9 @@ class CreateCase(Command):
     teeth: ToothChart = field(factory=ToothChart, doc="The tooth chart.")
     order: OrderDetails | None = field(default=None, doc="A new patient's retainer order.")
     impression_type: ImpressionType | None = field(default=None)
+    name: str = text(
+        MAX_CASE_NAME, blank=True, default="", doc="The practice's own name for the case."
+    )
 
     __rules__ = (_new_patient_kind, _order_fits_kind)
 
@@ -241,6 +244,9 @@ class UpdateDraft(CaseCommand):
     request: TreatmentRequest | None = field(default=None)
     order: OrderDetails | None = field(default=None)
     impression_type: ImpressionType | None = field(default=None)
+    name: str | None = text(
+        MAX_CASE_NAME, blank=True, default=None, doc="The practice's own name for the case."
+    )
 
 
 @attrs.frozen(kw_only=True)

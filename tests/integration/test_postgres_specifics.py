@@ -486,7 +486,7 @@ def test_a_version_1_schema_is_migrated_with_its_data(
                 "INSERT INTO cases (case_id, number, version, status, kind, owner_id, network_id,"
                 " name_key, patient_name, created_at, updated_at, accepted_at, doc) VALUES"
                 " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (*r.values(dumps(c))[:-2], dumps(c)),  # version 1 has no patient_id column
+                (*r.values(dumps(c))[:-3], dumps(c)),  # version 1: no patient_id nor case_name
             )
         conn.execute("INSERT INTO case_members VALUES (100, %s)", (guest.account_id,))
     storage = open_storage()

@@ -324,7 +324,7 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
     conn.close()
 
     storage = SqliteStorage(db)
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 4
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 5
     with sqlite3.connect(db) as conn:  # the secret kept by version 1 is gone
         assert (
             conn.execute("SELECT count(*) FROM meta WHERE key = 'link_secret'").fetchone()[0] == 0
@@ -347,4 +347,21 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
         assert uow.cases.next_number() == 100  # the counter was kept
     check = storage._conn().execute("INSERT INTO cases_fts (cases_fts) VALUES ('integrity-check')")
     assert check.fetchall() == []
+    storage.close()
+
+
+def test_version_5_adds_the_case_name_column_from_the_documents(db: Path) -> None:
+    storage = SqliteStorage(db)
+    pop = populate(storage, 10, seed=4)
+    storage.close()
+    named = {c.number: c.name for c in pop.cases if c.status is not CaseStatus.DELETED}
+    assert any(named.values())
+    with sqlite3.connect(db) as conn:  # the database as version 4 left it
+        conn.execute("ALTER TABLE cases DROP COLUMN case_name")
+        conn.execute("PRAGMA user_version = 4")
+    storage = SqliteStorage(db)
+    with storage.unit_of_work() as uow:
+        page = uow.cases.list(Scope(everything=True), CaseFilter())
+    assert {s.number: s.name for s in page.items} == named
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 5
     storage.close()

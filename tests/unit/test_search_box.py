@@ -13,6 +13,7 @@ from aligner_core.domain.accounts import AccountStatus, Role
 from aligner_core.domain.cases import CaseKind, CaseStatus
 from aligner_core.domain.orders import RetainerOrder, RetainerType
 from aligner_core.domain.queries import CaseFilter
+from aligner_core.errors import ValidationError
 from aligner_core.testing.factories import Lab, patient_details, set_up_lab
 
 
@@ -92,3 +93,16 @@ def test_admins_find_accounts_by_name_username_e_mail_status_and_role(core: Core
     assert [a.account_id for a in blocked] == [lab.planner]
     doctors = core.list_accounts(lab.admin, role=Role.DOCTOR, status=AccountStatus.ACTIVE)
     assert {a.account_id for a in doctors} == {lab.doctor}
+
+
+def test_a_case_carries_the_practices_name_for_it(core: Core, lab: Lab) -> None:
+    case = core.create_case(
+        lab.doctor, CaseKind.TREATMENT, patient_details("Okafor"), name="Second opinion"
+    )
+    assert core.get_case(lab.doctor, case.case_id).case.name == "Second opinion"
+    assert core.list_cases(lab.doctor).items[0].name == "Second opinion"
+    core.update_draft(lab.doctor, case.case_id, name="Upper arch only")
+    assert core.list_cases(lab.doctor).items[0].name == "Upper arch only"
+    with pytest.raises(ValidationError) as info:
+        core.update_draft(lab.doctor, case.case_id, name="x" * 121)
+    assert info.value.paths == ["$.name"]

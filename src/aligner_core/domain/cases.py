@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 
+#: The longest name a practice may give a case.
+MAX_CASE_NAME = 120
+
+
 class CaseKind(StrEnum):
     """The product ordered."""
 
@@ -193,6 +197,8 @@ class Case:
     submitted_at: datetime | None = attrs.field(default=None, validator=aware)
     accepted_at: datetime | None = attrs.field(default=None, validator=aware)
     version: int = attrs.field(default=1, validator=positive)
+    #: the practice's own label for the case ("Anna, second phase"), shown beside its number
+    name: str = attrs.field(default="", validator=text_limit(MAX_CASE_NAME))
 
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]

@@ -243,6 +243,8 @@ class CaseSummary:
     #: the doctor's and the lab's display names (filled by the service for the viewer)
     doctor_name: str = ""
     lab_name: str = ""
+    #: the practice's own label for the case
+    name: str = ""
 
 
 @attrs.frozen
@@ -276,6 +278,7 @@ def summarize(case: Case) -> CaseSummary:
         updated_at=case.updated_at,
         accepted_at=case.accepted_at,
         version=case.version,
+        name=case.name,
     )
 
 

@@ -213,6 +213,7 @@ class Core:
         teeth: Mapping[Tooth | int, ToothState | str] | ToothChart | None = None,
         order: OrderDetails | None = None,
         impression_type: ImpressionType | None = None,
+        name: str = "",
     ) -> Case:
         """A new draft for a new patient (treatment, direct manufacturing or retainer)."""
         command = CreateCase(
@@ -222,6 +223,7 @@ class Core:
             teeth=ToothChart() if teeth is None else _chart(teeth),
             order=order,
             impression_type=impression_type,
+            name=name,
         )
         return self.execute(doctor_id, command)
 
@@ -246,6 +248,7 @@ class Core:
         request: TreatmentRequest | None = None,
         order: OrderDetails | None = None,
         impression_type: ImpressionType | None = None,
+        name: str | None = None,
     ) -> Case:
         command = UpdateDraft(
             case_id=case_id,
@@ -253,6 +256,7 @@ class Core:
             request=request,
             order=order,
             impression_type=impression_type,
+            name=name,
         )
         return self.execute(doctor_id, command)
 

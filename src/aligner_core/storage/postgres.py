@@ -36,7 +36,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresDialect", "PostgresStorage"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: The newest schema this module writes; a database with a higher version is refused.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: One advisory lock for all migrations on a database (they are rare and short).
 _MIGRATION_LOCK = "aligner_core:migrate"
@@ -145,6 +145,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             WHERE state = 'dead' AND last_error LIKE 'gave up after %'""",
         """CREATE INDEX outbox_stalled ON outbox (next_attempt_at, created_at, entry_id)
             WHERE state = 'stalled'""",
+    ),
+    5: (
+        # the practice's own name for a case, shown in lists
+        "ALTER TABLE cases ADD COLUMN case_name text NOT NULL DEFAULT ''",
+        "UPDATE cases SET case_name = coalesce(doc->>'name', '')",
     ),
 }
 

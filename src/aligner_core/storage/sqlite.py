@@ -23,7 +23,7 @@ from aligner_core.storage.sql.storage import SqlStorage
 __all__ = ["APPLICATION_ID", "DB_SCHEMA_VERSION", "PAGE_SIZE", "SqliteDialect", "SqliteStorage"]
 
 #: Version of the database layout (``PRAGMA user_version``); one migration per step.
-DB_SCHEMA_VERSION = 4
+DB_SCHEMA_VERSION = 5
 #: ``PRAGMA application_id`` of an aligner_core database ("AlCo").
 APPLICATION_ID = 0x416C436F
 PAGE_SIZE = 16384
@@ -151,6 +151,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE outbox ADD COLUMN unconfirmed_sends INTEGER NOT NULL DEFAULT 0",
         """UPDATE outbox SET state = 'stalled'
             WHERE state = 'dead' AND last_error LIKE 'gave up after %'""",
+    ),
+    (
+        # the practice's own name for a case, shown in lists
+        "ALTER TABLE cases ADD COLUMN case_name TEXT NOT NULL DEFAULT ''",
+        "UPDATE cases SET case_name = coalesce(json_extract(doc, '$.name'), '')",
     ),
 )
 

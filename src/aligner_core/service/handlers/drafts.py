@@ -61,6 +61,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             order=command.order,
             records=Records(impression_type=command.impression_type),
             history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
+            name=command.name,
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
@@ -136,6 +137,8 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
         changes["order"] = command.order
     if command.impression_type is not None:
         changes["records"] = attrs.evolve(case.records, impression_type=command.impression_type)
+    if command.name is not None:
+        changes["name"] = command.name
     fields = [("impression_type" if k == "records" else k) for k in changes]
     return Change(attrs.evolve(case, **changes), details={"fields": ",".join(fields)})
 

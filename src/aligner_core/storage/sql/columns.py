@@ -131,6 +131,7 @@ class CaseRow:
     updated_at: str
     accepted_at: str | None
     patient_id: str
+    case_name: str
     #: the owner and accepted collaborators (``Case.member_ids``)
     member_ids: tuple[str, ...]
     #: accepted collaborators (the owner is not repeated): the members table of the doctor scope
@@ -149,7 +150,7 @@ class CaseRow:
 #: The columns of the cases table both SQL adapters write, in ``CaseRow.values`` order.
 CASE_COLUMNS = (
     "case_id", "number", "version", "status", "kind", "owner_id", "network_id", "name_key",
-    "patient_name", "created_at", "updated_at", "accepted_at", "patient_id", "doc",
+    "patient_name", "created_at", "updated_at", "accepted_at", "patient_id", "case_name", "doc",
 )  # fmt: skip
 #: A row's column values but the document, as one tuple (C speed, for bulk imports).
 column_values: Callable[[CaseRow], tuple[Any, ...]] = operator.attrgetter(*CASE_COLUMNS[:-1])
@@ -162,7 +163,7 @@ count_of: Callable[[CaseRow], tuple[str, str, str]] = operator.attrgetter(
 #: The columns of a case list row, in ``load_summary`` order.
 SUMMARY_COLUMNS = (
     "case_id, number, kind, status, patient_name, owner_id, network_id, "
-    "created_at, updated_at, accepted_at, version"
+    "created_at, updated_at, accepted_at, version, case_name"
 )
 
 
@@ -182,6 +183,7 @@ def load_summary(row: Sequence[Any]) -> CaseSummary:
         updated_at=updated,
         accepted_at=as_time(row[9]),
         version=row[10],
+        name=row[11],
     )
 
 
@@ -201,6 +203,7 @@ def case_row(case: Case) -> CaseRow:
         updated_at=encode_time(case.updated_at),
         accepted_at=encode_time(case.accepted_at) if case.accepted_at else None,
         patient_id=str(case.patient.patient_id),
+        case_name=case.name,
         member_ids=tuple(sorted(str(m) for m in case.member_ids)),
         collaborator_ids=tuple(sorted(str(m) for m in case.member_ids - {case.owner_id})),
     )

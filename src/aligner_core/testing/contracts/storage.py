@@ -163,8 +163,9 @@ def case(
     created_at: datetime = T0,
     updated_at: datetime | None = None,
     collaborators: tuple[CollaboratorGrant, ...] = (),
+    label: str = "",
 ) -> Case:
-    """A case built directly (no service): fast, any status."""
+    """A case built directly (no service): fast, any status; ``label`` is its own name."""
     hold = (
         Hold("waiting", CaseStatus.IN_PLANNING, created_at)
         if status is CaseStatus.ON_HOLD
@@ -183,6 +184,7 @@ def case(
         hold=hold,
         collaborators=collaborators,
         accepted_at=created_at if status not in (CaseStatus.DRAFT, CaseStatus.DELETED) else None,
+        name=label,
     )
 
 
@@ -262,6 +264,7 @@ def population(n: int, seed: int = 0, *, first_number: int = 1000) -> Population
                 created_at=created,
                 updated_at=updated,
                 collaborators=grants,
+                label=("", "", "", "Second phase", "Zoë: upper only")[i % 5],
             )
         )
     return Population(nets, doctors, tuple(cases))
