@@ -165,6 +165,9 @@ CODES: Final[Mapping[str, str]] = {
     "no_route": N_("no route for a {kind} case from {state}"),
     "request_missing": N_("treatment request missing"),
     "confirmation_missing": N_("{confirmation} confirmation not given"),
+    "confirmation_outdated": N_(
+        "{confirmation} confirmed in version {version}; the network asks for {required}"
+    ),
     "scan_missing": N_("{arch} scan missing"),
     "scan_not_stl": N_("{arch} scan is not an accepted STL scan"),
     "no_files": N_("no files attached for manufacturing"),

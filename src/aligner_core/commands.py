@@ -80,6 +80,7 @@ __all__ = [
     "Release",
     "Reopen",
     "RequestModification",
+    "RequireConfirmations",
     "RespondToInvitation",
     "RevokeCollaborator",
     "RevokeShare",
@@ -152,6 +153,16 @@ class Activate(Command):
     """An admin lets a registered account in."""
 
     account_id: UUID = field()
+
+
+@attrs.frozen(kw_only=True)
+class RequireConfirmations(Command):
+    """An admin sets the versions of the informed consent and the terms and conditions
+    every case of the network confirms before submission (None: not asked for)."""
+
+    network_id: UUID = field()
+    consent_version: str | None = text(40, default=None, doc="Informed consent version.")
+    terms_version: str | None = text(40, default=None, doc="Terms and conditions version.")
 
 
 @attrs.frozen(kw_only=True)
@@ -289,6 +300,12 @@ class Confirm(CaseCommand):
     action = Action.CONFIRM
     complete: bool = field(doc="Filled in completely and truthfully.")
     privacy: bool = field(doc="Privacy policy read and accepted.")
+    consent: str | None = text(
+        40, default=None, doc="The version of the network's informed consent accepted."
+    )
+    terms: str | None = text(
+        40, default=None, doc="The version of the network's terms and conditions accepted."
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -521,6 +538,7 @@ COMMANDS: dict[str, type[Command]] = {
         Register,
         Activate,
         Block,
+        RequireConfirmations,
         UpdateProfile,
         MuteNotifications,
         CreateCase,

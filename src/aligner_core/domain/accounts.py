@@ -128,6 +128,10 @@ class Network(Checked):
     network_id: UUID = field()
     name: str = text(200)
     reference_code: str = text(32, rules=[_reference_rule])
+    #: the version of the informed consent and of the terms and conditions a practice
+    #: confirms before submitting (None: the network asks for neither)
+    consent_version: str | None = text(40, default=None, doc="Informed consent version.")
+    terms_version: str | None = text(40, default=None, doc="Terms and conditions version.")
 
 
 # Account fields shared by the registration form, profile changes and the account itself.

@@ -19,13 +19,13 @@ from typing import Any
 import attrs
 from transitions import Machine, MachineError
 
-from aligner_core.domain.accounts import GrantStatus
+from aligner_core.domain.accounts import GrantStatus, Network
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
 from aligner_core.domain.prescription_checks import pontic_problems
 from aligner_core.domain.prescriptions import Arches
-from aligner_core.domain.records import FileKind, MediaType
+from aligner_core.domain.records import FileKind, MediaType, Records
 from aligner_core.errors import InvalidTransitionError, Reason
 
 __all__ = [
@@ -57,6 +57,8 @@ class Attempt:
     action: Action
     args: Mapping[str, Any] = attrs.field(factory=dict)
     parent: Case | None = None
+    #: the case's network (what it requires confirmed before submission)
+    network: Network | None = None
 
 
 @attrs.frozen
@@ -218,6 +220,25 @@ _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
 }
 
 
+def _required_versions(network: Network | None, records: Records) -> Iterable[Reason]:
+    """The informed consent and terms the network asks for, in the version it asks for."""
+    if network is None:
+        return
+    for name, required, given in (
+        ("consent", network.consent_version, records.consent),
+        ("terms", network.terms_version, records.terms),
+    ):
+        if required is None:
+            continue
+        if given is None:
+            yield Reason("confirmation_missing", {"confirmation": name})
+        elif given.version != required:
+            yield Reason(
+                "confirmation_outdated",
+                {"confirmation": name, "version": given.version, "required": required},
+            )
+
+
 def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
     case = attempt.case
     records = case.records
@@ -229,6 +250,7 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
         yield Reason("confirmation_missing", {"confirmation": "completeness"})
     if not records.privacy_accepted:
         yield Reason("confirmation_missing", {"confirmation": "privacy"})
+    yield from _required_versions(attempt.network, records)
     if _needs_scans(case):
         yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
         yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")

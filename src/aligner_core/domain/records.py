@@ -11,13 +11,20 @@ from uuid import UUID
 
 import attrs
 
-from aligner_core.domain._checks import aware, finite_non_negative, non_blank, non_negative_int
+from aligner_core.domain._checks import (
+    aware,
+    finite_non_negative,
+    non_blank,
+    non_negative_int,
+    text_limit,
+)
 from aligner_core.errors import ValidationError
 
 __all__ = [
     "MAX_NAME_LENGTH",
     "PHOTO_KINDS",
     "SCAN_KINDS",
+    "Acceptance",
     "ArchPlausibility",
     "FileKind",
     "FileRef",
@@ -229,6 +236,15 @@ def _unique_ids(inst: object, attribute: attrs.Attribute[Any], value: tuple[File
 
 
 @attrs.frozen
+class Acceptance:
+    """A document a network requires, as accepted: which version, when, by whom."""
+
+    version: str = attrs.field(validator=text_limit(40))
+    at: datetime = attrs.field(validator=aware)
+    by: UUID
+
+
+@attrs.frozen
 class Records:
     """Impression type, files, and the two confirmations required before submission."""
 
@@ -236,6 +252,9 @@ class Records:
     files: tuple[FileRef, ...] = attrs.field(default=(), validator=_unique_ids)
     confirmed_complete: bool = False
     privacy_accepted: bool = False
+    #: the network's informed consent and terms and conditions, when it asks for them
+    consent: Acceptance | None = None
+    terms: Acceptance | None = None
 
     def latest(self, kind: FileKind) -> FileRef | None:
         """The newest file of a kind (a later upload replaces an earlier one for planning)."""

@@ -40,6 +40,7 @@ from aligner_core.commands import (
     Release,
     Reopen,
     RequestModification,
+    RequireConfirmations,
     RespondToInvitation,
     RevokeCollaborator,
     RevokeShare,
@@ -159,6 +160,9 @@ class Core:
     ) -> Account: ...
 
     @overload
+    def execute(self, actor_id: UUID | None, command: RequireConfirmations) -> Network: ...
+
+    @overload
     def execute(
         self, actor_id: UUID | None, command: CaseCommand | CreateCase | OrderFollowUp
     ) -> Case: ...
@@ -188,6 +192,21 @@ class Core:
 
     def block(self, admin_id: UUID, account_id: UUID) -> Account:
         return self.execute(admin_id, Block(account_id=account_id))
+
+    def require_confirmations(
+        self,
+        admin_id: UUID,
+        network_id: UUID,
+        *,
+        consent_version: str | None = None,
+        terms_version: str | None = None,
+    ) -> Network:
+        """Which versions of the informed consent and the terms every case of the network
+        confirms before submission (None: not asked for)."""
+        command = RequireConfirmations(
+            network_id=network_id, consent_version=consent_version, terms_version=terms_version
+        )
+        return self.execute(admin_id, command)
 
     def update_profile(self, actor_id: UUID, account_id: UUID, changes: ProfileChanges) -> Account:
         """The user themself or an admin of their network."""
@@ -269,9 +288,22 @@ class Core:
         """Replace the draft's tooth chart (one state per tooth)."""
         return self.execute(doctor_id, SetTeeth(case_id=case_id, teeth=_chart(states)))
 
-    def confirm(self, doctor_id: UUID, case_id: UUID, *, complete: bool, privacy: bool) -> Case:
-        """The two confirmations: filled in completely and truthfully; privacy policy accepted."""
-        return self.execute(doctor_id, Confirm(case_id=case_id, complete=complete, privacy=privacy))
+    def confirm(
+        self,
+        doctor_id: UUID,
+        case_id: UUID,
+        *,
+        complete: bool,
+        privacy: bool,
+        consent: str | None = None,
+        terms: str | None = None,
+    ) -> Case:
+        """The confirmations: filled in completely and truthfully; privacy policy accepted;
+        and the versions of the network's consent and terms accepted, when it asks for them."""
+        command = Confirm(
+            case_id=case_id, complete=complete, privacy=privacy, consent=consent, terms=terms
+        )
+        return self.execute(doctor_id, command)
 
     def delete_draft(self, doctor_id: UUID, case_id: UUID) -> None:
         self.execute(doctor_id, DeleteDraft(case_id=case_id))

@@ -20,7 +20,7 @@ import attrs
 
 from aligner_core.commands import CaseCommand
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Account
+from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseStatus, Deadline, HistoryEntry, Hold
 from aligner_core.domain.deadlines import (
@@ -126,6 +126,14 @@ def visible_case(
     return case, relations
 
 
+def network_of(uow: UnitOfWork, case: Case) -> Network | None:
+    """The case's network (what it requires before submission), None when it is gone."""
+    try:
+        return uow.accounts.get_network(case.network_id)
+    except NotFoundError:
+        return None
+
+
 def parent_of(uow: UnitOfWork, case: Case) -> Case | None:
     if case.parent_id is None:
         return None
@@ -166,7 +174,9 @@ def run(
         permissions.ensure_relations(actor, action, case, relations)
         check_version(command, case)
         parent = parent_of(uow, case) if action is Action.SUBMIT else None
-        status = lifecycle.fire(lifecycle.Attempt(case, action, CommandArgs(command), parent))
+        network = network_of(uow, case) if action is Action.SUBMIT else None
+        attempt = lifecycle.Attempt(case, action, CommandArgs(command), parent, network)
+        status = lifecycle.fire(attempt)
         done = handler(Step(command, case, actor, now, uow, deps, prepared))
         updated = advance(deps, case, done.case, status, actor, action, now, done.details)
         uow.cases.update(updated)

@@ -10,7 +10,7 @@ import attrs
 
 from aligner_core.commands import COMMANDS, AttachFile, CaseCommand, Command, OrderFollowUp
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Account, AccountStatus, Role
+from aligner_core.domain.accounts import Account, AccountStatus, Network, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
@@ -133,13 +133,14 @@ def _options(
     relations: frozenset[permissions.Relation],
     parent: Case | None,
     include_blocked: bool,
+    network: Network | None = None,
 ) -> tuple[ActionOption, ...]:
     found: list[ActionOption] = []
     for action in sorted(lifecycle.possible_actions(case)):
         command = COMMAND_FOR.get(action)
         if command is None or permissions.refusal(actor, action, relations) is not None:
             continue
-        attempt = lifecycle.Attempt(case, action, {}, parent)
+        attempt = lifecycle.Attempt(case, action, {}, parent, network)
         reasons = tuple(lifecycle.blockers(attempt, inputs=False, targets=True))
         if reasons and not include_blocked:
             continue
@@ -178,7 +179,8 @@ def available_actions(
         actor = pipeline.actor_of(uow, actor_id, "view")
         case, relations = pipeline.visible_case(uow, actor, case_id, invitee=True)
         parent = pipeline.parent_of(uow, case)
-    return _options(actor, case, relations, parent, include_blocked)
+        network = pipeline.network_of(uow, case)
+    return _options(actor, case, relations, parent, include_blocked, network)
 
 
 def blockers(
@@ -203,11 +205,12 @@ def blockers(
         actor = pipeline.actor_of(uow, actor_id, action.value)
         case, relations = pipeline.visible_case(uow, actor, case_id, invitee=True)
         parent = pipeline.parent_of(uow, case)
+        network = pipeline.network_of(uow, case)
     refused = permissions.refusal(actor, action, relations) is not None
     args: Mapping[str, Any] = (
         pipeline.CommandArgs(command) if command is not None else dict(inputs or {})
     )
-    attempt = lifecycle.Attempt(case, action, args, parent)
+    attempt = lifecycle.Attempt(case, action, args, parent, network)
     state = lifecycle.blockers(attempt, inputs=False, targets=True)
     asked = command is not None or inputs is not None
     given = lifecycle.blockers(attempt, targets=True)[len(state) :] if asked else []

@@ -98,14 +98,21 @@ class PendingAccounts:
 
     def __init__(self) -> None:
         self.networks: dict[UUID, Network] = {}
+        self.changed_networks: dict[UUID, Network] = {}
         self.added: dict[UUID, Account] = {}
         self.updated: dict[UUID, Account] = {}
 
     def add_network(self, network: Network) -> None:
         self.networks[network.network_id] = network
 
+    def update_network(self, network: Network) -> None:
+        if network.network_id in self.networks:  # added in this unit: stored once, as changed
+            self.networks[network.network_id] = network
+        else:
+            self.changed_networks[network.network_id] = network
+
     def find_network(self, network_id: UUID) -> Network | None:
-        return self.networks.get(network_id)
+        return self.networks.get(network_id) or self.changed_networks.get(network_id)
 
     def find_code(self, reference_code: str) -> Network | None:
         key = reference_code.casefold()
@@ -159,4 +166,4 @@ class PendingAccounts:
         return {k: a for k, a in self.updated.items() if k not in self.added}
 
     def __bool__(self) -> bool:
-        return bool(self.networks or self.added or self.updated)
+        return bool(self.networks or self.changed_networks or self.added or self.updated)

@@ -350,6 +350,9 @@ class _Accounts:
     def add_network(self, network: Network) -> None:
         self.pending.add_network(network)
 
+    def update_network(self, network: Network) -> None:
+        self.pending.update_network(network)
+
     def get_network(self, network_id: UUID) -> Network:
         if (pending := self.pending.find_network(network_id)) is not None:
             return pending
@@ -617,11 +620,20 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             _check_storable(network)
             if network.reference_code.casefold() in state.codes:
                 raise ValidationError.of("reference_code_taken", "$.reference_code")
+        for network in self.accounts.pending.changed_networks.values():
+            stored = state.networks.get(network.network_id)
+            if stored is None:
+                raise NotFoundError("network", network.network_id)
+            if stored.reference_code.casefold() != network.reference_code.casefold():
+                raise ValidationError.of("invalid", "$.reference_code")  # it stays
+            _check_storable(network, stored)
 
     def _apply(self, state: _State) -> None:
         for network in self.accounts.networks.values():
             state.networks[network.network_id] = network
             state.codes[network.reference_code.casefold()] = network.network_id
+        for network in self.accounts.pending.changed_networks.values():
+            state.networks[network.network_id] = network
         # an account added and changed in one unit of work is stored once, as version 1
         pending = self.accounts.pending
         for account in (*pending.final_added().values(), *pending.final_updated().values()):

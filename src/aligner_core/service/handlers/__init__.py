@@ -23,6 +23,7 @@ from aligner_core.commands import (
     MuteNotifications,
     OrderFollowUp,
     Register,
+    RequireConfirmations,
     UpdateProfile,
 )
 from aligner_core.errors import ValidationError
@@ -46,6 +47,7 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     Register: accounts.register,
     Activate: accounts.activate,
     Block: accounts.block,
+    RequireConfirmations: accounts.require_confirmations,
     UpdateProfile: accounts.update_profile,
     MuteNotifications: accounts.mute_notifications,
     CreateCase: drafts.create_case,

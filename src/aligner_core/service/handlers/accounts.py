@@ -14,6 +14,7 @@ from aligner_core.commands import (
     CreateNetwork,
     MuteNotifications,
     Register,
+    RequireConfirmations,
     UpdateProfile,
 )
 from aligner_core.domain import permissions
@@ -81,6 +82,21 @@ def create_network(
         uow.accounts.add(admin)
         uow.commit()
     return network, admin
+
+
+def require_confirmations(deps: Deps, actor_id: UUID, command: RequireConfirmations) -> Network:
+    """The network's admin sets which consent and terms versions cases confirm."""
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "require confirmations")
+        permissions.require_admin_of(actor, command.network_id, "require confirmations")
+        network = attrs.evolve(
+            uow.accounts.get_network(command.network_id),
+            consent_version=command.consent_version,
+            terms_version=command.terms_version,
+        )
+        uow.accounts.update_network(network)
+        uow.commit()
+    return network
 
 
 def register(deps: Deps, actor_id: UUID | None, command: Register) -> Account:

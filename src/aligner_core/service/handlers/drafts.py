@@ -25,7 +25,13 @@ from aligner_core.domain.erasure import erased
 from aligner_core.domain.events import EventType
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.prescriptions import TreatmentRequest
-from aligner_core.domain.records import FileRef, FileReport, Records, sanitize_filename
+from aligner_core.domain.records import (
+    Acceptance,
+    FileRef,
+    FileReport,
+    Records,
+    sanitize_filename,
+)
 from aligner_core.errors import PermissionDeniedError, Reason
 from aligner_core.service import pipeline, privacy
 from aligner_core.service.deps import Deps
@@ -149,14 +155,23 @@ def _set_teeth(step: Step[SetTeeth]) -> Change:
 
 
 def _confirm(step: Step[Confirm]) -> Change:
-    command, case = step.command, step.case
+    command, case, who = step.command, step.case, step.actor.account_id
     records = attrs.evolve(
-        case.records, confirmed_complete=command.complete, privacy_accepted=command.privacy
+        case.records,
+        confirmed_complete=command.complete,
+        privacy_accepted=command.privacy,
+        consent=Acceptance(command.consent, step.now, who)
+        if command.consent is not None
+        else case.records.consent,
+        terms=Acceptance(command.terms, step.now, who)
+        if command.terms is not None
+        else case.records.terms,
     )
-    return Change(
-        attrs.evolve(case, records=records),
-        details={"complete": command.complete, "privacy": command.privacy},
-    )
+    details: dict[str, object] = {"complete": command.complete, "privacy": command.privacy}
+    for name in ("consent", "terms"):
+        if (version := getattr(command, name)) is not None:
+            details[name] = version
+    return Change(attrs.evolve(case, records=records), details=details)
 
 
 def attach_file(deps: Deps, actor_id: UUID, command: AttachFile) -> Case:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.queries import storable_text
-from aligner_core.errors import ConcurrencyConflictError, NotFoundError
+from aligner_core.errors import ConcurrencyConflictError, NotFoundError, ValidationError
 from aligner_core.storage._pending import PendingAccounts
 from aligner_core.storage.sql.columns import as_uuid, check_document
 from aligner_core.storage.sql.dialect import Cursor
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["SqlAccountRepository"]
 
 _Rows = list[tuple[str, tuple[Any, ...]]]
-_Prepared = tuple[_Rows, list[tuple[Account, str]]]
+_Prepared = tuple[_Rows, list[tuple[Account, str]], list[tuple[Network, str]]]
 
 
 class SqlAccountRepository:
@@ -36,8 +36,11 @@ class SqlAccountRepository:
     def add_network(self, network: Network) -> None:
         self.pending.add_network(network)
 
+    def update_network(self, network: Network) -> None:
+        self.pending.update_network(network)
+
     def get_network(self, network_id: UUID) -> Network:
-        if found := self.pending.find_network(network_id) or self._networks.get(network_id):
+        if (found := self.pending.find_network(network_id)) is not None:
             return found
         rows = self._uow.session.fetch(
             "SELECT network_id, doc FROM networks WHERE network_id = ?", (str(network_id),)
@@ -58,11 +61,12 @@ class SqlAccountRepository:
     def _network(self, rows: list[Any], key: object, kind: str = "network") -> Network:
         if not rows:
             raise NotFoundError(kind, key)
-        network_id = as_uuid(rows[0][0])
-        found = self._networks.get(network_id)  # networks never change once stored
-        if found is None:
-            found = self._uow.storage.converter.document_loads(rows[0][1], Network)
-            self._networks[network_id] = found
+        network_id, doc = as_uuid(rows[0][0]), rows[0][1]
+        held = self._networks.get(network_id)  # parsed once per version of its document
+        if held is not None and held[0] == doc:
+            return held[1]
+        found = self._uow.storage.converter.document_loads(doc, Network)
+        self._networks[network_id] = (doc, found)
         return found
 
     # ------------------------------------------------------------------ accounts
@@ -128,7 +132,8 @@ class SqlAccountRepository:
             for a in self.pending.final_added().values()
         )
         updates = [(a, check_document(dumps(a))) for a in self.pending.final_updated().values()]
-        return inserts, updates
+        networks = [(n, check_document(dumps(n))) for n in self.pending.changed_networks.values()]
+        return inserts, updates, networks
 
     @staticmethod
     def _columns(account: Account) -> tuple[Any, ...]:
@@ -142,9 +147,21 @@ class SqlAccountRepository:
 
     def flush(self, cursor: Cursor, prepared: _Prepared) -> None:
         """Store what ``prepare`` made (inside the commit's transaction); versions are checked."""
-        inserts, updates = prepared
+        inserts, updates, networks = prepared
         for sql, params in inserts:
             cursor.execute(sql, params)
+        for network, doc in networks:  # the reference code stays: its key is in the WHERE
+            key = (str(network.network_id), network.reference_code.casefold())
+            done = cursor.execute(
+                "UPDATE networks SET doc = ? WHERE network_id = ? AND code_key = ?", (doc, *key)
+            ).rowcount
+            if done != 1:
+                exists = cursor.execute(
+                    "SELECT 1 FROM networks WHERE network_id = ?", (key[0],)
+                ).fetchone()
+                if exists is None:
+                    raise NotFoundError("network", network.network_id)
+                raise ValidationError.of("invalid", "$.reference_code")
         for account, doc in updates:
             account_id, network_id, username, email, version = self._columns(account)
             done = cursor.execute(
@@ -161,8 +178,7 @@ class SqlAccountRepository:
                 raise ConcurrencyConflictError("account", account.account_id, version - 1, found[0])
 
     def stored(self) -> None:
-        """After commit: remember the stored networks and account versions."""
-        self._networks.update(self.pending.networks)
+        """After commit: remember the stored account versions."""
         pending = self.pending
         for account in (*pending.final_added().values(), *pending.final_updated().values()):
             self._memo.put(account.account_id, account)

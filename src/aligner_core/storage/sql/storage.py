@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from itertools import islice
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 from aligner_core.domain.accounts import Account, Network
@@ -39,7 +39,8 @@ class SqlStorage:
         self.converter: Converter = make_converter()
         self.case_memo: Memo[Case] = Memo(self.converter, Case, memo_size)
         self.account_memo: Memo[Account] = Memo(self.converter, Account, memo_size)
-        self.network_memo: dict[UUID, Network] = {}
+        #: networks parsed, each with the document it was parsed from
+        self.network_memo: dict[UUID, tuple[Any, Network]] = {}
         self._closed = False
 
     def unit_of_work(self) -> SqlUnitOfWork:

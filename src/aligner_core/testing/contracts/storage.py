@@ -667,6 +667,29 @@ class StorageContract:
             assert list(uow.accounts.in_network(net.network_id)) == [doctor, planner]
             assert list(uow.accounts.in_network(uuid4())) == []
 
+    def test_a_network_is_updated_but_keeps_its_reference_code(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net = cast[0]
+        changed = attrs.evolve(net, consent_version="2026-01", terms_version="v3")
+        with storage.unit_of_work() as uow:
+            uow.accounts.get_network(net.network_id)  # read first: a memo must not keep it
+            uow.accounts.update_network(changed)
+            assert uow.accounts.get_network(net.network_id) == changed  # its own write
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.get_network(net.network_id) == changed
+            assert uow.accounts.network_by_code(net.reference_code) == changed
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as info:
+            uow.accounts.update_network(attrs.evolve(changed, reference_code="OTHER-CODE"))
+            uow.commit()
+        assert info.value.paths == ["$.reference_code"]
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.accounts.update_network(attrs.evolve(changed, network_id=uuid4()))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.get_network(net.network_id) == changed
+
     @pytest.mark.parametrize("field", ["username", "email"])
     def test_usernames_and_emails_are_unique_ignoring_case(
         self, storage: Storage, cast: Any, field: str
