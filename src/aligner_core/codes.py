@@ -165,6 +165,9 @@ CODES: Final[Mapping[str, str]] = {
     "no_route": N_("no route for a {kind} case from {state}"),
     "request_missing": N_("treatment request missing"),
     "confirmation_missing": N_("{confirmation} confirmation not given"),
+    "pontic_shade_not_offered": N_(
+        "the pontic on tooth {tooth} asks for shade {shade}; the lab makes {offered}"
+    ),
     "confirmation_outdated": N_(
         "{confirmation} confirmed in version {version}; the network asks for {required}"
     ),

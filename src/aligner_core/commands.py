@@ -47,7 +47,7 @@ from aligner_core.domain.plans import (
     https_rule,
     summary_problems,
 )
-from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.prescriptions import Shade, TreatmentRequest
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import ToothChart
 from aligner_core.errors import FieldError
@@ -72,6 +72,7 @@ __all__ = [
     "Hold",
     "InviteCollaborator",
     "MuteNotifications",
+    "OfferShades",
     "OrderFollowUp",
     "Reassign",
     "RefuseOrder",
@@ -163,6 +164,14 @@ class RequireConfirmations(Command):
     network_id: UUID = field()
     consent_version: str | None = text(40, default=None, doc="Informed consent version.")
     terms_version: str | None = text(40, default=None, doc="Terms and conditions version.")
+
+
+@attrs.frozen(kw_only=True)
+class OfferShades(Command):
+    """An admin sets the pontic shades the network's lab makes (a pontic asks for one)."""
+
+    network_id: UUID = field()
+    shades: tuple[Shade, ...] = items(len(Shade), min_items=1, doc="Shades the lab makes.")
 
 
 @attrs.frozen(kw_only=True)
@@ -538,6 +547,7 @@ COMMANDS: dict[str, type[Command]] = {
         Register,
         Activate,
         Block,
+        OfferShades,
         RequireConfirmations,
         UpdateProfile,
         MuteNotifications,

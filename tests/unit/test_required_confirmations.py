@@ -1,4 +1,4 @@
-"""Confirmations a network requires: informed consent and terms, each in a version."""
+"""What a network requires: informed consent and terms in a version; shades its lab makes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.domain.cases import CaseStatus
+from aligner_core.domain.prescriptions import Pontic, Shade, TreatmentRequest
+from aligner_core.domain.teeth import Tooth, ToothState
 from aligner_core.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
 from aligner_core.testing.factories import Lab, set_up_lab
 
@@ -73,3 +75,28 @@ def test_only_the_networks_admin_sets_them_and_its_code_stays(core: Core, lab: L
     # no longer asked for: a case submits with the two usual confirmations
     core.require_confirmations(lab.admin, network)
     assert core.submit(lab.doctor, lab.ready_case()).status is CaseStatus.IN_PLANNING
+
+
+def test_a_pontic_asks_for_a_shade_the_networks_lab_makes(core: Core, lab: Lab) -> None:
+    network = lab.network.network_id
+    assert set(core.offer_shades(lab.admin, network, [Shade.A2, Shade.A1]).shades) == {
+        Shade.A1,
+        Shade.A2,
+    }
+    case_id = lab.ready_case()
+    core.set_tooth_states(lab.doctor, case_id, {22: ToothState.MISSING})
+    pontic = TreatmentRequest(pontics=(Pontic(Tooth(22), Shade.A3),))
+    core.update_draft(lab.doctor, case_id, request=pontic)
+    with pytest.raises(InvalidTransitionError) as info:
+        core.submit(lab.doctor, case_id)
+    assert [(r.code, r.params, r.path) for r in info.value.reasons] == [
+        (
+            "pontic_shade_not_offered",
+            {"tooth": 22, "shade": "A3", "offered": "A1, A2"},
+            "$.pontics[0]",
+        )
+    ]
+    with pytest.raises(ValidationError):
+        core.offer_shades(lab.admin, network, [])  # at least one
+    core.offer_shades(lab.admin, network, list(Shade))
+    assert core.submit(lab.doctor, case_id).status is CaseStatus.IN_PLANNING

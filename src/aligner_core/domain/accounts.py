@@ -18,6 +18,7 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain.fields import Checked, field, integer, items, text
+from aligner_core.domain.prescriptions import Shade
 from aligner_core.errors import FieldError
 
 __all__ = [
@@ -121,6 +122,10 @@ class Address(Checked):
     state_province: str | None = text(120, blank=True, default=None)
 
 
+def _shades(given: Iterable[Shade | str]) -> tuple[Shade, ...]:
+    return tuple(sorted({Shade(s) for s in given}))
+
+
 @attrs.frozen
 class Network(Checked):
     """A lab's network; practices join it with ``reference_code`` when they register."""
@@ -132,6 +137,10 @@ class Network(Checked):
     #: confirms before submitting (None: the network asks for neither)
     consent_version: str | None = text(40, default=None, doc="Informed consent version.")
     terms_version: str | None = text(40, default=None, doc="Terms and conditions version.")
+    #: the pontic shades the network's lab makes (all of them unless it says otherwise)
+    shades: tuple[Shade, ...] = items(
+        len(Shade), min_items=1, default=tuple(Shade), converter=_shades, doc="Pontic shades."
+    )
 
 
 # Account fields shared by the registration form, profile changes and the account itself.

@@ -24,7 +24,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
 from aligner_core.domain.prescription_checks import pontic_problems
-from aligner_core.domain.prescriptions import Arches
+from aligner_core.domain.prescriptions import Arches, TreatmentRequest
 from aligner_core.domain.records import FileKind, MediaType, Records
 from aligner_core.errors import InvalidTransitionError, Reason
 
@@ -220,6 +220,17 @@ _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
 }
 
 
+def _shades_offered(request: TreatmentRequest, network: Network) -> Iterable[Reason]:
+    offered = ", ".join(network.shades)
+    for i, pontic in enumerate(request.pontics):
+        if pontic.shade not in network.shades:
+            yield Reason(
+                "pontic_shade_not_offered",
+                {"tooth": pontic.tooth.fdi, "shade": pontic.shade.value, "offered": offered},
+                path=f"$.pontics[{i}]",
+            )
+
+
 def _required_versions(network: Network | None, records: Records) -> Iterable[Reason]:
     """The informed consent and terms the network asks for, in the version it asks for."""
     if network is None:
@@ -246,6 +257,8 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
         yield Reason("request_missing")
     if case.request is not None:
         yield from pontic_problems(case.request, case.chart)
+        if attempt.network is not None:
+            yield from _shades_offered(case.request, attempt.network)
     if not records.confirmed_complete:
         yield Reason("confirmation_missing", {"confirmation": "completeness"})
     if not records.privacy_accepted:

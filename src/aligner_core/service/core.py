@@ -32,6 +32,7 @@ from aligner_core.commands import (
     Hold,
     InviteCollaborator,
     MuteNotifications,
+    OfferShades,
     OrderFollowUp,
     Reassign,
     RefuseOrder,
@@ -68,7 +69,7 @@ from aligner_core.domain.events import EventType
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.plans import PlanStep, PlanSummary
-from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.prescriptions import Shade, TreatmentRequest
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
@@ -160,7 +161,9 @@ class Core:
     ) -> Account: ...
 
     @overload
-    def execute(self, actor_id: UUID | None, command: RequireConfirmations) -> Network: ...
+    def execute(
+        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades
+    ) -> Network: ...
 
     @overload
     def execute(
@@ -207,6 +210,10 @@ class Core:
             network_id=network_id, consent_version=consent_version, terms_version=terms_version
         )
         return self.execute(admin_id, command)
+
+    def offer_shades(self, admin_id: UUID, network_id: UUID, shades: Iterable[Shade]) -> Network:
+        """The pontic shades the network's lab makes (a pontic's shade must be one of them)."""
+        return self.execute(admin_id, OfferShades(network_id=network_id, shades=tuple(shades)))
 
     def update_profile(self, actor_id: UUID, account_id: UUID, changes: ProfileChanges) -> Account:
         """The user themself or an admin of their network."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -13,6 +14,7 @@ from aligner_core.commands import (
     Block,
     CreateNetwork,
     MuteNotifications,
+    OfferShades,
     Register,
     RequireConfirmations,
     UpdateProfile,
@@ -84,19 +86,36 @@ def create_network(
     return network, admin
 
 
-def require_confirmations(deps: Deps, actor_id: UUID, command: RequireConfirmations) -> Network:
-    """The network's admin sets which consent and terms versions cases confirm."""
+def _change_network(
+    deps: Deps, actor_id: UUID, network_id: UUID, what: str, **changes: Any
+) -> Network:
+    """A network's settings changed by its admin."""
     with deps.storage.unit_of_work() as uow:
-        actor = pipeline.actor_of(uow, actor_id, "require confirmations")
-        permissions.require_admin_of(actor, command.network_id, "require confirmations")
-        network = attrs.evolve(
-            uow.accounts.get_network(command.network_id),
-            consent_version=command.consent_version,
-            terms_version=command.terms_version,
-        )
+        actor = pipeline.actor_of(uow, actor_id, what)
+        permissions.require_admin_of(actor, network_id, what)
+        network = attrs.evolve(uow.accounts.get_network(network_id), **changes)
         uow.accounts.update_network(network)
         uow.commit()
     return network
+
+
+def require_confirmations(deps: Deps, actor_id: UUID, command: RequireConfirmations) -> Network:
+    """The network's admin sets which consent and terms versions cases confirm."""
+    return _change_network(
+        deps,
+        actor_id,
+        command.network_id,
+        "require confirmations",
+        consent_version=command.consent_version,
+        terms_version=command.terms_version,
+    )
+
+
+def offer_shades(deps: Deps, actor_id: UUID, command: OfferShades) -> Network:
+    """The network's admin sets the pontic shades its lab makes."""
+    return _change_network(
+        deps, actor_id, command.network_id, "offer shades", shades=command.shades
+    )
 
 
 def register(deps: Deps, actor_id: UUID | None, command: Register) -> Account:
