@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.domain.accounts import AccountStatus, Role
 from aligner_core.domain.cases import CaseKind, CaseStatus
@@ -17,12 +13,9 @@ from aligner_core.errors import ValidationError
 from aligner_core.testing.factories import Lab, patient_details, set_up_lab
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
-    made = aligner_core.connect(url)
-    yield made
-    made.storage.close()
+@pytest.fixture
+def core(core_on_each_storage: Core) -> Core:
+    return core_on_each_storage
 
 
 @pytest.fixture
