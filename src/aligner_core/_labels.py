@@ -47,6 +47,8 @@ __all__ = ["ENUM_PARAMS", "LABELS", "WORDS"]
 LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
     CaseStatus: {
         "draft": N_("Draft"),
+        "awaiting_impressions": N_("Awaiting impressions"),
+        "awaiting_records": N_("Awaiting new records"),
         "lab_review": N_("Lab review"),
         "in_planning": N_("In planning"),
         "waiting_for_approval": N_("Waiting for approval"),
@@ -134,6 +136,10 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "respond_invitation": N_("Answer an invitation"),
         "reassign": N_("Assign to another doctor"),
         "order_follow_up": N_("Order a follow-up"),
+        "ship_impressions": N_("Send impressions"),
+        "receive_impressions": N_("Impressions received"),
+        "complete_digitising": N_("Scans digitised: continue"),
+        "request_records": N_("Request new records"),
     },
     AuditAction: {
         "view_case": N_("Viewed the case"),
@@ -181,6 +187,10 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "collaborator_declined": N_("Invitation declined"),
         "collaborator_revoked": N_("Collaboration ended"),
         "follow_up_ordered": N_("Follow-up ordered"),
+        "impressions_received": N_("Impressions received"),
+        "scans_digitised": N_("Scans digitised"),
+        "records_requested": N_("New records requested"),
+        "records_received": N_("Requested records received"),
     },
     Stage: {
         "planning": N_("First treatment plan"),

@@ -159,6 +159,7 @@ CODES: Final[Mapping[str, str]] = {
     "duplicate_file_id": N_("duplicate file id"),
     "plan_numbering": N_("plan versions are numbered 1..N"),
     "hold_state": N_("a hold is recorded exactly while on hold"),
+    "records_request_state": N_("a records request is recorded exactly while awaiting records"),
     # -- refusals: why an action is not possible now -----------------------------------------
     "wrong_state": N_("not possible in state {state}"),
     "already_in_production": N_("the case is already in production"),
@@ -188,6 +189,12 @@ CODES: Final[Mapping[str, str]] = {
     "pontic_on_present_tooth": N_(
         "a pontic on tooth {tooth}, which is neither missing nor to be extracted"
     ),
+    # impressions by post and records requests
+    "impression_type_missing": N_("impression type not chosen (scans or impressions by post)"),
+    "impressions_not_shipped": N_("the impressions have not been sent (carrier and tracking)"),
+    "impressions_not_by_post": N_("the case's impression type is not impressions by post"),
+    "impressions_already_received": N_("the impressions were already received"),
+    "impressions_not_received": N_("the impressions have not been received"),
     # -- warnings: how a plan departs from its request (shown before approval) -------------------
     "plan_past_step_limit": N_("the plan has {steps} steps; the request limits it to {limit}"),
     "plan_wear_schedule": N_(

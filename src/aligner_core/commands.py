@@ -64,6 +64,7 @@ __all__ = [
     "Close",
     "Command",
     "Comment",
+    "CompleteDigitising",
     "Confirm",
     "ConfirmDelivery",
     "CreateCase",
@@ -75,12 +76,14 @@ __all__ = [
     "OfferShades",
     "OrderFollowUp",
     "Reassign",
+    "ReceiveImpressions",
     "RefuseOrder",
     "Register",
     "RejectPlan",
     "Release",
     "Reopen",
     "RequestModification",
+    "RequestRecords",
     "RequireConfirmations",
     "RespondToInvitation",
     "RevokeCollaborator",
@@ -88,6 +91,7 @@ __all__ = [
     "SetTeeth",
     "SharePlan",
     "Ship",
+    "ShipImpressions",
     "Submit",
     "UpdateDraft",
     "UpdateProfile",
@@ -332,6 +336,42 @@ class Submit(CaseCommand):
     action = Action.SUBMIT
 
 
+# -- impressions by post and records requests -------------------------------------------------
+@attrs.frozen(kw_only=True)
+class ShipImpressions(CaseCommand):
+    """The doctor sends silicone impressions to the lab: the parcel's carrier and tracking
+    number stand in for the scans at submission."""
+
+    action = Action.SHIP_IMPRESSIONS
+    carrier: str = text(80, blank=True, doc="The carrier (required by the action).")
+    tracking_number: str = text(80, blank=True, doc="The tracking number (required).")
+
+
+@attrs.frozen(kw_only=True)
+class ReceiveImpressions(CaseCommand):
+    """The lab marks the impressions received (it then attaches the digitised scans)."""
+
+    action = Action.RECEIVE_IMPRESSIONS
+
+
+@attrs.frozen(kw_only=True)
+class CompleteDigitising(CaseCommand):
+    """The lab has attached the scans digitised from the impressions: on to planning
+    (a retainer to production)."""
+
+    action = Action.COMPLETE_DIGITISING
+
+
+@attrs.frozen(kw_only=True)
+class RequestRecords(CaseCommand):
+    """The lab cannot use the records and asks the doctor for new ones, saying which and
+    why; the case waits on the doctor, the lab's turnaround paused, until they are uploaded."""
+
+    action = Action.REQUEST_RECORDS
+    kinds: tuple[FileKind, ...] = items(len(FileKind), min_items=1, doc="The records needed.")
+    reason: str = _reason("What is wrong with the records.")
+
+
 # -- lab review and planning ------------------------------------------------------------------
 @attrs.frozen(kw_only=True)
 class AcceptOrder(CaseCommand):
@@ -559,6 +599,10 @@ COMMANDS: dict[str, type[Command]] = {
         Confirm,
         DeleteDraft,
         Submit,
+        ShipImpressions,
+        ReceiveImpressions,
+        CompleteDigitising,
+        RequestRecords,
         AcceptOrder,
         RefuseOrder,
         UploadPlan,

@@ -55,7 +55,7 @@ from aligner_core.domain.accounts import GrantStatus, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
-from aligner_core.domain.lifecycle import FOLLOWS
+from aligner_core.domain.lifecycle import FOLLOWS, impressions_by_post
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
 from aligner_core.domain.queries import DASHBOARD_STATUSES, MAX_NAME, CaseFilter, SortKey
 from aligner_core.domain.records import FileKind
@@ -123,9 +123,12 @@ _FROM_UPLOAD: Final = {(AttachFile, "name")}
 #: Enums with at most this many members are radio buttons (the Aligner Portal's form); more, a list.
 MAX_RADIO = 4
 
-#: English labels of fields whose name does not read well as it is.
+#: English labels of fields whose name does not read well as it is (``Class.field``: that
+#: class's field only).
 FIELD_LABELS: Final[Mapping[str, str]] = {
     "kind": "Product",
+    "AttachFile.kind": "Kind of file",
+    "RequestRecords.kinds": "Records needed",
     "patient": "Patient details",
     "request": "Treatment request",
     "teeth": "Tooth chart",
@@ -611,7 +614,9 @@ def _fields(cls: type, prefix: str, ctx: _Context) -> tuple[Field, ...]:
         if a.name in GIVEN or (cls, a.name) in _FROM_UPLOAD or name in ctx.skip:
             continue
         required = a.default is attrs.NOTHING
-        one = _field(name, a.name, hints.get(a.name, Any), required, a.default, spec_of(a), ctx)
+        own = f"{cls.__name__}.{a.name}"  # a label for this class's field only
+        short = own if own in FIELD_LABELS else a.name
+        one = _field(name, short, hints.get(a.name, Any), required, a.default, spec_of(a), ctx)
         if one is not None:
             made.append(one)
     return tuple(made)
@@ -885,6 +890,9 @@ def _initial(command: type, case: Case, defaults: Mapping[str, Any]) -> dict[str
         }
     if command is SetTeeth:
         return {"teeth": case.chart}
+    if command is AttachFile and case.records_request is not None:
+        missing = case.records_request.missing(case.records)  # what the lab waits for
+        return {**defaults, "kind": missing[0]} if missing else dict(defaults)
     return dict(defaults)
 
 
@@ -1025,8 +1033,9 @@ _PATHS: Final = {
 def progress(case: Case, *, language: str = "en") -> tuple[Step, ...]:
     """The stations of the case's way (draft .. shipped) and where it stands.
 
-    A held case stands where it was held, a rejected plan at the approval, a closed
-    case past shipped; a cancelled case has every station still to do after its last.
+    A held case, or one awaiting records, stands where it was; a rejected plan at the
+    approval, a closed case past shipped; a cancelled case has every station still to
+    do after its last. Impressions by post add the lab's digitising after the draft.
     """
     if case.kind.is_planned:
         path = _PATHS["planned"]
@@ -1034,7 +1043,11 @@ def progress(case: Case, *, language: str = "en") -> tuple[Step, ...]:
         path = _PATHS["reviewed"]
     else:
         path = _PATHS["made"]
+    if impressions_by_post(case):
+        path = (path[0], CaseStatus.AWAITING_IMPRESSIONS, *path[1:])
     at = case.hold.left_status if case.hold is not None else case.status
+    if case.records_request is not None:
+        at = case.records_request.left_status
     at = {CaseStatus.PLAN_REJECTED: CaseStatus.WAITING_FOR_APPROVAL}.get(at, at)
     if case.status is CaseStatus.CLOSED:
         index = len(path)

@@ -71,7 +71,11 @@ def test_commands_over_json_and_multipart_and_refusals_by_status(
     doctor = core.register(registration("api-doctor", reference_code="SMILE-LAB"))
     core.activate(admin.account_id, doctor.account_id)
     me = {"X-User": str(doctor.account_id)}
-    new = {"kind": "clear_aligners", "patient": {"last_name": "Api", "gender": "male"}}
+    new = {
+        "kind": "clear_aligners",
+        "patient": {"last_name": "Api", "gender": "male"},
+        "impression_type": "intraoral_scan",
+    }
     status, case = call(portal, "POST", "/api/commands/CreateCase", new, **me)
     assert status == 200 and case["status"] == "draft"
     on_case = f"/api/cases/{case['case_id']}/commands"

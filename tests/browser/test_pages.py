@@ -67,10 +67,15 @@ def submitted_case(portal: Any, people: dict[str, UUID]) -> Any:
     core = portal.core
     doctor = people["dr-one"]
     from aligner_core.domain.cases import CaseKind
-    from aligner_core.domain.records import FileKind
+    from aligner_core.domain.records import FileKind, ImpressionType
     from aligner_core.testing.factories import arch_stl, patient_details
 
-    case = core.create_case(doctor, CaseKind.TREATMENT, patient_details("Pages"))
+    case = core.create_case(
+        doctor,
+        CaseKind.TREATMENT,
+        patient_details("Pages"),
+        impression_type=ImpressionType.INTRAORAL_SCAN,
+    )
     for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
         core.attach_file(doctor, case.case_id, kind, arch_stl(), f"{kind.value}.stl")
     core.confirm(doctor, case.case_id, complete=True, privacy=True)

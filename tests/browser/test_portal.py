@@ -125,6 +125,7 @@ def test_a_case_from_registration_to_refinement(
     doctor.get_by_role("tab", name="Tooth chart").click()
     expect(doctor.get_by_label("State of UR2")).to_have_value("crown")
     doctor.get_by_role("tab", name="Files and confirmation").click()
+    doctor.get_by_label("Impression type").select_option(label="Intraoral scan")
     doctor.get_by_label("Upper jaw scan").set_input_files(str(samples / "binary" / "Moon.stl"))
     fake = tmp_path / "lower.stl"
     fake.write_bytes(FAKE_SCAN)
@@ -257,3 +258,74 @@ def test_a_case_from_registration_to_refinement(
     expect(problems).to_contain_text("Nachname: ")
     expect(problems).to_contain_text("Pflichtfeld fehlt")
     shot(doctor, screenshots, "12-wizard-errors-de")
+
+
+def test_an_impressions_by_post_case_from_parcel_to_planning(
+    portal: Any, browser: Any, samples: Path, screenshots: Path
+) -> None:
+    """Silicone impressions by post; the lab digitises them; a records request and its answer."""
+    from playwright.sync_api import expect
+
+    from aligner_core.domain.accounts import Role
+    from aligner_core.testing.factories import registration
+
+    core, base = portal.core, portal.url
+    account = core.register(registration("dr-post", reference_code="SMILE-LAB"), Role.DOCTOR)
+    core.activate(core.find_account("admin").account_id, account.account_id)
+    doctor = log_in(browser, base, "dr-post")
+    doctor.get_by_role("link", name="New case").first.click()
+    doctor.get_by_label("Clear aligner treatment").check()
+    doctor.get_by_role("button", name="Next").click()
+    doctor.get_by_label("Last name").fill("Abform")
+    doctor.get_by_role("group", name="Gender").get_by_label("Female").check()
+    doctor.get_by_role("tab", name="Files and confirmation").click()
+    doctor.get_by_label("Impression type").select_option(label="Silicone impression")
+    doctor.get_by_label("I confirm that I have filled out the form completely").check()
+    doctor.get_by_label("I confirm that I have read and accepted the privacy policy").check()
+    doctor.get_by_role("button", name="Save the draft").click()
+    expect(doctor.get_by_role("heading", level=1)).to_contain_text("Abform")
+    number = int(re.search(r"/cases/(\d+)", doctor.url).group(1))
+
+    # -- the parcel stands in for the scans ----------------------------------------------------
+    form = open_action(doctor, "Send impressions")
+    form.get_by_label("Carrier").fill("UPS")
+    form.get_by_label("Tracking number").fill("1Z999AA10123")
+    form.get_by_role("button", name="Send impressions").click()
+    expect(doctor.get_by_role("status")).to_contain_text("parcel has been recorded")
+    expect(doctor.locator("#impressions")).to_contain_text("UPS 1Z999AA10123")
+    doctor.get_by_role("button", name="Submit", exact=True).click()
+    doctor.get_by_role("dialog", name="Submit").get_by_role("button", name="Yes, I confirm").click()
+    expect(doctor.locator(".badge.big")).to_have_text("Awaiting impressions")
+    shot(doctor, screenshots, "20-awaiting-impressions")
+
+    # -- the lab receives, digitises, and goes on ------------------------------------------------
+    production = log_in(browser, base, "production")
+    production.goto(f"/cases/{number}")
+    production.get_by_role("button", name="Impressions received").click()
+    expect(production.locator("#impressions")).to_contain_text("received")
+    for kind, sample in (("Upper jaw scan", "Moon.stl"), ("Lower jaw scan", "Star.stl")):
+        form = open_action(production, "Add a document")
+        form.get_by_label("Kind of file").select_option(label=kind)
+        form.get_by_label("File").set_input_files(str(samples / "binary" / sample))
+        form.get_by_role("button", name="Add a document").click()
+        expect(production.get_by_role("link", name=sample)).to_be_visible()
+    production.get_by_role("button", name="Scans digitised: continue").click()
+    expect(production.locator(".badge.big")).to_have_text("In planning")
+
+    # -- the planner asks for a bite scan; the doctor's upload answers it ---------------------
+    planner = log_in(browser, base, "planner")
+    planner.goto(f"/cases/{number}")
+    form = open_action(planner, "Request new records")
+    form.get_by_label("Bite scan").check()
+    form.get_by_label("Reason").fill("The bite registration is missing.")
+    form.get_by_role("button", name="Request new records").click()
+    expect(planner.locator(".badge.big")).to_have_text("Awaiting new records")
+    doctor.goto(f"/cases/{number}")
+    expect(doctor.locator("#records-request")).to_contain_text("The bite registration is missing.")
+    shot(doctor, screenshots, "21-records-requested")
+    form = open_action(doctor, "Add a document")
+    expect(form.get_by_label("Kind of file")).to_have_value("bite_scan")
+    form.get_by_label("File").set_input_files(str(samples / "binary" / "Moon.stl"))
+    form.get_by_role("button", name="Add a document").click()
+    expect(doctor.locator(".badge.big")).to_have_text("In planning")
+    expect(doctor.locator("#records-request")).to_have_count(0)

@@ -32,15 +32,18 @@ from aligner_core import (
     Close,
     CollaboratorPermission,
     Comment,
+    CompleteDigitising,
     Confirm,
     ConfirmDelivery,
     DeleteDraft,
     FileKind,
     Hold,
+    ImpressionType,
     InviteCollaborator,
     NotFoundError,
     OrderFollowUp,
     Reassign,
+    ReceiveImpressions,
     RefinementOrder,
     RefuseOrder,
     RejectPlan,
@@ -49,6 +52,7 @@ from aligner_core import (
     ReplacementOrder,
     ReplacementReason,
     RequestModification,
+    RequestRecords,
     RespondToInvitation,
     RetainerOrder,
     RetainerType,
@@ -59,6 +63,7 @@ from aligner_core import (
     SetTeeth,
     SharePlan,
     Ship,
+    ShipImpressions,
     Submit,
     ToothChart,
     UpdateDraft,
@@ -81,6 +86,15 @@ _FOLLOW_UPS: dict[CaseStatus, tuple[Any, ...]] = {
 }
 
 
+def _later_kind(case: Case) -> FileKind:
+    """What a careful user uploads later: what the case waits for, else a document."""
+    if case.records_request is not None:
+        return case.records_request.kinds[0]
+    if case.status is CaseStatus.AWAITING_IMPRESSIONS:  # the lab's digitised scans
+        return FileKind.LOWER_SCAN if case.records.has(FileKind.UPPER_SCAN) else FileKind.UPPER_SCAN
+    return FileKind.OTHER
+
+
 def valid_command(action: Action, case: Case, people: dict[str, UUID]) -> Any:
     """A command for ``action`` whose inputs fit ``case`` (what a careful user would send)."""
     cid = case.case_id
@@ -99,7 +113,15 @@ def valid_command(action: Action, case: Case, people: dict[str, UUID]) -> Any:
             case_id=cid, kind=FileKind.UPPER_SCAN, name="u.stl", content=SCAN
         ),
         Action.ADD_DOCUMENT: lambda: AttachFile(
-            case_id=cid, kind=FileKind.OTHER, name="later.stl", content=SCAN
+            case_id=cid, kind=_later_kind(case), name="later.stl", content=SCAN
+        ),
+        Action.SHIP_IMPRESSIONS: lambda: ShipImpressions(
+            case_id=cid, carrier="DHL", tracking_number="JD2"
+        ),
+        Action.RECEIVE_IMPRESSIONS: lambda: ReceiveImpressions(case_id=cid),
+        Action.COMPLETE_DIGITISING: lambda: CompleteDigitising(case_id=cid),
+        Action.REQUEST_RECORDS: lambda: RequestRecords(
+            case_id=cid, kinds=(FileKind.LOWER_SCAN,), reason="bite not closed"
         ),
         Action.CONFIRM: lambda: Confirm(case_id=cid, complete=True, privacy=True),
         Action.DELETE: lambda: DeleteDraft(case_id=cid),
@@ -179,6 +201,17 @@ class ActionsMachine(RuleBasedStateMachine):
         if kind is CaseKind.TREATMENT:
             return self.lab.ready_case()
         case = self.core.create_case(self.lab.doctor, kind, patient_details())
+        return case.case_id
+
+    @rule(target=cases)
+    def new_case_with_impressions_by_post(self) -> UUID:
+        case = self.core.create_case(
+            self.lab.doctor,
+            CaseKind.TREATMENT,
+            patient_details(),
+            impression_type=ImpressionType.SILICONE_IMPRESSION,
+        )
+        self.core.confirm(self.lab.doctor, case.case_id, complete=True, privacy=True)
         return case.case_id
 
     @rule(case_id=cases, who=st.sampled_from(WHO), pick=st.integers(0, 100))

@@ -25,6 +25,7 @@ from aligner_core import (
     CaseKind,
     FileKind,
     Gender,
+    ImpressionType,
     NotFoundError,
     PatientDetails,
     PermissionDeniedError,
@@ -75,7 +76,9 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
 
 def _patient_case(core: Core, lab: Lab) -> UUID:
     details = PatientDetails(LAST, Gender.FEMALE, FIRST, BORN, "DE", EMAIL)
-    case = core.create_case(lab.doctor, CaseKind.TREATMENT, details)
+    case = core.create_case(
+        lab.doctor, CaseKind.TREATMENT, details, impression_type=ImpressionType.INTRAORAL_SCAN
+    )
     for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
         core.attach_file(lab.doctor, case.case_id, kind, SCAN, f"{LAST}-{kind.value}.stl")
     core.confirm(lab.doctor, case.case_id, complete=True, privacy=True)
@@ -169,7 +172,9 @@ def test_a_deleted_draft_keeps_no_patient_data_or_files(where: tuple[str, Core, 
     kind, core, tmp = where
     lab = set_up_lab(core, f"DEL-{secrets.token_hex(2)}")
     details = PatientDetails(LAST, Gender.FEMALE, FIRST, BORN, "DE", EMAIL)
-    draft = core.create_case(lab.doctor, CaseKind.TREATMENT, details).case_id
+    draft = core.create_case(
+        lab.doctor, CaseKind.TREATMENT, details, impression_type=ImpressionType.INTRAORAL_SCAN
+    ).case_id
     core.attach_file(lab.doctor, draft, FileKind.UPPER_SCAN, SCAN, f"{LAST}.stl")
     digest = core.get_case(lab.doctor, draft).case.records.files[0].sha256
     core.delete_draft(lab.doctor, draft)

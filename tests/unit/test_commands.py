@@ -306,13 +306,16 @@ def test_available_actions_name_commands_and_inputs(core: Core, lab: Lab) -> Non
     assert "text" in options[Action.COMMENT].inputs
     greyed = core.available_actions(lab.doctor, case_id, include_blocked=True)
     assert {o.action for o in greyed if o.available} == set(options)
-    assert {o.action for o in greyed if not o.available} == {Action.REVOKE_COLLABORATOR}
+    assert {o.action for o in greyed if not o.available} == {
+        Action.REVOKE_COLLABORATOR,
+        Action.SHIP_IMPRESSIONS,  # the case is scanned, not impressions by post
+    }
     draft = core.create_case(lab.doctor, CaseKind.TREATMENT, patient_details()).case_id
     submit = {o.action: o for o in core.available_actions(lab.doctor, draft, include_blocked=True)}
     assert not submit[Action.SUBMIT].available
     assert {r.code for r in submit[Action.SUBMIT].blockers} == {
         "confirmation_missing",
-        "scan_missing",
+        "impression_type_missing",
     }
 
 

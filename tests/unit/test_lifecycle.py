@@ -6,7 +6,7 @@ import gc
 import uuid
 import weakref
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -14,7 +14,15 @@ import pytest
 
 from aligner_core.domain import lifecycle
 from aligner_core.domain.actions import Action
-from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus, Hold, Shipment
+from aligner_core.domain.cases import (
+    ACTIVE_STATUSES,
+    Case,
+    CaseKind,
+    CaseStatus,
+    Hold,
+    RecordsRequest,
+    Shipment,
+)
 from aligner_core.domain.lifecycle import TABLE, Attempt, Row, blockers, fire, possible_actions
 from aligner_core.domain.orders import (
     LingualRange,
@@ -33,6 +41,8 @@ from aligner_core.domain.records import (
     FileKind,
     FileRef,
     FileReport,
+    ImpressionShipment,
+    ImpressionType,
     MediaType,
     MeshReport,
     Records,
@@ -73,7 +83,28 @@ def file_ref(kind: FileKind, *, stl: bool = True) -> FileRef:
 
 def records(*, scans: bool = True, complete: bool = True, privacy: bool = True) -> Records:
     files = (file_ref(FileKind.UPPER_SCAN), file_ref(FileKind.LOWER_SCAN)) if scans else ()
-    return Records(files=files, confirmed_complete=complete, privacy_accepted=privacy)
+    return Records(
+        impression_type=ImpressionType.INTRAORAL_SCAN,
+        files=files,
+        confirmed_complete=complete,
+        privacy_accepted=privacy,
+    )
+
+
+def by_post(*, received: bool = False) -> Records:
+    """Records of a draft whose silicone impressions are in the post (or arrived)."""
+    parcel = ImpressionShipment("DHL", "JD01", NOW, ACTOR, NOW if received else None)
+    base = records(scans=received)
+    return attrs.evolve(
+        base, impression_type=ImpressionType.SILICONE_IMPRESSION, impressions=parcel
+    )
+
+
+def records_request(
+    left: CaseStatus = CaseStatus.IN_PLANNING, kinds: tuple[FileKind, ...] = (FileKind.UPPER_SCAN,)
+) -> RecordsRequest:
+    """The lab's request, made after the case's files were uploaded."""
+    return RecordsRequest(kinds, "blurred", ACTOR, NOW + timedelta(hours=1), left)
 
 
 ORDERS: dict[CaseKind, Any] = {
@@ -122,6 +153,7 @@ def make_case(
             PlanVersion(n, NOW, ACTOR, plan_summary(upper=10 + n)) for n in range(1, plans + 1)
         ),
         hold=Hold("records unusable", hold_left, NOW) if hold_left else None,
+        records_request=records_request() if status is S.AWAITING_RECORDS else None,
     )
     return attrs.evolve(case, **changes) if changes else case
 
@@ -154,13 +186,37 @@ def args_for(row: Row) -> dict[str, Any]:
         return {"plan": plan_summary()}
     if action in (Action.ACCEPT_PLAN, Action.SHARE_PLAN):
         return {"plan_version": 1}
-    if action is Action.SHIP:
+    if action is Action.REQUEST_RECORDS:
+        return {**REASON, "kinds": (FileKind.UPPER_SCAN,)}
+    if action is Action.ADD_DOCUMENT:
+        return {"kind": FileKind.UPPER_SCAN}
+    if action in (Action.SHIP, Action.SHIP_IMPRESSIONS):
         return {"carrier": "DHL", "tracking_number": "JD01", "final": row.when != "earlier_phase"}
     return {}
 
 
 def follow_up_kind(status: CaseStatus) -> CaseKind:
     return K.REVISION if status is S.IN_PRODUCTION else K.REFINEMENT
+
+
+def _submit_changes(row: Row) -> dict[str, Any]:
+    return {"records": by_post()} if row.when == "impressions_by_post" else {}
+
+
+def _source_changes(row: Row, source: CaseStatus) -> dict[str, Any]:
+    """What a case in ``source`` holds for the row's guards and routing to pass."""
+    action = row.action
+    if action is Action.SHIP_IMPRESSIONS:
+        return {"records": attrs.evolve(by_post(), impressions=None)}
+    if action is Action.RECEIVE_IMPRESSIONS:
+        return {"records": by_post()}
+    if action is Action.COMPLETE_DIGITISING:
+        return {"records": by_post(received=True)}
+    if source is S.AWAITING_RECORDS and row.when:
+        left = S(row.when.removeprefix("records_complete_")) if "complete_" in row.when else None
+        kinds = (FileKind.UPPER_SCAN,) if left else (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN)
+        return {"records_request": records_request(left or S.IN_PLANNING, kinds)}
+    return {}
 
 
 def row_attempts(row: Row) -> list[tuple[str, Attempt, CaseStatus]]:
@@ -176,9 +232,10 @@ def row_attempts(row: Row) -> list[tuple[str, Attempt, CaseStatus]]:
             if row.action is Action.ORDER_FOLLOW_UP:
                 args = {"kind": follow_up_kind(source)}
             if row.action is Action.SUBMIT:
-                attempt = ready(kind)
+                attempt = ready(kind, **_submit_changes(row))
             else:
                 case = make_case(kind, source, plans=1, hold_left=hold_left)
+                case = attrs.evolve(case, **_source_changes(row, source))
                 if row.action is Action.CONFIRM_DELIVERY:  # a parcel on its way
                     parcel = Shipment(uuid.uuid4(), "DHL", "JD01", 1, True, NOW)
                     case = attrs.evolve(case, shipments=(parcel,))
@@ -351,6 +408,7 @@ def _no_file(kind: FileKind) -> Mapping[str, Any]:
             ),
             confirmed_complete=True,
             privacy_accepted=True,
+            impression_type=ImpressionType.INTRAORAL_SCAN,
         )
     }
 
@@ -362,6 +420,7 @@ def _not_stl(kind: FileKind) -> Mapping[str, Any]:
             files=(file_ref(other), file_ref(kind, stl=False)),
             confirmed_complete=True,
             privacy_accepted=True,
+            impression_type=ImpressionType.INTRAORAL_SCAN,
         )
     }
 
@@ -376,6 +435,16 @@ SUBMIT_SINGLE = [
     (K.TREATMENT, _not_stl(FileKind.LOWER_SCAN), "lower scan is not an accepted STL scan"),
     (K.REFINEMENT, _no_file(FileKind.UPPER_SCAN), "upper scan missing"),
     (K.REFINEMENT, {"order": None}, "order details missing"),
+    (
+        K.TREATMENT,
+        {"records": attrs.evolve(records(), impression_type=None)},
+        "impression type not chosen (scans or impressions by post)",
+    ),
+    (
+        K.TREATMENT,
+        {"records": attrs.evolve(by_post(), impressions=None)},
+        "the impressions have not been sent (carrier and tracking)",
+    ),
     (K.RETAINER, {"order": None}, "order details missing"),
     (K.REVISION, {"records": records(privacy=False)}, "privacy confirmation not given"),
     (
@@ -410,7 +479,7 @@ def test_each_submission_precondition_alone_names_exactly_itself(
 
 
 def test_every_missing_submission_precondition_is_named_together() -> None:
-    case = make_case(request=None, records=Records())
+    case = make_case(request=None, records=Records(impression_type=ImpressionType.DESKTOP_SCAN))
     with pytest.raises(InvalidTransitionError) as info:
         fire(Attempt(case, Action.SUBMIT))
     assert set(info.value.reasons) == {

@@ -18,7 +18,7 @@ from aligner_core.domain.accounts import CollaboratorPermission, Role
 from aligner_core.domain.cases import CaseKind
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.patients import Gender, PatientDetails
-from aligner_core.domain.records import FileKind
+from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.errors import ValidationError
 from aligner_core.notifications.messages import (
     DEFAULT_TEMPLATES,
@@ -348,7 +348,9 @@ def lifecycle_entries(last: str, first: str, born: date, mail: str) -> list[Outb
     scan = arch_stl(4, 8)
 
     def draft() -> UUID:
-        case = core.create_case(lab.doctor, CaseKind.TREATMENT, patient)
+        case = core.create_case(
+            lab.doctor, CaseKind.TREATMENT, patient, impression_type=ImpressionType.INTRAORAL_SCAN
+        )
         for kind, name in ((FileKind.UPPER_SCAN, "upper.stl"), (FileKind.LOWER_SCAN, "lower.stl")):
             core.attach_file(lab.doctor, case.case_id, kind, scan, f"{last}-{name}")
         core.confirm(lab.doctor, case.case_id, complete=True, privacy=True)

@@ -29,7 +29,7 @@ from aligner_core.domain.orders import (
 from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.prescriptions import Arches, Design, TreatmentRequest
 from aligner_core.domain.queries import CaseFilter, NameMatch, SortKey
-from aligner_core.domain.records import FileKind
+from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothState
 from aligner_core.errors import (
     ConcurrencyConflictError,
@@ -234,6 +234,13 @@ def test_attach_confirm_submit(core: Core, lab: Lab) -> None:
     assert set(err.reasons) == {
         "completeness confirmation not given",
         "privacy confirmation not given",
+        "impression type not chosen (scans or impressions by post)",
+    }
+    core.update_draft(lab.doctor, case.case_id, impression_type=ImpressionType.INTRAORAL_SCAN)
+    err = refused(core.submit, lab.doctor, case.case_id)
+    assert set(err.reasons) == {
+        "completeness confirmation not given",
+        "privacy confirmation not given",
         "upper scan missing",
         "lower scan missing",
     }
@@ -427,7 +434,13 @@ def test_fixed_retainer_needs_new_scans(core: Core, lab: Lab) -> None:
 def test_retainer_for_a_new_patient_needs_records(core: Core, lab: Lab) -> None:
     # a model step names nothing without a parent plan: the lab needs scans to make it
     order = RetainerOrder(RetainerType.REMOVABLE, model_step=1)
-    case = core.create_case(lab.doctor, CaseKind.RETAINER, patient_details(), order=order)
+    case = core.create_case(
+        lab.doctor,
+        CaseKind.RETAINER,
+        patient_details(),
+        order=order,
+        impression_type=ImpressionType.DESKTOP_SCAN,
+    )
     core.confirm(lab.doctor, case.case_id, complete=True, privacy=True)
     err = refused(core.submit, lab.doctor, case.case_id)
     assert set(err.reasons) == {"upper scan missing", "lower scan missing"}
@@ -864,6 +877,7 @@ A = Action
                 A.CONFIRM,
                 A.DELETE,
                 A.SUBMIT,
+                A.SHIP_IMPRESSIONS,
                 A.COMMENT,
                 A.INVITE_COLLABORATOR,
                 A.REVOKE_COLLABORATOR,
@@ -871,8 +885,16 @@ A = Action
         ),
         ("draft", "planner", {A.VIEW, A.COMMENT}),
         ("draft", "admin", {A.VIEW, A.COMMENT, A.REASSIGN}),
-        ("in_planning", "planner", {A.VIEW, A.UPLOAD_PLAN, A.HOLD, A.COMMENT, A.ADD_DOCUMENT}),
-        ("in_planning", "production", {A.VIEW, A.HOLD, A.COMMENT, A.ADD_DOCUMENT}),
+        (
+            "in_planning",
+            "planner",
+            {A.VIEW, A.UPLOAD_PLAN, A.HOLD, A.COMMENT, A.ADD_DOCUMENT, A.REQUEST_RECORDS},
+        ),
+        (
+            "in_planning",
+            "production",
+            {A.VIEW, A.HOLD, A.COMMENT, A.ADD_DOCUMENT, A.REQUEST_RECORDS},
+        ),
         (
             "in_planning",
             "doctor",
@@ -977,7 +999,12 @@ def test_allowed_actions_per_role_per_state(
 
 
 def test_blockers_query(core: Core, lab: Lab) -> None:
-    case = core.create_case(lab.doctor, CaseKind.TREATMENT, patient_details())
+    case = core.create_case(
+        lab.doctor,
+        CaseKind.TREATMENT,
+        patient_details(),
+        impression_type=ImpressionType.INTRAORAL_SCAN,
+    )
     reasons = core.blockers(lab.doctor, case.case_id, Action.SUBMIT)
     assert set(reasons) == {
         "completeness confirmation not given",

@@ -37,3 +37,7 @@ class Action(StrEnum):
     RESPOND_INVITATION = "respond_invitation"
     REASSIGN = "reassign"
     ORDER_FOLLOW_UP = "order_follow_up"
+    SHIP_IMPRESSIONS = "ship_impressions"
+    RECEIVE_IMPRESSIONS = "receive_impressions"
+    COMPLETE_DIGITISING = "complete_digitising"
+    REQUEST_RECORDS = "request_records"

@@ -21,7 +21,7 @@ from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanVersion
 from aligner_core.domain.prescriptions import TreatmentRequest
-from aligner_core.domain.records import Records
+from aligner_core.domain.records import FileKind, Records
 from aligner_core.domain.teeth import ToothChart
 from aligner_core.errors import ValidationError
 
@@ -34,6 +34,7 @@ __all__ = [
     "Deadline",
     "HistoryEntry",
     "Hold",
+    "RecordsRequest",
     "ShareLink",
     "Shipment",
 ]
@@ -65,6 +66,10 @@ class CaseKind(StrEnum):
 
 class CaseStatus(StrEnum):
     DRAFT = "draft"
+    #: silicone impressions are in the post; the lab digitises them, then plans
+    AWAITING_IMPRESSIONS = "awaiting_impressions"
+    #: the lab asked the doctor for new records; the lab's turnaround is paused
+    AWAITING_RECORDS = "awaiting_records"
     LAB_REVIEW = "lab_review"
     IN_PLANNING = "in_planning"
     WAITING_FOR_APPROVAL = "waiting_for_approval"
@@ -79,6 +84,7 @@ class CaseStatus(StrEnum):
 
 ACTIVE_STATUSES = frozenset(
     {
+        CaseStatus.AWAITING_IMPRESSIONS,
         CaseStatus.LAB_REVIEW,
         CaseStatus.IN_PLANNING,
         CaseStatus.WAITING_FOR_APPROVAL,
@@ -159,6 +165,23 @@ class Hold:
 
 
 @attrs.frozen
+class RecordsRequest:
+    """The lab's request for new records (iTero's "return scan"): which, why, and the
+    status the case goes back to once the doctor has uploaded them."""
+
+    kinds: tuple[FileKind, ...] = attrs.field(validator=attrs.validators.min_len(1))
+    reason: str = attrs.field(validator=[non_blank, text_limit(2000)])
+    requested_by: UUID
+    requested_at: datetime = attrs.field(validator=aware)
+    left_status: CaseStatus
+
+    def missing(self, records: Records) -> tuple[FileKind, ...]:
+        """The kinds asked for that have no file uploaded since the request."""
+        fresh = {f.kind for f in records.files if f.uploaded_at >= self.requested_at}
+        return tuple(k for k in self.kinds if k not in fresh)
+
+
+@attrs.frozen
 class Deadline:
     """The lab's due date for the current stage, in business days; paused while waiting."""
 
@@ -192,6 +215,8 @@ class Case:
     shares: tuple[ShareLink, ...] = ()
     history: tuple[HistoryEntry, ...] = ()
     hold: Hold | None = None
+    #: what the lab asked the doctor for, while the case is awaiting records
+    records_request: RecordsRequest | None = None
     deadline: Deadline | None = None
     assigned_planner_id: UUID | None = None
     submitted_at: datetime | None = attrs.field(default=None, validator=aware)
@@ -206,6 +231,8 @@ class Case:
             raise ValidationError.of("plan_numbering", "$.plans")
         if (self.status is CaseStatus.ON_HOLD) != (self.hold is not None):
             raise ValidationError.of("hold_state", "$.hold")
+        if (self.status is CaseStatus.AWAITING_RECORDS) != (self.records_request is not None):
+            raise ValidationError.of("records_request_state", "$.records_request")
         if self.order is not None and not _order_fits(self.kind, self.order):
             raise ValidationError.of("order_kind_mismatch", "$.order", kind=self.kind.value)
 

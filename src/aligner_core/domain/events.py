@@ -46,6 +46,10 @@ class EventType(StrEnum):
     COLLABORATOR_DECLINED = "collaborator_declined"
     COLLABORATOR_REVOKED = "collaborator_revoked"
     FOLLOW_UP_ORDERED = "follow_up_ordered"
+    IMPRESSIONS_RECEIVED = "impressions_received"
+    SCANS_DIGITISED = "scans_digitised"
+    RECORDS_REQUESTED = "records_requested"
+    RECORDS_RECEIVED = "records_received"
 
 
 def _data(value: Mapping[str, object] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

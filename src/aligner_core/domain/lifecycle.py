@@ -37,6 +37,7 @@ __all__ = [
     "Row",
     "blockers",
     "fire",
+    "impressions_by_post",
     "possible_actions",
 ]
 
@@ -44,9 +45,20 @@ S = CaseStatus
 ALL_BUT_DELETED = tuple(s for s in CaseStatus if s is not S.DELETED)
 PLAN_VISIBLE = (S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED, S.IN_PRODUCTION, S.SHIPPED, S.CLOSED)
 HOLDABLE = tuple(sorted(ACTIVE_STATUSES))
-BEFORE_PRODUCTION = (S.LAB_REVIEW, S.IN_PLANNING, S.WAITING_FOR_APPROVAL, S.PLAN_REJECTED)
+BEFORE_PRODUCTION = (
+    S.AWAITING_IMPRESSIONS,
+    S.AWAITING_RECORDS,
+    S.LAB_REVIEW,
+    S.IN_PLANNING,
+    S.WAITING_FOR_APPROVAL,
+    S.PLAN_REJECTED,
+)
+#: Where the lab may find the records unusable and ask the doctor for new ones.
+RECORDS_CHECKED = (S.AWAITING_IMPRESSIONS, S.LAB_REVIEW, S.IN_PLANNING)
 AFTER_PRODUCTION_STARTED = (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED)
 OPEN = tuple(s for s in CaseStatus if s not in (S.DELETED, S.CANCELLED))
+#: A later document is one more file, except where it is what the case waits for.
+AFTER_SUBMISSION = tuple(s for s in OPEN if s not in (S.DRAFT, S.AWAITING_RECORDS))
 
 
 @attrs.frozen
@@ -83,6 +95,8 @@ TABLE: tuple[Row, ...] = (
     Row(Action.ATTACH, (S.DRAFT,), None),
     Row(Action.CONFIRM, (S.DRAFT,), None),
     Row(Action.DELETE, (S.DRAFT,), S.DELETED),
+    Row(Action.SHIP_IMPRESSIONS, (S.DRAFT,), None),
+    Row(Action.SUBMIT, (S.DRAFT,), S.AWAITING_IMPRESSIONS, when="impressions_by_post"),
     Row(Action.SUBMIT, (S.DRAFT,), S.IN_PLANNING, kinds=PLANNED),
     Row(
         Action.SUBMIT,
@@ -91,6 +105,20 @@ TABLE: tuple[Row, ...] = (
         kinds=(CaseKind.DIRECT_MANUFACTURING, CaseKind.RETAINER),
     ),
     Row(Action.SUBMIT, (S.DRAFT,), S.LAB_REVIEW, kinds=(CaseKind.REPLACEMENT,)),
+    Row(Action.RECEIVE_IMPRESSIONS, (S.AWAITING_IMPRESSIONS,), None),
+    Row(Action.COMPLETE_DIGITISING, (S.AWAITING_IMPRESSIONS,), S.IN_PLANNING, kinds=PLANNED),
+    Row(
+        Action.COMPLETE_DIGITISING,
+        (S.AWAITING_IMPRESSIONS,),
+        S.IN_PRODUCTION,
+        kinds=(CaseKind.RETAINER,),
+    ),
+    Row(Action.REQUEST_RECORDS, RECORDS_CHECKED, S.AWAITING_RECORDS),
+    *(
+        Row(Action.ADD_DOCUMENT, (S.AWAITING_RECORDS,), s, when=f"records_complete_{s.value}")
+        for s in RECORDS_CHECKED
+    ),
+    Row(Action.ADD_DOCUMENT, (S.AWAITING_RECORDS,), None, when="records_incomplete"),
     Row(Action.ACCEPT_ORDER, (S.LAB_REVIEW,), S.IN_PRODUCTION),
     Row(Action.REFUSE_ORDER, (S.LAB_REVIEW,), S.CANCELLED),
     Row(Action.UPLOAD_PLAN, (S.IN_PLANNING,), S.WAITING_FOR_APPROVAL),
@@ -107,7 +135,7 @@ TABLE: tuple[Row, ...] = (
     Row(Action.CLOSE, (S.SHIPPED,), S.CLOSED),
     Row(Action.REOPEN, (S.CLOSED,), S.SHIPPED),
     Row(Action.COMMENT, ALL_BUT_DELETED, None),
-    Row(Action.ADD_DOCUMENT, tuple(s for s in OPEN if s is not S.DRAFT), None),
+    Row(Action.ADD_DOCUMENT, AFTER_SUBMISSION, None),
     Row(Action.SHARE_PLAN, PLAN_VISIBLE, None),
     Row(Action.REVOKE_SHARE, PLAN_VISIBLE, None),
     Row(Action.INVITE_COLLABORATOR, OPEN, None),
@@ -131,8 +159,36 @@ def _hold_before_production(attempt: Attempt) -> bool:
     return hold is not None and hold.left_status in BEFORE_PRODUCTION
 
 
+def impressions_by_post(case: Case) -> bool:
+    """Silicone impressions stand in for the scans the order needs: the lab digitises them."""
+    kind = case.records.impression_type
+    return kind is not None and kind.by_post and _needs_scans(case)
+
+
+def _records_complete(status: CaseStatus) -> Callable[[Attempt], bool]:
+    def check(attempt: Attempt) -> bool:
+        request = attempt.case.records_request
+        return (
+            request is not None
+            and request.left_status is status
+            and set(request.missing(attempt.case.records)) <= {attempt.args.get("kind")}
+        )
+
+    return check
+
+
+def _records_incomplete(attempt: Attempt) -> bool:
+    request = attempt.case.records_request
+    return request is None or not set(request.missing(attempt.case.records)) <= {
+        attempt.args.get("kind")
+    }
+
+
 CONDITIONS: dict[str, Callable[[Attempt], bool]] = {
     **{f"left_{s.value}": _left(s) for s in HOLDABLE},
+    **{f"records_complete_{s.value}": _records_complete(s) for s in RECORDS_CHECKED},
+    "records_incomplete": _records_incomplete,
+    "impressions_by_post": lambda a: impressions_by_post(a.case),
     "hold_before_production": _hold_before_production,
     "final_phase": lambda a: bool(a.args.get("final", True)),
     "earlier_phase": lambda a: not a.args.get("final", True),
@@ -250,6 +306,42 @@ def _required_versions(network: Network | None, records: Records) -> Iterable[Re
             )
 
 
+def _impressions_or_scans(attempt: Attempt) -> Iterable[Reason]:
+    """The impression type, then its records: both scans, or the impressions' parcel."""
+    records = attempt.case.records
+    if records.impression_type is None:
+        yield Reason("impression_type_missing")
+    elif records.impression_type.by_post:
+        if records.impressions is None:
+            yield Reason("impressions_not_shipped")
+    else:
+        yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
+        yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
+
+
+def _impressions_by_post(attempt: Attempt) -> Iterable[Reason]:
+    kind = attempt.case.records.impression_type
+    if kind is None or not kind.by_post:
+        yield Reason("impressions_not_by_post")
+
+
+def _impressions_awaited(attempt: Attempt) -> Iterable[Reason]:
+    shipment = attempt.case.records.impressions
+    if shipment is None:
+        yield Reason("impressions_not_shipped")
+    elif shipment.received_at is not None:
+        yield Reason("impressions_already_received")
+
+
+def _digitised(attempt: Attempt) -> Iterable[Reason]:
+    """The impressions arrived and their digitised scans are attached."""
+    shipment = attempt.case.records.impressions
+    if shipment is None or shipment.received_at is None:
+        yield Reason("impressions_not_received")
+    yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
+    yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
+
+
 def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
     case = attempt.case
     records = case.records
@@ -265,8 +357,7 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
         yield Reason("confirmation_missing", {"confirmation": "privacy"})
     yield from _required_versions(attempt.network, records)
     if _needs_scans(case):
-        yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
-        yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
+        yield from _impressions_or_scans(attempt)
     if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
         yield Reason("no_files")
     if (case.kind.is_follow_up or case.kind is CaseKind.RETAINER) and case.order is None:
@@ -421,6 +512,9 @@ def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
 #: Preconditions on the case itself (its state, records, parent): known before any input.
 STATE_GUARDS: dict[Action, tuple[Guard, ...]] = {
     Action.SUBMIT: (_submit_guard,),
+    Action.SHIP_IMPRESSIONS: (_impressions_by_post,),
+    Action.RECEIVE_IMPRESSIONS: (_impressions_awaited,),
+    Action.COMPLETE_DIGITISING: (_digitised,),
     Action.CANCEL: (_cancel_guard,),
     Action.CONFIRM_DELIVERY: (_delivery_pending,),
 }
@@ -442,6 +536,8 @@ INPUT_GUARDS: dict[Action, tuple[Guard, ...]] = {
     Action.HOLD: (_reason_given,),
     Action.CANCEL: (_reason_given,),
     Action.SHIP: (_ship_guard,),
+    Action.SHIP_IMPRESSIONS: (_ship_guard,),
+    Action.REQUEST_RECORDS: (_reason_given,),
     Action.SHARE_PLAN: (_share_guard,),
     Action.CONFIRM_DELIVERY: (_shipment_named,),
     Action.ORDER_FOLLOW_UP: (_follow_up_guard,),

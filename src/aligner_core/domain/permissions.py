@@ -77,6 +77,10 @@ MATRIX: dict[Action, frozenset[Relation]] = {
     Action.RESPOND_INVITATION: frozenset({R.INVITEE}),
     Action.REASSIGN: frozenset({R.ADMIN}),
     Action.ORDER_FOLLOW_UP: frozenset({R.OWNER}),
+    Action.SHIP_IMPRESSIONS: frozenset({R.OWNER}),
+    Action.RECEIVE_IMPRESSIONS: _LAB,
+    Action.COMPLETE_DIGITISING: _LAB,
+    Action.REQUEST_RECORDS: _LAB,
 }
 
 _GRANT_RELATIONS = {

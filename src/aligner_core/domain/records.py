@@ -29,6 +29,7 @@ __all__ = [
     "FileKind",
     "FileRef",
     "FileReport",
+    "ImpressionShipment",
     "ImpressionType",
     "MediaType",
     "MeshReport",
@@ -80,6 +81,11 @@ class ImpressionType(StrEnum):
     INTRAORAL_SCAN = "intraoral_scan"
     DESKTOP_SCAN = "desktop_scan"
     SILICONE_IMPRESSION = "silicone_impression"
+
+    @property
+    def by_post(self) -> bool:
+        """Physical impressions the lab receives by post and digitises itself."""
+        return self is ImpressionType.SILICONE_IMPRESSION
 
 
 class FileKind(StrEnum):
@@ -245,6 +251,18 @@ class Acceptance:
 
 
 @attrs.frozen
+class ImpressionShipment:
+    """Silicone impressions sent to the lab: the parcel, and when the lab received it."""
+
+    carrier: str = attrs.field(validator=[non_blank, text_limit(80)])
+    tracking_number: str = attrs.field(validator=[non_blank, text_limit(80)])
+    shipped_at: datetime = attrs.field(validator=aware)
+    shipped_by: UUID
+    received_at: datetime | None = attrs.field(default=None, validator=aware)
+    received_by: UUID | None = None
+
+
+@attrs.frozen
 class Records:
     """Impression type, files, and the two confirmations required before submission."""
 
@@ -255,6 +273,8 @@ class Records:
     #: the network's informed consent and terms and conditions, when it asks for them
     consent: Acceptance | None = None
     terms: Acceptance | None = None
+    #: the parcel of silicone impressions (impressions by post replace the scans)
+    impressions: ImpressionShipment | None = None
 
     def latest(self, kind: FileKind) -> FileRef | None:
         """The newest file of a kind (a later upload replaces an earlier one for planning)."""

@@ -294,6 +294,26 @@ _DEFAULT_PARTS: Mapping[EventType, _Parts] = {
     _E.FOLLOW_UP_ORDERED: _case(
         N_("follow-up order"), N_("A follow-up order was placed for case $case_number.")
     ),
+    _E.IMPRESSIONS_RECEIVED: _case(
+        N_("impressions received"),
+        N_("The lab received the impressions for case $case_number and is digitising them."),
+    ),
+    _E.SCANS_DIGITISED: _case(
+        N_("scans digitised"),
+        N_("The impressions of case $case_number are digitised; the case goes on."),
+    ),
+    _E.RECORDS_REQUESTED: _case(
+        N_("new records needed"),
+        N_(
+            "The lab needs new records for case $case_number. What is needed and why is "
+            "shown in the portal; the lab's turnaround is paused until they are uploaded."
+        ),
+        N_("Upload the records"),
+    ),
+    _E.RECORDS_RECEIVED: _case(
+        N_("records received"),
+        N_("The records the lab asked for on case $case_number have been uploaded."),
+    ),
 }
 _GENERIC = _case(N_("update"), N_("There is an update on case $case_number."))
 

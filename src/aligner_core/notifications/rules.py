@@ -42,8 +42,8 @@ class Audience(StrEnum):
 A = Audience
 RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.PLAN_UPLOADED: (A.DOCTOR, A.COMMENTING_COLLABORATORS),
-    EventType.CASE_SUBMITTED: (A.PLANNERS,),  # production for unplanned kinds: lab_side
-    EventType.DOCUMENT_ADDED: (A.PLANNERS,),  # after submission only: lab_side
+    EventType.CASE_SUBMITTED: (),  # the lab side: audiences
+    EventType.DOCUMENT_ADDED: (),  # after submission only; the lab side: audiences
     EventType.PLAN_ACCEPTED: (A.PLANNERS, A.PRODUCTION),
     EventType.MODIFICATION_REQUESTED: (A.PLANNERS,),
     EventType.PLAN_REJECTED: (A.PLANNERS,),
@@ -59,6 +59,10 @@ RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.COLLABORATOR_ACCEPTED: (A.INVITER,),
     EventType.COLLABORATOR_DECLINED: (A.INVITER,),
     EventType.COLLABORATOR_REVOKED: (A.SUBJECT,),
+    EventType.IMPRESSIONS_RECEIVED: (A.DOCTOR,),
+    EventType.SCANS_DIGITISED: (A.DOCTOR,),  # and the lab side: audiences
+    EventType.RECORDS_REQUESTED: (A.DOCTOR, A.COMMENTING_COLLABORATORS),
+    EventType.RECORDS_RECEIVED: (),  # the lab side: audiences
 }
 
 #: Events every recipient gets whatever their preferences.
@@ -71,6 +75,18 @@ MANDATORY = frozenset(
         EventType.COLLABORATOR_REVOKED,
         EventType.ORDER_REFUSED,
         EventType.CASE_CANCELLED,
+        EventType.RECORDS_REQUESTED,
+    }
+)
+
+
+#: Events for whoever acts on the case in the lab now (see :func:`lab_side`).
+_TO_LAB_SIDE = frozenset(
+    {
+        EventType.CASE_SUBMITTED,
+        EventType.DOCUMENT_ADDED,
+        EventType.SCANS_DIGITISED,
+        EventType.RECORDS_RECEIVED,
     }
 )
 
@@ -92,8 +108,8 @@ def audiences(event: DomainEvent, case: Case | None = None) -> tuple[Audience, .
             return (A.DOCTOR, A.COMMENTING_COLLABORATORS)
         # the doctor only matters when a collaborator wrote it (the actor is left out)
         return (lab_side(case), A.DOCTOR, A.COMMENTING_COLLABORATORS)
-    if event.type in (EventType.CASE_SUBMITTED, EventType.DOCUMENT_ADDED):
-        return (lab_side(case),)
+    if event.type in _TO_LAB_SIDE:
+        return (lab_side(case), *RULES.get(event.type, ()))
     return RULES.get(event.type, ())
 
 

@@ -92,6 +92,8 @@ COLUMN_GAP: Final = 190.0
 MARGIN: Final = 30.0
 _KIND_STYLE: Final = {  # fill, stroke by what the status means for the doctor
     CaseStatus.DRAFT: ("#f5f7fa", "#7b8794"),
+    CaseStatus.AWAITING_IMPRESSIONS: ("#e3effa", "#2b6cb0"),
+    CaseStatus.AWAITING_RECORDS: ("#fdf3dc", "#b7791f"),
     CaseStatus.LAB_REVIEW: ("#e3effa", "#2b6cb0"),
     CaseStatus.IN_PLANNING: ("#e3effa", "#2b6cb0"),
     CaseStatus.WAITING_FOR_APPROVAL: ("#fdf3dc", "#b7791f"),
@@ -110,8 +112,10 @@ PLACES: Final[dict[CaseStatus, tuple[float, float]]] = {
     # (layer, column): the usual path runs down the middle column.
     CaseStatus.DRAFT: (0, 2),
     CaseStatus.DELETED: (0, 3.45),
+    CaseStatus.AWAITING_IMPRESSIONS: (0.5, 0.55),
+    CaseStatus.AWAITING_RECORDS: (1.0, -0.9),
     CaseStatus.IN_PLANNING: (1, 2),
-    CaseStatus.LAB_REVIEW: (1.2, 0.55),
+    CaseStatus.LAB_REVIEW: (1.5, 0.55),
     CaseStatus.WAITING_FOR_APPROVAL: (2, 2),
     CaseStatus.PLAN_REJECTED: (2, 3.45),
     CaseStatus.IN_PRODUCTION: (3, 2),

@@ -24,6 +24,7 @@ from aligner_core.commands import (
     Close,
     Command,
     Comment,
+    CompleteDigitising,
     Confirm,
     ConfirmDelivery,
     CreateCase,
@@ -35,12 +36,14 @@ from aligner_core.commands import (
     OfferShades,
     OrderFollowUp,
     Reassign,
+    ReceiveImpressions,
     RefuseOrder,
     Register,
     RejectPlan,
     Release,
     Reopen,
     RequestModification,
+    RequestRecords,
     RequireConfirmations,
     RespondToInvitation,
     RevokeCollaborator,
@@ -48,6 +51,7 @@ from aligner_core.commands import (
     SetTeeth,
     SharePlan,
     Ship,
+    ShipImpressions,
     Submit,
     UpdateDraft,
     UpdateProfile,
@@ -335,6 +339,29 @@ class Core:
         )
 
     # lab review and planning
+    # impressions by post and records requests
+    def ship_impressions(
+        self, doctor_id: UUID, case_id: UUID, *, carrier: str, tracking_number: str
+    ) -> Case:
+        """The draft's silicone impressions are in the post (they stand in for the scans)."""
+        command = ShipImpressions(case_id=case_id, carrier=carrier, tracking_number=tracking_number)
+        return self.execute(doctor_id, command)
+
+    def receive_impressions(self, staff_id: UUID, case_id: UUID) -> Case:
+        return self.execute(staff_id, ReceiveImpressions(case_id=case_id))
+
+    def complete_digitising(self, staff_id: UUID, case_id: UUID) -> Case:
+        """The digitised scans are attached: on to planning (a retainer to production)."""
+        return self.execute(staff_id, CompleteDigitising(case_id=case_id))
+
+    def request_records(
+        self, staff_id: UUID, case_id: UUID, kinds: Iterable[FileKind], reason: str
+    ) -> Case:
+        """Ask the doctor for new records; the case waits, the lab's turnaround paused."""
+        return self.execute(
+            staff_id, RequestRecords(case_id=case_id, kinds=tuple(kinds), reason=reason)
+        )
+
     def accept_order(self, staff_id: UUID, case_id: UUID) -> Case:
         return self.execute(staff_id, AcceptOrder(case_id=case_id))
 

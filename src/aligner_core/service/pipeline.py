@@ -249,6 +249,7 @@ def advance(
         changed,
         status=status,
         hold=hold,
+        records_request=changed.records_request if status is CaseStatus.AWAITING_RECORDS else None,
         deadline=_deadline(deps, before, status, action, now, changed),
         updated_at=now,
         submitted_at=now if action is Action.SUBMIT else changed.submitted_at,
@@ -262,6 +263,10 @@ def advance(
     )
 
 
+#: Statuses in which the lab waits (on hold, on the doctor's records): its clock stops.
+_WAITING = (CaseStatus.ON_HOLD, CaseStatus.AWAITING_RECORDS)
+
+
 def _deadline(
     deps: Deps, before: Case, status: CaseStatus, action: Action, now: datetime, case: Case
 ) -> Deadline | None:
@@ -270,10 +275,10 @@ def _deadline(
     design = case.request.design if case.request else Design.STANDARD
     if status is before.status:
         return before.deadline
-    if status is CaseStatus.ON_HOLD:
+    if status in _WAITING:
         d = before.deadline
-        return attrs.evolve(d, paused_since=today) if d else None
-    if action is Action.RELEASE:
+        return attrs.evolve(d, paused_since=d.paused_since or today) if d else None
+    if before.status in _WAITING and status is not CaseStatus.CANCELLED:
         d = before.deadline
         if d is None or d.paused_since is None:
             return d

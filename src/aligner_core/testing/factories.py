@@ -11,7 +11,7 @@ from aligner_core.domain.accounts import Address, Registration, Role
 from aligner_core.domain.patients import Gender, PatientDetails
 from aligner_core.domain.plans import PlanSummary
 from aligner_core.domain.prescriptions import WearSchedule
-from aligner_core.domain.records import FileKind
+from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.service.core import Core
 
 __all__ = [
@@ -116,7 +116,12 @@ class Lab:
         from aligner_core.domain.cases import CaseKind
 
         owner = doctor or self.doctor
-        case = self.core.create_case(owner, CaseKind.TREATMENT, patient_details(last_name))
+        case = self.core.create_case(
+            owner,
+            CaseKind.TREATMENT,
+            patient_details(last_name),
+            impression_type=ImpressionType.INTRAORAL_SCAN,
+        )
         scan = arch_stl()
         self.core.attach_file(owner, case.case_id, FileKind.UPPER_SCAN, scan, "upper.stl")
         self.core.attach_file(owner, case.case_id, FileKind.LOWER_SCAN, scan, "lower.stl")

@@ -30,7 +30,14 @@ from aligner_core.commands import (
 from aligner_core.errors import ValidationError
 from aligner_core.service import pipeline
 from aligner_core.service.deps import Deps
-from aligner_core.service.handlers import accounts, collaboration, drafts, planning, production
+from aligner_core.service.handlers import (
+    accounts,
+    collaboration,
+    drafts,
+    planning,
+    production,
+    records,
+)
 
 __all__ = ["CASE_HANDLERS", "OTHER_HANDLERS", "execute"]
 
@@ -40,6 +47,7 @@ CASE_HANDLERS: dict[type, pipeline.Handler] = {
     **planning.HANDLERS,
     **collaboration.HANDLERS,
     **production.HANDLERS,
+    **records.HANDLERS,
 }
 
 #: Commands that run their own unit of work.

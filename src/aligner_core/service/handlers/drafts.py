@@ -101,6 +101,8 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             chart=parent.chart,
             order=command.order,
             parent_id=parent.case_id,
+            # the practice takes impressions the same way as for the parent
+            records=Records(impression_type=parent.records.impression_type),
             # the doctor's outside planners and colleagues stay on the follow-up
             collaborators=tuple(
                 g for g in parent.collaborators if g.status is GrantStatus.ACCEPTED
@@ -201,10 +203,14 @@ def _attach(step: Step[AttachFile]) -> Change:
     ref = FileRef(
         step.deps.ids.new_id(), command.kind, clean, report, step.now, step.actor.account_id
     )
-    later = case.status is not CaseStatus.DRAFT
+    records = case.records.with_file(ref)
+    event = None if case.status is CaseStatus.DRAFT else EventType.DOCUMENT_ADDED
+    request = case.records_request
+    if request is not None and not request.missing(records):
+        event = EventType.RECORDS_RECEIVED  # the lab asked for these; the case goes back
     return Change(
-        attrs.evolve(case, records=case.records.with_file(ref)),
-        EventType.DOCUMENT_ADDED if later else None,
+        attrs.evolve(case, records=records),
+        event,
         {"file": clean, "kind": command.kind.value, "sha256": report.sha256},
     )
 

@@ -54,7 +54,7 @@ from aligner_core.domain.accounts import (
     Role,
 )
 from aligner_core.domain.audit import AuditAction, AuditEntry, AuditFilter
-from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold
+from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold, RecordsRequest
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.queries import (
@@ -182,6 +182,17 @@ def case(
         updated_at=updated_at or created_at,
         status=status,
         hold=hold,
+        records_request=(
+            RecordsRequest(
+                (FileKind.UPPER_SCAN,),
+                "blurred",
+                owner.account_id,
+                created_at,
+                CaseStatus.IN_PLANNING,
+            )
+            if status is CaseStatus.AWAITING_RECORDS
+            else None
+        ),
         collaborators=collaborators,
         accepted_at=created_at if status not in (CaseStatus.DRAFT, CaseStatus.DELETED) else None,
         name=label,
@@ -389,10 +400,11 @@ def _changed(c: Case, pop: Population, rnd: random.Random) -> Case:
     what = rnd.choice(["status", "owner", "grant", "revoke", "delete", "comment-like"])
     changes: dict[str, Any] = {"version": c.version + 1, "updated_at": c.updated_at + timedelta(1)}
     if what == "status":
-        status = rnd.choice([s for s in CaseStatus if s is not CaseStatus.ON_HOLD])
-        changes.update(status=status, hold=None)
+        waiting = (CaseStatus.ON_HOLD, CaseStatus.AWAITING_RECORDS)  # they hold more
+        status = rnd.choice([s for s in CaseStatus if s not in waiting])
+        changes.update(status=status, hold=None, records_request=None)
     elif what == "delete":
-        changes.update(status=CaseStatus.DELETED, hold=None)
+        changes.update(status=CaseStatus.DELETED, hold=None, records_request=None)
     elif what == "owner":
         owner = rnd.choice(pop.doctors)
         changes.update(owner_id=owner.account_id, network_id=owner.network_id)

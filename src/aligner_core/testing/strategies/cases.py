@@ -17,10 +17,12 @@ from aligner_core.domain.cases import (
     Deadline,
     HistoryEntry,
     Hold,
+    RecordsRequest,
     ShareLink,
     Shipment,
 )
 from aligner_core.domain.deadlines import Stage
+from aligner_core.domain.records import FileKind
 from aligner_core.testing.strategies._common import (
     DETAILS,
     after,
@@ -102,6 +104,19 @@ def holds() -> st.SearchStrategy[Hold]:
     )
 
 
+def records_requests() -> st.SearchStrategy[RecordsRequest]:
+    return st.builds(
+        RecordsRequest,
+        kinds=st.lists(st.sampled_from(FileKind), min_size=1, max_size=3, unique=True).map(tuple),
+        reason=text(2000, blank=False),
+        requested_by=st.uuids(),
+        requested_at=aware_datetimes(),
+        left_status=st.sampled_from(
+            [CaseStatus.AWAITING_IMPRESSIONS, CaseStatus.LAB_REVIEW, CaseStatus.IN_PLANNING]
+        ),
+    )
+
+
 @st.composite
 def deadlines(draw: st.DrawFn) -> Deadline:
     due = draw(dates())
@@ -170,6 +185,9 @@ def cases(
         ),
         history=draw(small_tuples(history_entries(), items)),
         hold=draw(holds()) if status is CaseStatus.ON_HOLD else None,
+        records_request=(
+            draw(records_requests()) if status is CaseStatus.AWAITING_RECORDS else None
+        ),
         deadline=draw(optional(deadlines())),
         assigned_planner_id=draw(optional(st.uuids())),
         submitted_at=draw(optional(after(created, 30))),

@@ -11,6 +11,7 @@ from aligner_core.domain.records import (
     FileKind,
     FileRef,
     FileReport,
+    ImpressionShipment,
     ImpressionType,
     MediaType,
     MeshReport,
@@ -100,4 +101,17 @@ def records(*, max_files: int = 4) -> st.SearchStrategy[Records]:
         files=st.lists(file_refs(), max_size=max_files, unique_by=lambda f: f.file_id).map(tuple),
         confirmed_complete=st.booleans(),
         privacy_accepted=st.booleans(),
+        impressions=optional(impression_shipments()),
+    )
+
+
+def impression_shipments() -> st.SearchStrategy[ImpressionShipment]:
+    return st.builds(
+        ImpressionShipment,
+        carrier=text(80, blank=False),
+        tracking_number=text(80, blank=False),
+        shipped_at=aware_datetimes(),
+        shipped_by=st.uuids(),
+        received_at=optional(aware_datetimes()),
+        received_by=optional(st.uuids()),
     )
