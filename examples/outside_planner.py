@@ -1,7 +1,8 @@
 """An outside planning service (OrthoTPS over a collaborator suite), end to end.
 
 A doctor invites the service by its e-mail address (its account lives in another
-network), the service accepts and sees that case only, designs the setup, the
+network; a second service without an account gets a link to create one), the service
+accepts and sees that case only, designs the setup, the
 doctor reads how the plan departs from the request before approving, and the
 service stays on the refinement that follows. Prints the case's timeline.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
+import attrs
+
 import aligner_core
 from aligner_core.domain.accounts import CollaboratorPermission as P
 from aligner_core.domain.accounts import Role
@@ -18,7 +21,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.events import EventType
 from aligner_core.domain.orders import RefinementOrder
 from aligner_core.domain.prescriptions import TreatmentRequest
-from aligner_core.testing.factories import plan_summary, set_up_lab
+from aligner_core.testing.factories import plan_summary, registration, set_up_lab
 
 
 def main() -> int:
@@ -46,6 +49,21 @@ def main() -> int:
     core.respond_to_invitation(tps, case_id, accept=True)
     visible = [s.number for s in core.list_cases(tps).items]
     print(f"ortho.tps accepted by e-mail invitation and sees cases {visible} only")
+
+    # a second service has no account yet: the invitation's e-mail carries a link to make one
+    core.invite_by_email(lab.doctor, case_id, "tps@smile-design.example", [P.VIEW_DETAILS])
+    with core.storage.unit_of_work() as uow:
+        mail = next(e for e in uow.outbox.pending() if e.event.type is EventType.INVITATION_EMAILED)
+    token = mail.event.get("token") or ""
+    print(
+        f"an invitation goes to {mail.recipient_email}: {core.links.invitation_url(token)[:48]}..."
+    )
+    guest = core.accept_invitation(
+        token, attrs.evolve(registration("smile.design"), email="tps@smile-design.example")
+    )
+    names[guest.account_id] = "smile.design"
+    seen = core.list_cases(guest.account_id).total
+    print(f"smile.design made its account by the link and sees {seen} case")
 
     later(1)
     core.comment(lab.doctor, case_id, "Please keep the upper incisors' torque.")
@@ -80,7 +98,7 @@ def main() -> int:
             f"{entry.from_status.value if entry.from_status else '-'} -> {entry.to_status.value}"
         )
         who = names.get(entry.actor_id, "lab")
-        print(f"  {entry.at:%Y-%m-%d %H:%M}  {who:<11} {entry.action:<22} {change}")
+        print(f"  {entry.at:%Y-%m-%d %H:%M}  {who:<12} {entry.action:<22} {change}")
     return 0
 
 

@@ -183,6 +183,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "plan_shared": N_("Treatment plan shared"),
         "share_revoked": N_("Share link revoked"),
         "collaborator_invited": N_("Collaborator invited"),
+        "invitation_emailed": N_("Invitation sent by e-mail"),
         "collaborator_accepted": N_("Invitation accepted"),
         "collaborator_declined": N_("Invitation declined"),
         "collaborator_revoked": N_("Collaboration ended"),

@@ -152,6 +152,8 @@ CODES: Final[Mapping[str, str]] = {
     "invitee_invalid": N_("invite an active account other than the owner"),
     "invitee_one_of": N_("name the invitee by account or by e-mail address, not both"),
     "already_invited": N_("already invited"),
+    "invitation_invalid": N_("this invitation link is not valid (used, withdrawn or mistyped)"),
+    "invitation_other_email": N_("use the e-mail address the invitation was sent to"),
     "new_owner_invalid": N_("the new owner is an active doctor of the network"),
     "link_lifetime": N_("a link lives between 1 second and 365 days"),
     "not_storable": N_("holds characters that cannot be stored"),

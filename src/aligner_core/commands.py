@@ -54,6 +54,7 @@ from aligner_core.errors import FieldError
 
 __all__ = [
     "COMMANDS",
+    "AcceptInvitation",
     "AcceptOrder",
     "AcceptPlan",
     "Activate",
@@ -498,6 +499,15 @@ class InviteCollaborator(CaseCommand):
 
 
 @attrs.frozen(kw_only=True)
+class AcceptInvitation(Command):
+    """Someone invited by e-mail without an account creates one through the invitation's
+    link (active at once, in the case's network) and becomes the case's collaborator."""
+
+    token: str = text(100, doc="The token of the invitation's link.")
+    registration: Registration = field(doc="The new account (the invited e-mail address).")
+
+
+@attrs.frozen(kw_only=True)
 class RespondToInvitation(CaseCommand):
     """The invitee accepts or declines."""
 
@@ -614,6 +624,7 @@ COMMANDS: dict[str, type[Command]] = {
         Comment,
         InviteCollaborator,
         RespondToInvitation,
+        AcceptInvitation,
         RevokeCollaborator,
         Reassign,
         Hold,

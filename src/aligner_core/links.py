@@ -37,6 +37,8 @@ class Links:
     portal: str = attrs.field(default="https://portal.example/", validator=_template())
     case: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     share: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    #: where someone invited by e-mail without an account creates one (``{token}``)
+    invitation: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
 
     def __attrs_post_init__(self) -> None:
         root = self.portal if self.portal.endswith("/") else self.portal + "/"
@@ -45,11 +47,17 @@ class Links:
             object.__setattr__(self, "case", root + "cases/{number}")
         if not self.share:
             object.__setattr__(self, "share", root + "share/{token}")
+        if not self.invitation:
+            object.__setattr__(self, "invitation", root + "invitations/{token}")
         _template("number")(self, attrs.fields(Links).case, self.case)
         _template("token")(self, attrs.fields(Links).share, self.share)
+        _template("token")(self, attrs.fields(Links).invitation, self.invitation)
 
     def case_url(self, number: int) -> str:
         return self.case.replace("{number}", str(int(number)))
 
     def share_url(self, token: str) -> str:
         return self.share.replace("{token}", quote(token, safe=""))
+
+    def invitation_url(self, token: str) -> str:
+        return self.invitation.replace("{token}", quote(token, safe=""))

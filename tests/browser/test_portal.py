@@ -306,7 +306,7 @@ def test_an_impressions_by_post_case_from_parcel_to_planning(
     for kind, sample in (("Upper jaw scan", "Moon.stl"), ("Lower jaw scan", "Star.stl")):
         form = open_action(production, "Add a document")
         form.get_by_label("Kind of file").select_option(label=kind)
-        form.get_by_label("File").set_input_files(str(samples / "binary" / sample))
+        form.locator("input[type=file]").set_input_files(str(samples / "binary" / sample))
         form.get_by_role("button", name="Add a document").click()
         expect(production.get_by_role("link", name=sample)).to_be_visible()
     production.get_by_role("button", name="Scans digitised: continue").click()
@@ -325,7 +325,7 @@ def test_an_impressions_by_post_case_from_parcel_to_planning(
     shot(doctor, screenshots, "21-records-requested")
     form = open_action(doctor, "Add a document")
     expect(form.get_by_label("Kind of file")).to_have_value("bite_scan")
-    form.get_by_label("File").set_input_files(str(samples / "binary" / "Moon.stl"))
+    form.locator("input[type=file]").set_input_files(str(samples / "binary" / "Moon.stl"))
     form.get_by_role("button", name="Add a document").click()
     expect(doctor.locator(".badge.big")).to_have_text("In planning")
     expect(doctor.locator("#records-request")).to_have_count(0)

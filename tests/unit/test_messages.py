@@ -39,6 +39,7 @@ SAFE_DATA = {
     "phase": "1",
     "permissions": "comment,view_setup",
     "reason": "records unusable",
+    "token": "T" * 64,  # an e-mail invitation's link
 }
 
 
@@ -110,6 +111,8 @@ def test_every_event_renders_both_parts(event: EventType) -> None:
         if event in ACCOUNT_EVENTS
         else "https://portal.example/cases/4711"
     )
+    if event is EventType.INVITATION_EMAILED:  # no account yet: the link makes one
+        link = "https://portal.example/invitations/" + "T" * 64
     if event not in ACCOUNT_EVENTS:
         assert "Case 4711" in message["Subject"]
     assert link in text["text/plain"]
@@ -185,7 +188,8 @@ def test_every_event_renders_in_german(event: EventType) -> None:
         assert '<a href="https://portal.example/">Anmelden</a>' in text["text/html"]
     else:
         assert "Fall 4711" in german["Subject"] and "Case" not in german["Subject"]
-        assert "https://portal.example/cases/4711" in text["text/plain"]
+        link = "cases/4711" if event is not EventType.INVITATION_EMAILED else "invitations/TTTT"
+        assert f"https://portal.example/{link}" in text["text/plain"]
         assert "(Fall 4711)</a>" in text["text/html"]
     for word in (" the ", " was ", " case ", "Open the case", "Sign in"):
         assert word not in text["text/plain"], (event, word)

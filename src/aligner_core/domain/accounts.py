@@ -27,6 +27,7 @@ __all__ = [
     "Address",
     "CollaboratorGrant",
     "CollaboratorPermission",
+    "EmailInvitation",
     "GrantStatus",
     "Network",
     "ProfileChanges",
@@ -258,3 +259,20 @@ class CollaboratorGrant(Checked):
         if permission is CollaboratorPermission.VIEW_SETUP:
             return CollaboratorPermission.EDIT_SETUP in self.permissions
         return permission is CollaboratorPermission.VIEW_DETAILS
+
+
+@attrs.frozen
+class EmailInvitation(Checked):
+    """An invitation to one case sent to an address with no usable account: whoever opens
+    its link and creates an account with that address becomes the case's collaborator."""
+
+    invitation_id: UUID = field()
+    email: str = text(254, rules=[email_rule])
+    invited_by: UUID = field()
+    invited_at: datetime = field()
+    permissions: tuple[CollaboratorPermission, ...] = items(
+        len(CollaboratorPermission), min_items=1, converter=_permissions
+    )
+    status: GrantStatus = field(default=GrantStatus.INVITED)
+    #: the account created through the link (set when it is accepted)
+    account_id: UUID | None = field(default=None)

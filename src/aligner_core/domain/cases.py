@@ -16,7 +16,7 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain._checks import aware, non_blank, positive, text_limit
-from aligner_core.domain.accounts import CollaboratorGrant, GrantStatus
+from aligner_core.domain.accounts import CollaboratorGrant, EmailInvitation, GrantStatus
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanVersion
@@ -212,6 +212,8 @@ class Case:
     comments: tuple[Comment, ...] = ()
     shipments: tuple[Shipment, ...] = ()
     collaborators: tuple[CollaboratorGrant, ...] = ()
+    #: invitations sent to addresses without an account (they become grants when accepted)
+    invitations: tuple[EmailInvitation, ...] = ()
     shares: tuple[ShareLink, ...] = ()
     history: tuple[HistoryEntry, ...] = ()
     hold: Hold | None = None
@@ -248,6 +250,9 @@ class Case:
 
     def plan(self, number: int) -> PlanVersion | None:
         return self.plans[number - 1] if 0 < number <= len(self.plans) else None
+
+    def invitation(self, invitation_id: UUID) -> EmailInvitation | None:
+        return next((i for i in self.invitations if i.invitation_id == invitation_id), None)
 
     def grant_for(self, account_id: UUID) -> CollaboratorGrant | None:
         for grant in self.collaborators:

@@ -42,6 +42,8 @@ class EventType(StrEnum):
     PLAN_SHARED = "plan_shared"
     SHARE_REVOKED = "share_revoked"
     COLLABORATOR_INVITED = "collaborator_invited"
+    #: an invitation to an address without an account, with the link to create one
+    INVITATION_EMAILED = "invitation_emailed"
     COLLABORATOR_ACCEPTED = "collaborator_accepted"
     COLLABORATOR_DECLINED = "collaborator_declined"
     COLLABORATOR_REVOKED = "collaborator_revoked"

@@ -75,6 +75,7 @@ SAFE_FIELDS = frozenset(
         "permissions",
         "reason",
         "recipient_email",
+        "invitation_url",
     }
 )
 
@@ -136,6 +137,7 @@ class _Parts:
     subject: str
     text: str
     action: str | None = None  # a case notification's link text; None: an account one
+    link: str = "$case_url"  # where a case notification's link points
 
 
 _SIGNATURE = "\n\n-- \n$portal_name\n"
@@ -166,11 +168,11 @@ def _compose(parts: _Parts, language: str) -> MessageTemplate:
     action = tr(parts.action)
     return MessageTemplate(
         subject=f"[$portal_name] {tr(_CASE)}: {tr(parts.subject)}",
-        text=f"{text}\n\n{action}: $case_url{_SIGNATURE}",
+        text=f"{text}\n\n{action}: {parts.link}{_SIGNATURE}",
         html=(
             f'<!DOCTYPE html><html lang="{language}"><body>'
             f"<p>{html.escape(text)}</p>"
-            f'<p><a href="$case_url">{html.escape(action)} '
+            f'<p><a href="{parts.link}">{html.escape(action)} '
             f"({html.escape(tr(_CASE_LINK))})</a></p>"
             "<p>-- <br>$portal_name</p></body></html>"
         ),
@@ -273,6 +275,16 @@ _DEFAULT_PARTS: Mapping[EventType, _Parts] = {
     ),
     _E.SHARE_REVOKED: _case(
         N_("share link revoked"), N_("A share link of case $case_number was revoked.")
+    ),
+    _E.INVITATION_EMAILED: _Parts(
+        N_("invitation to collaborate"),
+        N_(
+            "You are invited to collaborate on case $case_number in $portal_name "
+            "(permissions: $permissions). Create your account with this link to open it; "
+            "the link is yours alone."
+        ),
+        N_("Create your account"),
+        "$invitation_url",
     ),
     _E.COLLABORATOR_INVITED: _case(
         N_("invitation to collaborate"),
@@ -448,6 +460,7 @@ def message_fields(
         if lang == i18n.BASE_LANGUAGE
         else i18n.label(event.type, lang),
         "recipient_email": entry.recipient_email,
+        "invitation_url": chosen.invitation_url(token) if (token := event.get("token")) else "",
     }
     for name in _EVENT_DATA_FIELDS:
         fields[name] = event.get(name) or ""

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from aligner_core.domain.accounts import Account
 from aligner_core.domain.cases import Case
-from aligner_core.domain.events import DomainEvent
+from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.outbox import DeliveryState, OutboxEntry
 from aligner_core.notifications.rules import recipients
 
@@ -31,17 +31,28 @@ def entries_for(
     now: datetime,
     message_id_domain: str,
 ) -> list[OutboxEntry]:
-    """One entry per recipient the rules name, each with its fixed ``Message-ID``."""
+    """One entry per recipient the rules name, each with its fixed ``Message-ID``; an
+    e-mail invitation goes to its address (the recipient id is the invitation's)."""
+    found = [
+        (a.account_id, a.email, a.language)
+        for a in recipients(event, case, accounts.get, accounts.in_network)
+    ]
+    invitation_id = event.get("invitation")
+    if event.type is EventType.INVITATION_EMAILED and case is not None and invitation_id:
+        invitation = case.invitation(UUID(invitation_id))
+        if invitation is not None:  # written in the inviting doctor's language
+            language = accounts.get(invitation.invited_by).language
+            found.append((invitation.invitation_id, invitation.email, language))
     entries = []
-    for account in recipients(event, case, accounts.get, accounts.in_network):
+    for recipient_id, email, language in found:
         entry_id = new_id()
         entries.append(
             OutboxEntry(
                 entry_id=entry_id,
                 event=event,
-                recipient_id=account.account_id,
-                recipient_email=account.email,
-                language=account.language,
+                recipient_id=recipient_id,
+                recipient_email=email,
+                language=language,
                 created_at=now,
                 next_attempt_at=now,
                 message_id=f"<{entry_id}@{message_id_domain}>",

@@ -56,6 +56,7 @@ RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.ACCOUNT_ACTIVATED: (A.SUBJECT,),
     EventType.CASE_REASSIGNED: (A.DOCTOR, A.PREVIOUS_OWNER),
     EventType.COLLABORATOR_INVITED: (A.SUBJECT,),
+    EventType.INVITATION_EMAILED: (),  # to the address invited (notifications.outbox)
     EventType.COLLABORATOR_ACCEPTED: (A.INVITER,),
     EventType.COLLABORATOR_DECLINED: (A.INVITER,),
     EventType.COLLABORATOR_REVOKED: (A.SUBJECT,),
@@ -72,6 +73,7 @@ MANDATORY = frozenset(
         EventType.PLAN_UPLOADED,
         EventType.CASE_SHIPPED,
         EventType.COLLABORATOR_INVITED,
+        EventType.INVITATION_EMAILED,
         EventType.COLLABORATOR_REVOKED,
         EventType.ORDER_REFUSED,
         EventType.CASE_CANCELLED,

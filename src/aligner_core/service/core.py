@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, overload
 from uuid import UUID
 
 from aligner_core.commands import (
+    AcceptInvitation,
     AcceptOrder,
     AcceptPlan,
     Activate,
@@ -161,7 +162,7 @@ class Core:
     def execute(
         self,
         actor_id: UUID | None,
-        command: Register | Activate | Block | UpdateProfile | MuteNotifications,
+        command: Register | Activate | Block | UpdateProfile | MuteNotifications | AcceptInvitation,
     ) -> Account: ...
 
     @overload
@@ -459,11 +460,17 @@ class Core:
         email: str,
         permissions_: Iterable[CollaboratorPermission],
     ) -> Case:
-        """Invite the account with this e-mail address, in any network (an outside planner)."""
+        """Invite the account with this e-mail address, in any network (an outside planner);
+        an address without an account gets a link to create one (:meth:`accept_invitation`)."""
         command = InviteCollaborator(
             case_id=case_id, email=email, permissions=_granted(permissions_)
         )
         return self.execute(doctor_id, command)
+
+    def accept_invitation(self, token: str, registration: Registration) -> Account:
+        """Create the account an e-mail invitation's link offers (see :meth:`invite_by_email`):
+        active at once, the case's collaborator with the permissions granted."""
+        return self.execute(None, AcceptInvitation(token=token, registration=registration))
 
     def respond_to_invitation(self, actor_id: UUID, case_id: UUID, *, accept: bool) -> Case:
         return self.execute(actor_id, RespondToInvitation(case_id=case_id, accept=accept))

@@ -71,6 +71,8 @@ class Change:
     event: EventType | None = None
     details: Mapping[str, object] = attrs.field(factory=dict)
     subject_id: UUID | None = None
+    #: facts for the e-mails only, never in the case's history (an invitation's token)
+    mail_only: Mapping[str, object] = attrs.field(factory=dict)
 
 
 Handler = Callable[[Step[Any]], Change]
@@ -181,7 +183,7 @@ def run(
         updated = advance(deps, case, done.case, status, actor, action, now, done.details)
         uow.cases.update(updated)
         if done.event is not None:
-            data = {**done.details, "action": action.value}
+            data = {**done.details, **done.mail_only, "action": action.value}
             event = DomainEvent(
                 type=done.event,
                 at=now,

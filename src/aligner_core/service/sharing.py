@@ -21,7 +21,7 @@ import attrs
 
 from aligner_core.errors import ValidationError
 
-__all__ = ["LinkKeys", "sign", "verify"]
+__all__ = ["INVITATION", "SHARE", "LinkKeys", "sign", "verify"]
 
 _BODY: Final = 32
 _MAC: Final = 16
@@ -52,23 +52,30 @@ class LinkKeys:
         return cls(tuple(k.encode() if isinstance(k, str) else k for k in items))
 
 
+#: What a token is for, signed with it: a share link's token opens no invitation.
+SHARE: Final = b""
+INVITATION: Final = b"invitation:"
+
+
 def _mac(key: bytes, body: bytes) -> bytes:
     return hmac.new(key, body, hashlib.sha256).digest()[:_MAC]
 
 
-def sign(keys: LinkKeys, case_id: UUID, share_id: UUID) -> str:
+def sign(keys: LinkKeys, case_id: UUID, share_id: UUID, purpose: bytes = SHARE) -> str:
     body = case_id.bytes + share_id.bytes
-    return base64.urlsafe_b64encode(body + _mac(keys.keys[0], body)).decode().rstrip("=")
+    mac = _mac(keys.keys[0], purpose + body)
+    return base64.urlsafe_b64encode(body + mac).decode().rstrip("=")
 
 
-def verify(keys: LinkKeys, token: str) -> tuple[UUID, UUID] | None:
-    """The (case id, share id) a genuine token names, or None (any other spelling is None)."""
+def verify(keys: LinkKeys, token: str, purpose: bytes = SHARE) -> tuple[UUID, UUID] | None:
+    """The (case id, share or invitation id) a genuine token for ``purpose`` names, or None
+    (any other spelling, or a token made for another purpose, is None)."""
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         return None
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     if len(raw) != _BODY + _MAC or base64.urlsafe_b64encode(raw).decode().rstrip("=") != token:
         return None
     body, mac = raw[:_BODY], raw[_BODY:]
-    if not any(hmac.compare_digest(mac, _mac(key, body)) for key in keys.keys):
+    if not any(hmac.compare_digest(mac, _mac(key, purpose + body)) for key in keys.keys):
         return None
     return UUID(bytes=body[:16]), UUID(bytes=body[16:])

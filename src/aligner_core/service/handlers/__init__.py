@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from aligner_core.commands import (
+    AcceptInvitation,
     Activate,
     AttachFile,
     Block,
@@ -54,6 +55,7 @@ CASE_HANDLERS: dict[type, pipeline.Handler] = {
 OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     CreateNetwork: accounts.create_network,
     Register: accounts.register,
+    AcceptInvitation: collaboration.accept_invitation,
     Activate: accounts.activate,
     Block: accounts.block,
     RequireConfirmations: accounts.require_confirmations,
@@ -72,7 +74,7 @@ def execute(deps: Deps, actor_id: UUID | None, command: Command) -> Any:
     kind = type(command)
     other = OTHER_HANDLERS.get(kind)
     if other is not None:
-        if actor_id is None and kind not in (CreateNetwork, Register):
+        if actor_id is None and kind not in (CreateNetwork, Register, AcceptInvitation):
             raise ValidationError.of("required", "$.actor_id")
         return other(deps, actor_id, command)
     handler = CASE_HANDLERS.get(kind)

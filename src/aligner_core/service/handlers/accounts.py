@@ -40,12 +40,13 @@ __all__ = [
     "block",
     "create_network",
     "mute_notifications",
+    "new_account",
     "register",
     "update_profile",
 ]
 
 
-def _account_from(
+def new_account(  # an account as registered, in a network, with a status
     deps: Deps,
     reg: Registration,
     network_id: UUID,
@@ -76,7 +77,7 @@ def create_network(
     """A lab's network with its first admin (active from the start): set-up, not a user action."""
     now = deps.clock.now()
     network = Network(deps.ids.new_id(), command.name, command.reference_code)
-    admin = _account_from(
+    admin = new_account(
         deps, command.admin, network.network_id, Role.ADMIN, now, AccountStatus.ACTIVE
     )
     with deps.storage.unit_of_work() as uow:
@@ -132,7 +133,7 @@ def register(deps: Deps, actor_id: UUID | None, command: Register) -> Account:
             network = uow.accounts.network_by_code(code)
         except NotFoundError:
             raise ValidationError.of("unknown_reference_code", "$.reference_code") from None
-        account = _account_from(
+        account = new_account(
             deps,
             command.registration,
             network.network_id,

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import attrs
 
 from aligner_core.commands import (
+    AcceptInvitation,
     Comment,
     InviteCollaborator,
     Reassign,
     RespondToInvitation,
     RevokeCollaborator,
 )
-from aligner_core.domain.accounts import CollaboratorGrant, GrantStatus, Role
+from aligner_core.domain.accounts import (
+    Account,
+    AccountStatus,
+    CollaboratorGrant,
+    EmailInvitation,
+    GrantStatus,
+    Role,
+)
 from aligner_core.domain.cases import Comment as CaseComment
-from aligner_core.domain.events import EventType
+from aligner_core.domain.cases import HistoryEntry
+from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.errors import NotFoundError, ValidationError
+from aligner_core.service import pipeline, sharing
+from aligner_core.service.deps import Deps
+from aligner_core.service.handlers import accounts
 from aligner_core.service.pipeline import Change, Handler, Step
 
 __all__ = ["HANDLERS"]
@@ -44,7 +58,10 @@ def _invite(step: Step[InviteCollaborator]) -> Change:
             invitee = step.uow.accounts.get(command.collaborator_id)
     except NotFoundError:
         invitee = None
-    # one answer for unknown, blocked and the owner: the address tells nobody who exists
+    if command.email is not None and (invitee is None or not invitee.is_active):
+        # no usable account: the address gets a link to create one (a blocked account
+        # is answered alike, so the answer tells nobody who exists)
+        return _invite_address(step, command.email)
     if invitee is None or not invitee.is_active or invitee.account_id == case.owner_id:
         raise ValidationError.of("invitee_invalid", path)
     invitee_id = invitee.account_id
@@ -59,6 +76,85 @@ def _invite(step: Step[InviteCollaborator]) -> Change:
         {"permissions": ",".join(grant.permissions)},
         subject_id=invitee_id,
     )
+
+
+def _invite_address(step: Step[InviteCollaborator], email: str) -> Change:
+    case, address = step.case, email.casefold()
+    if any(
+        i.email.casefold() == address and i.status is GrantStatus.INVITED for i in case.invitations
+    ):
+        raise ValidationError.of("already_invited", "$.email")
+    invitation = EmailInvitation(
+        step.deps.ids.new_id(), email, step.actor.account_id, step.now, step.command.permissions
+    )
+    token = sharing.sign(
+        step.deps.link_keys, case.case_id, invitation.invitation_id, sharing.INVITATION
+    )
+    return Change(
+        attrs.evolve(case, invitations=(*case.invitations, invitation)),
+        EventType.INVITATION_EMAILED,
+        {"permissions": ",".join(invitation.permissions), "invitation": invitation.invitation_id},
+        mail_only={"token": token},
+    )
+
+
+def accept_invitation(deps: Deps, actor_id: UUID | None, command: AcceptInvitation) -> Account:
+    """A new account from an e-mail invitation's link: active at once in the case's network
+    (the invitation vouches for its address) and the case's collaborator, nothing more."""
+    found = sharing.verify(deps.link_keys, command.token, sharing.INVITATION)
+    with deps.storage.unit_of_work() as uow:
+        try:
+            case = uow.cases.get(found[0]) if found else None
+        except NotFoundError:
+            case = None
+        invitation = case.invitation(found[1]) if case and found else None
+        if case is None or invitation is None or invitation.status is not GrantStatus.INVITED:
+            raise ValidationError.of("invitation_invalid", "$.token")
+        if command.registration.email.casefold() != invitation.email.casefold():
+            raise ValidationError.of("invitation_other_email", "$.registration.email")
+        now = deps.clock.now()
+        account = accounts.new_account(
+            deps, command.registration, case.network_id, Role.DOCTOR, now, AccountStatus.ACTIVE
+        )
+        uow.accounts.add(account)
+        grant = CollaboratorGrant(
+            account.account_id,
+            invitation.invited_by,
+            invitation.invited_at,
+            invitation.permissions,
+            GrantStatus.ACCEPTED,
+        )
+        used = attrs.evolve(invitation, status=GrantStatus.ACCEPTED, account_id=account.account_id)
+        entry = HistoryEntry(
+            now,
+            account.account_id,
+            "accept_invitation",
+            case.status,
+            case.status,
+            {"invitation": invitation.invitation_id},
+        )
+        updated = attrs.evolve(
+            case,
+            collaborators=(*case.collaborators, grant),
+            invitations=tuple(used if i is invitation else i for i in case.invitations),
+            history=(*case.history, entry),
+            updated_at=now,
+            version=case.version + 1,
+        )
+        uow.cases.update(updated)
+        event = DomainEvent(
+            type=EventType.COLLABORATOR_ACCEPTED,
+            at=now,
+            actor_id=account.account_id,
+            network_id=case.network_id,
+            case_id=case.case_id,
+            case_number=case.number,
+            account_id=account.account_id,
+            data={"invited_by": invitation.invited_by},
+        )
+        pipeline.queue_event(deps, uow, event, updated, now)
+        uow.commit()
+    return account
 
 
 def _respond(step: Step[RespondToInvitation]) -> Change:

@@ -10,6 +10,7 @@ from aligner_core.testing.strategies.accounts import (
     accounts,
     addresses,
     collaborator_grants,
+    email_invitations,
     networks,
 )
 from aligner_core.testing.strategies.cases import (
@@ -62,6 +63,7 @@ __all__ = [
     "dates",
     "deadlines",
     "domain_events",
+    "email_invitations",
     "emails",
     "file_refs",
     "file_reports",

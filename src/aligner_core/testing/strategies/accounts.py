@@ -12,6 +12,7 @@ from aligner_core.domain.accounts import (
     Address,
     CollaboratorGrant,
     CollaboratorPermission,
+    EmailInvitation,
     GrantStatus,
     Network,
     Role,
@@ -81,4 +82,19 @@ def collaborator_grants() -> st.SearchStrategy[CollaboratorGrant]:
             tuple
         ),
         status=st.sampled_from(GrantStatus),
+    )
+
+
+def email_invitations() -> st.SearchStrategy[EmailInvitation]:
+    return st.builds(
+        EmailInvitation,
+        invitation_id=st.uuids(),
+        email=emails(),
+        invited_by=st.uuids(),
+        invited_at=aware_datetimes(),
+        permissions=st.lists(st.sampled_from(CollaboratorPermission), min_size=1, unique=True).map(
+            tuple
+        ),
+        status=st.sampled_from(GrantStatus),
+        account_id=st.none() | st.uuids(),
     )

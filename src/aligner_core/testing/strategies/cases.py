@@ -32,7 +32,7 @@ from aligner_core.testing.strategies._common import (
     small_tuples,
     text,
 )
-from aligner_core.testing.strategies.accounts import collaborator_grants
+from aligner_core.testing.strategies.accounts import collaborator_grants, email_invitations
 from aligner_core.testing.strategies.orders import _ORDERS_OF_KIND
 from aligner_core.testing.strategies.plans import plan_versions
 from aligner_core.testing.strategies.prescriptions import patients, treatment_requests
@@ -175,6 +175,11 @@ def cases(
         shipments=draw(small_tuples(shipments(), items)),
         collaborators=draw(
             st.lists(collaborator_grants(), max_size=items, unique_by=lambda g: g.account_id).map(
+                tuple
+            )
+        ),
+        invitations=draw(
+            st.lists(email_invitations(), max_size=2, unique_by=lambda i: i.invitation_id).map(
                 tuple
             )
         ),
