@@ -333,6 +333,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "replacement_aligner": N_("Replacement aligner"),
         "retainer_set": N_("Retainer set"),
         "follow_up": N_("Follow-up order"),
+        "upgrade": N_("Package upgrade"),
         "shipping": N_("Shipping"),
     },
     FollowUpKind: {

@@ -277,3 +277,24 @@ def test_only_a_card_on_file_carries_a_token() -> None:
     assert error.value.errors[0].code == "card_token_kind"
     with pytest.raises(ValidationError):
         PaymentMethod(PaymentKind.CARD_ON_FILE, DOCTOR)
+
+
+def test_an_invoice_bills_the_approved_quote_not_the_current_price_book() -> None:
+    from aligner_core.domain.invoices import lines_of
+    from aligner_core.domain.packages import Package
+    from aligner_core.domain.plans import PlanSummary
+    from aligner_core.domain.prices import PriceBook
+    from aligner_core.domain.quotes import quote_plan
+
+    book = PriceBook(
+        UUID(int=1), "EUR", 1, ISSUED - timedelta(days=90),
+        {Item.package("lite"): Money("900", "EUR"), Item.add_on("tps"): Money("150", "EUR")},
+    )  # fmt: skip
+    quote = quote_plan(
+        PlanSummary(upper_steps=10, lower_steps=8), book, [Package("lite", "Lite", 14)],
+        plan_version=1, add_ons=["tps"],
+    )  # fmt: skip
+    book.revised(ISSUED - timedelta(days=1), entries={Item.package("lite"): Money("990", "EUR")})
+    bill = invoice(*lines_of(quote, case_number=1042))
+    assert bill.subtotal == quote.total == Money("1050", "EUR")
+    assert {line.case_number for line in bill.lines} == {1042}

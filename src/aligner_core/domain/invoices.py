@@ -18,7 +18,7 @@ import json
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -38,6 +38,7 @@ from aligner_core.domain.money import (
 )
 from aligner_core.domain.payments import PaymentKind
 from aligner_core.domain.prices import Item
+from aligner_core.domain.quotes import Quote
 from aligner_core.errors import ValidationError
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "credit_note",
     "from_csv",
     "from_json",
+    "lines_of",
     "statement",
     "to_csv",
     "to_html",
@@ -145,6 +147,13 @@ class InvoiceLine:
 
 def _invoice_lines(value: Iterable[InvoiceLine]) -> tuple[InvoiceLine, ...]:
     return tuple(value)
+
+
+def lines_of(quote: Quote, case_number: int | None = None) -> tuple[InvoiceLine, ...]:
+    """The invoice lines of an approved quote: its amounts, whatever the price book says now."""
+    return tuple(
+        InvoiceLine(line.item, line.quantity, line.unit, case_number) for line in quote.lines
+    )
 
 
 def _invoice_rules(invoice: Invoice) -> None:
@@ -286,8 +295,7 @@ def statement(
 
 
 def _utc_day(moment: datetime) -> date:
-    offset = moment.utcoffset()
-    return (moment - offset if offset else moment).date()
+    return moment.astimezone(UTC).date()
 
 
 # -- exports ---------------------------------------------------------------------------------

@@ -230,6 +230,11 @@ class FollowUpCharge:
     book_version: int
     entitlements: Entitlements
 
+    @property
+    def item(self) -> Item:
+        """What an invoice line for this charge names."""
+        return Item.follow_up(self.kind.value)
+
 
 def price_follow_up(
     entitlements: Entitlements,
@@ -256,6 +261,11 @@ class Upgrade:
     to_package: str
     amount: Money
     book_version: int
+
+    @property
+    def item(self) -> Item:
+        """What an invoice line for this upgrade names."""
+        return Item.upgrade(self.to_package)
 
 
 def price_upgrade(

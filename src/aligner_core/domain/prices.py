@@ -47,6 +47,7 @@ class ItemKind(StrEnum):
     REPLACEMENT_ALIGNER = "replacement_aligner"
     RETAINER_SET = "retainer_set"
     FOLLOW_UP = "follow_up"
+    UPGRADE = "upgrade"
     SHIPPING = "shipping"
 
 
@@ -89,6 +90,11 @@ class Item:
     def follow_up(cls, code: str) -> Item:
         """A refinement, revision or retainer ordered beyond a package's entitlements."""
         return cls(ItemKind.FOLLOW_UP, code)
+
+    @classmethod
+    def upgrade(cls, package_id: str) -> Item:
+        """An upgrade to package ``package_id`` (priced as a difference, never in a book)."""
+        return cls(ItemKind.UPGRADE, package_id)
 
     @classmethod
     def shipping(cls, code: str) -> Item:
