@@ -27,6 +27,7 @@ from uuid import UUID
 
 import attrs
 
+from aligner_core.domain._bounds import whole
 from aligner_core.domain._checks import aware
 from aligner_core.domain.money import (
     Currency,
@@ -74,21 +75,13 @@ def _prefix(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError.of("invoice_number", "$.prefix")
 
 
-def _between(low: int, high: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValidationError.of("out_of_range", f"$.{attribute.name}", min=low, max=high)
-
-    return check
-
-
 @attrs.frozen(order=True)
 class InvoiceNumber:
     """``INV-2026-000123``: a prefix, the year and a sequence number within it."""
 
     prefix: str = attrs.field(validator=_prefix)
-    year: int = attrs.field(validator=_between(2000, 9999))
-    sequence: int = attrs.field(validator=_between(1, 999_999_999))
+    year: int = attrs.field(validator=whole(2000, 9999))
+    sequence: int = attrs.field(validator=whole(1, 999_999_999))
 
     @classmethod
     def first(cls, year: int, prefix: str = "INV") -> InvoiceNumber:
@@ -134,11 +127,9 @@ class InvoiceLine:
     """``quantity`` times ``item`` at ``unit`` each, for case ``case_number`` (if any)."""
 
     item: Item
-    quantity: int = attrs.field(validator=_between(1, 10_000))
+    quantity: int = attrs.field(validator=whole(1, 10_000))
     unit: Money
-    case_number: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_between(1, 2**63 - 1))
-    )
+    case_number: int | None = attrs.field(default=None, validator=whole(1, 2**63 - 1))
 
     @property
     def amount(self) -> Money:
@@ -163,13 +154,7 @@ def _invoice_rules(invoice: Invoice) -> None:
     if credit != (invoice.refers_to is not None):
         raise ValidationError.of("credit_note_reference", "$.refers_to")
     for index, line in enumerate(invoice.lines):
-        if line.unit.currency != invoice.currency:
-            raise ValidationError.of(
-                "currency_mismatch",
-                f"$.lines[{index}].unit",
-                first=invoice.currency.code,
-                second=line.unit.currency.code,
-            )
+        invoice.currency.require(line.unit.currency, f"$.lines[{index}].unit")
         if (line.unit.amount > 0) if credit else (line.unit.amount < 0):
             raise ValidationError.of("line_sign", f"$.lines[{index}].unit")
 
@@ -287,10 +272,7 @@ def statement(
         key=lambda i: (i.issued_at, i.number),
     )
     for invoice in chosen:
-        if invoice.currency != found:
-            raise ValidationError.of(
-                "currency_mismatch", "$.currency", first=found.code, second=invoice.currency.code
-            )
+        found.require(invoice.currency)
     return Statement(doctor_id, start, end, found, tuple(chosen))
 
 

@@ -18,7 +18,6 @@ import attrs
 from aligner_core.domain.cases import Case
 from aligner_core.domain.invoices import Invoice
 from aligner_core.domain.money import Currency, Money, currency_of, total
-from aligner_core.errors import ValidationError
 
 __all__ = ["CaseMoments", "Figures", "PracticeMetrics", "moments_of", "practice_metrics"]
 
@@ -97,10 +96,7 @@ def practice_metrics(
         month = _month(invoice.issued_at, year, until)
         if month is None:
             continue
-        if invoice.currency != found:
-            raise ValidationError.of(
-                "currency_mismatch", "$.currency", first=found.code, second=invoice.currency.code
-            )
+        found.require(invoice.currency)
         revenue[month - 1].append(invoice.subtotal)
     months = tuple(
         Figures(started[i], approved[i], shipped[i], total(revenue[i], found)) for i in range(count)

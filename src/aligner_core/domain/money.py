@@ -52,6 +52,11 @@ class Currency:
             raise ValidationError.of("unknown_currency", "$.currency", currency=str(code)[:8])
         return found
 
+    def require(self, other: Currency, path: str = "$.currency") -> None:
+        """Refuses ``other`` unless it is this currency (code ``currency_mismatch``)."""
+        if other != self:
+            raise ValidationError.of("currency_mismatch", path, first=self.code, second=other.code)
+
     @property
     def quantum(self) -> Decimal:
         """The smallest amount: ``Decimal("0.01")`` for EUR, ``Decimal("1")`` for JPY."""
@@ -140,13 +145,7 @@ class Money:
     def _same(self, other: Money) -> Money:
         if not isinstance(other, Money):
             raise ValidationError.of("money_amount", "$")
-        if other.currency != self.currency:
-            raise ValidationError.of(
-                "currency_mismatch",
-                "$.currency",
-                first=self.currency.code,
-                second=other.currency.code,
-            )
+        self.currency.require(other.currency)
         return other
 
     def __add__(self, other: Money) -> Money:

@@ -16,11 +16,12 @@ import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
 import attrs
 
+from aligner_core.domain._bounds import whole
 from aligner_core.domain._checks import aware, non_blank, text_limit, unique
 from aligner_core.domain.money import Money
 from aligner_core.domain.plans import MAX_PLAN_STEPS, PlanSummary
@@ -64,32 +65,13 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _count(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise ValidationError.of("out_of_range", f"$.{attribute.name}", min=0, max=100)
-
-
-def _months(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WINDOW_MONTHS:
-        raise ValidationError.of(
-            "out_of_range", f"$.{attribute.name}", min=1, max=MAX_WINDOW_MONTHS
-        )
-
-
-def _steps(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PLAN_STEPS:
-        raise ValidationError.of("out_of_range", f"$.{attribute.name}", min=1, max=MAX_PLAN_STEPS)
-
-
 @attrs.frozen
 class Allowance:
     """``count`` follow-ups of ``kind`` included within ``window_months`` of approval."""
 
     kind: FollowUpKind = attrs.field(converter=FollowUpKind)
-    count: int = attrs.field(validator=_count)
-    window_months: int = attrs.field(validator=_months)
+    count: int = attrs.field(validator=whole(0, 100))
+    window_months: int = attrs.field(validator=whole(1, MAX_WINDOW_MONTHS))
 
 
 def _allowances(value: Iterable[Allowance]) -> tuple[Allowance, ...]:
@@ -105,7 +87,7 @@ class Package:
 
     id: str = attrs.field(validator=item_code)
     name: str = attrs.field(validator=[non_blank, text_limit(80)])
-    max_steps: int | None = attrs.field(validator=_steps)
+    max_steps: int | None = attrs.field(validator=whole(1, MAX_PLAN_STEPS))
     allowances: tuple[Allowance, ...] = attrs.field(
         default=(), converter=_allowances, validator=unique(lambda a: a.kind.value)
     )

@@ -11,11 +11,11 @@ naming the new version). A replacement is quoted when its steps are chosen
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 from uuid import UUID
 
 import attrs
 
+from aligner_core.domain._bounds import whole
 from aligner_core.domain._checks import positive
 from aligner_core.domain.money import Currency, Money, currency_of, total
 from aligner_core.domain.packages import Package, choose, smallest_fitting
@@ -27,17 +27,12 @@ from aligner_core.errors import ValidationError
 __all__ = ["Quote", "QuoteLine", "quote_plan", "quote_replacement"]
 
 
-def _quantity(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        raise ValidationError.of("out_of_range", f"$.{attribute.name}", min=1, max=10_000)
-
-
 @attrs.frozen
 class QuoteLine:
     """``quantity`` times ``item`` at ``unit`` each."""
 
     item: Item
-    quantity: int = attrs.field(validator=_quantity)
+    quantity: int = attrs.field(validator=whole(1, 10_000))
     unit: Money
 
     @property
@@ -53,13 +48,7 @@ def _lines_agree(quote: Quote) -> None:
     if not quote.lines:
         raise ValidationError.of("lines_needed", "$.lines")
     for index, line in enumerate(quote.lines):
-        if line.unit.currency != quote.currency:
-            raise ValidationError.of(
-                "currency_mismatch",
-                f"$.lines[{index}].unit",
-                first=quote.currency.code,
-                second=line.unit.currency.code,
-            )
+        quote.currency.require(line.unit.currency, f"$.lines[{index}].unit")
 
 
 @attrs.frozen
