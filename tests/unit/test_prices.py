@@ -148,6 +148,10 @@ def test_a_replacement_is_quoted_from_the_chosen_steps_per_arch() -> None:
     with pytest.raises(ValidationError) as error:
         quote_replacement(book())
     assert error.value.errors[0].code == "replacement_steps_needed"
+    for bad in ([0], [2, "3"], [True]):
+        with pytest.raises(ValidationError) as error:
+            quote_replacement(book(), upper_steps=bad)  # type: ignore[arg-type]
+        assert error.value.errors[0].code == "positive_integer"
 
 
 def _priced_book(currency: Currency, prices: dict[Item, Money], version: int) -> PriceBook:

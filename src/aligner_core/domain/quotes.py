@@ -103,10 +103,12 @@ def quote_plan(
 
 
 def _chosen_steps(arch: Arch, steps: Iterable[int], planned: int | None) -> tuple[int, ...]:
-    chosen = tuple(sorted(set(steps)))
-    for step in chosen:
+    given = tuple(steps)
+    for step in given:
         if isinstance(step, bool) or not isinstance(step, int) or step < 1:
             raise ValidationError.of("positive_integer", f"$.{arch.value}_steps")
+    chosen = tuple(sorted(set(given)))
+    for step in chosen:
         if planned is not None and step > planned:
             raise ValidationError.of(
                 "step_outside_plan", f"$.{arch.value}_steps", step=step, arch=arch, steps=planned
