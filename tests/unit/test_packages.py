@@ -8,6 +8,7 @@ from uuid import UUID
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from aligner_core.domain.money import Money
 from aligner_core.domain.packages import (
@@ -162,3 +163,40 @@ def test_a_package_is_checked() -> None:
     with pytest.raises(ValidationError) as error:
         Allowance(REFINEMENT, -1, 12)
     assert error.value.errors[0].code == "out_of_range"
+
+
+class EntitlementsMachine(RuleBasedStateMachine):
+    """Follow-ups and upgrades in any order, time moving forward: nothing goes negative."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = Entitlements(LITE, APPROVED)
+        self.now = APPROVED
+        self.free = dict.fromkeys(FollowUpKind, 0)
+
+    @rule(kind=st.sampled_from(list(FollowUpKind)), days=st.integers(0, 200))
+    def order_follow_up(self, kind: FollowUpKind, days: int) -> None:
+        self.now += timedelta(days=days)
+        before = self.held.remaining(kind, self.now)
+        charge = price_follow_up(self.held, kind, self.now, BOOK)
+        assert charge.included == (before > 0)
+        assert charge.amount.is_zero == charge.included
+        self.held = charge.entitlements
+        self.free[kind] += charge.included
+
+    @precondition(lambda self: self.held.package is LITE)
+    @rule()
+    def upgrade(self) -> None:
+        assert price_upgrade(LITE, COMPREHENSIVE, BOOK).amount == Money("750", "CHF")
+        self.held = self.held.upgraded(COMPREHENSIVE)
+
+    @invariant()
+    def never_negative_never_more_than_included(self) -> None:
+        for kind in FollowUpKind:
+            assert self.held.remaining(kind, self.now) >= 0
+            allowance = self.held.package.allowance(kind)
+            assert self.free[kind] <= (allowance.count if allowance else 0)
+            assert len([u for u in self.held.used if u.kind is kind]) == self.free[kind]
+
+
+TestEntitlementsMachine = EntitlementsMachine.TestCase
