@@ -18,6 +18,7 @@ from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import CaseKind, CaseStatus
 from aligner_core.domain.deadlines import Stage
 from aligner_core.domain.events import EventType
+from aligner_core.domain.invoices import InvoiceKind
 from aligner_core.domain.orders import (
     ClinicalFeature,
     LingualRange,
@@ -25,7 +26,9 @@ from aligner_core.domain.orders import (
     RetainerType,
 )
 from aligner_core.domain.outbox import DeliveryState
+from aligner_core.domain.packages import FollowUpKind
 from aligner_core.domain.patients import Gender
+from aligner_core.domain.payments import PaymentKind
 from aligner_core.domain.permissions import Relation
 from aligner_core.domain.prescriptions import (
     Adjustment,
@@ -38,6 +41,7 @@ from aligner_core.domain.prescriptions import (
     TreatmentScope,
     WearSchedule,
 )
+from aligner_core.domain.prices import ItemKind
 from aligner_core.domain.queries import NameMatch, SortKey
 from aligner_core.domain.records import ArchPlausibility, FileKind, ImpressionType, MediaType
 from aligner_core.domain.teeth import Arch, Notation, Side, ToothState
@@ -331,6 +335,31 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "updated_at": N_("Last change"),
         "status": N_("Status"),
         "patient_name": N_("Patient name"),
+    },
+    # -- money (issue 16, domain) --------------------------------------------------------------
+    ItemKind: {
+        "product": N_("Product"),
+        "package": N_("Package"),
+        "add_on": N_("Add-on"),
+        "replacement_aligner": N_("Replacement aligner"),
+        "retainer_set": N_("Retainer set"),
+        "follow_up": N_("Follow-up order"),
+        "upgrade": N_("Package upgrade"),
+        "shipping": N_("Shipping"),
+    },
+    FollowUpKind: {
+        "refinement": N_("Refinement"),
+        "revision": N_("Revision"),
+        "retainer": N_("Retainer"),
+    },
+    PaymentKind: {
+        "on_account": N_("On account"),
+        "invoice": N_("Invoice"),
+        "card_on_file": N_("Card on file"),
+    },
+    InvoiceKind: {
+        "charge": N_("Invoice"),
+        "credit_note": N_("Credit note"),
     },
 }
 

@@ -373,6 +373,39 @@ CODES: Final[Mapping[str, str]] = {
         "the mail server cannot be reached now: the notification will be retried"
     ),
     "database_missing": N_("no database there: the outbox commands open an existing one"),
+    # -- money, prices, packages, quotes, invoices, payments (issue 16, domain) ------------------
+    "money_float": N_("an amount of money is exact (a decimal or a whole number), not a float"),
+    "money_amount": N_("must be an exact, finite amount of money"),
+    "money_quantity": N_("a quantity is a whole number"),
+    "money_range": N_("an amount is at most {max} in size"),
+    "money_precision": N_("{currency} amounts have at most {digits} decimal place(s)"),
+    "unknown_currency": N_("unknown currency {currency} (an ISO 4217 code such as EUR)"),
+    "currency_mismatch": N_("amounts in {first} and {second} do not mix"),
+    "allocation_weights": N_("shares are taken by weights that are not negative, not all zero"),
+    "invalid_item_code": N_("a code is 1 to 40 lowercase letters, digits, '_' or '-'"),
+    "price_negative": N_("a price is not negative"),
+    "price_currency": N_("the price book is in {book}, not {given}"),
+    "price_missing": N_("no price for {item} in price book version {version}"),
+    "price_book_order": N_("version {version} of a price book takes effect after the one before"),
+    "price_book_none": N_("no price book is in effect yet"),
+    "no_package_fits": N_("no package covers a plan of {steps} steps per arch"),
+    "unknown_package": N_("unknown package {package}"),
+    "package_does_not_fit": N_(
+        "package {package} covers {max} steps per arch; the plan has {steps}"
+    ),
+    "upgrade_not_larger": N_("package {target} does not cover more than package {package}"),
+    "lines_needed": N_("at least one line"),
+    "replacement_steps_needed": N_("choose at least one step to replace"),
+    "card_token": N_("a card token is 8 to 255 letters, digits or - _ . : from the provider"),
+    "card_token_kind": N_("a card on file carries its provider's token; other methods none"),
+    "invoice_number": N_("an invoice number reads like INV-2026-000123"),
+    "tax_rate": N_("a tax rate is 0 to 100 percent, at most 4 decimal places"),
+    "credit_note_reference": N_("a credit note names the invoice it reverses; a charge none"),
+    "credit_of_credit": N_("a credit note reverses a charge, not another credit note"),
+    "line_sign": N_("a charge's amounts are not negative, a credit note's not positive"),
+    "statement_period": N_("the period ends before it starts"),
+    "invalid_export": N_("not an invoice export of this library"),
+    "export_figures": N_("the stated amounts are not the ones the lines give"),
 }
 
 
