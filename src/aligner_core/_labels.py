@@ -134,6 +134,8 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "respond_invitation": N_("Answer an invitation"),
         "reassign": N_("Assign to another doctor"),
         "order_follow_up": N_("Order a follow-up"),
+        "assign": N_("Assign to lab staff"),
+        "take": N_("Take the case"),
     },
     AuditAction: {
         "view_case": N_("Viewed the case"),
@@ -181,6 +183,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "collaborator_declined": N_("Invitation declined"),
         "collaborator_revoked": N_("Collaboration ended"),
         "follow_up_ordered": N_("Follow-up ordered"),
+        "case_assigned": N_("Case assigned"),
     },
     Stage: {
         "planning": N_("First treatment plan"),

@@ -364,6 +364,13 @@ CODES: Final[Mapping[str, str]] = {
         "the mail server cannot be reached now: the notification will be retried"
     ),
     "database_missing": N_("no database there: the outbox commands open an existing one"),
+    # -- practices and assignment (#15 item 5) --------------------------------------------------
+    "practice_missing": N_("name the practice the aligners ship to"),
+    "practice_unknown": N_("the practice {practice} is no longer one of the doctor's practices"),
+    "practice_not_owned": N_("not one of the doctor's practices"),
+    "practices_for_doctors": N_("only doctors have treating practices"),
+    "assignee_invalid": N_("assign the case to an active planner or production user of the lab"),
+    "already_assigned": N_("the case is already assigned"),
 }
 
 

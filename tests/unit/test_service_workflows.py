@@ -287,7 +287,7 @@ def test_plan_versions_modification_and_approval(core: Core, lab: Lab) -> None:
     case_id = waiting(core, lab)
     case = stored(core, case_id)
     assert case.status is S.WAITING_FOR_APPROVAL
-    assert case.assigned_planner_id == lab.planner
+    assert case.assigned_to == lab.planner
     assert case.deadline is None  # waiting on the doctor: no lab deadline
     assert {e.recipient_id for e in outbox(core, EventType.PLAN_UPLOADED)} == {lab.doctor}
 
@@ -871,7 +871,11 @@ A = Action
         ),
         ("draft", "planner", {A.VIEW, A.COMMENT}),
         ("draft", "admin", {A.VIEW, A.COMMENT, A.REASSIGN}),
-        ("in_planning", "planner", {A.VIEW, A.UPLOAD_PLAN, A.HOLD, A.COMMENT, A.ADD_DOCUMENT}),
+        (
+            "in_planning",
+            "planner",
+            {A.VIEW, A.UPLOAD_PLAN, A.HOLD, A.COMMENT, A.ADD_DOCUMENT, A.TAKE},
+        ),
         ("in_planning", "production", {A.VIEW, A.HOLD, A.COMMENT, A.ADD_DOCUMENT}),
         (
             "in_planning",
@@ -905,7 +909,7 @@ A = Action
         (
             "waiting_for_approval",
             "admin",
-            {A.VIEW, A.HOLD, A.CANCEL, A.COMMENT, A.ADD_DOCUMENT, A.REASSIGN},
+            {A.VIEW, A.HOLD, A.CANCEL, A.COMMENT, A.ADD_DOCUMENT, A.REASSIGN, A.ASSIGN},
         ),
         (
             "in_production",

@@ -37,3 +37,5 @@ class Action(StrEnum):
     RESPOND_INVITATION = "respond_invitation"
     REASSIGN = "reassign"
     ORDER_FOLLOW_UP = "order_follow_up"
+    ASSIGN = "assign"
+    TAKE = "take"

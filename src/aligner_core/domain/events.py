@@ -46,6 +46,7 @@ class EventType(StrEnum):
     COLLABORATOR_DECLINED = "collaborator_declined"
     COLLABORATOR_REVOKED = "collaborator_revoked"
     FOLLOW_UP_ORDERED = "follow_up_ordered"
+    CASE_ASSIGNED = "case_assigned"
 
 
 def _data(value: Mapping[str, object] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -77,6 +77,8 @@ MATRIX: dict[Action, frozenset[Relation]] = {
     Action.RESPOND_INVITATION: frozenset({R.INVITEE}),
     Action.REASSIGN: frozenset({R.ADMIN}),
     Action.ORDER_FOLLOW_UP: frozenset({R.OWNER}),
+    Action.ASSIGN: frozenset({R.ADMIN}),
+    Action.TAKE: frozenset({R.PLANNER}),
 }
 
 _GRANT_RELATIONS = {

@@ -294,6 +294,11 @@ _DEFAULT_PARTS: Mapping[EventType, _Parts] = {
     _E.FOLLOW_UP_ORDERED: _case(
         N_("follow-up order"), N_("A follow-up order was placed for case $case_number.")
     ),
+    _E.CASE_ASSIGNED: _case(
+        N_("assigned to you"),
+        N_("Case $case_number was assigned to you."),
+        N_("Open the case"),
+    ),
 }
 _GENERIC = _case(N_("update"), N_("There is an update on case $case_number."))
 

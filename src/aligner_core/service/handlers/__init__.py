@@ -13,6 +13,7 @@ from uuid import UUID
 
 from aligner_core.commands import (
     Activate,
+    AddPractice,
     AttachFile,
     Block,
     CaseCommand,
@@ -24,13 +25,22 @@ from aligner_core.commands import (
     OfferShades,
     OrderFollowUp,
     Register,
+    RemovePractice,
     RequireConfirmations,
+    UpdatePractice,
     UpdateProfile,
 )
 from aligner_core.errors import ValidationError
 from aligner_core.service import pipeline
 from aligner_core.service.deps import Deps
-from aligner_core.service.handlers import accounts, collaboration, drafts, planning, production
+from aligner_core.service.handlers import (
+    accounts,
+    assignment,
+    collaboration,
+    drafts,
+    planning,
+    production,
+)
 
 __all__ = ["CASE_HANDLERS", "OTHER_HANDLERS", "execute"]
 
@@ -40,6 +50,7 @@ CASE_HANDLERS: dict[type, pipeline.Handler] = {
     **planning.HANDLERS,
     **collaboration.HANDLERS,
     **production.HANDLERS,
+    **assignment.HANDLERS,
 }
 
 #: Commands that run their own unit of work.
@@ -52,6 +63,9 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     OfferShades: accounts.offer_shades,
     UpdateProfile: accounts.update_profile,
     MuteNotifications: accounts.mute_notifications,
+    AddPractice: accounts.add_practice,
+    UpdatePractice: accounts.update_practice,
+    RemovePractice: accounts.remove_practice,
     CreateCase: drafts.create_case,
     OrderFollowUp: drafts.order_follow_up,
     AttachFile: drafts.attach_file,

@@ -15,6 +15,7 @@ from aligner_core.domain.accounts import CollaboratorGrant, GrantStatus, Role
 from aligner_core.domain.cases import Comment as CaseComment
 from aligner_core.domain.events import EventType
 from aligner_core.errors import NotFoundError, ValidationError
+from aligner_core.service.handlers._common import active_member
 from aligner_core.service.pipeline import Change, Handler, Step
 
 __all__ = ["HANDLERS"]
@@ -97,16 +98,7 @@ def _revoke(step: Step[RevokeCollaborator]) -> Change:
 
 def _reassign(step: Step[Reassign]) -> Change:
     new_owner_id, case = step.command.owner, step.case
-    try:
-        doctor = step.uow.accounts.get(new_owner_id)
-    except NotFoundError:
-        doctor = None
-    if (
-        doctor is None
-        or doctor.role is not Role.DOCTOR
-        or not doctor.is_active
-        or doctor.network_id != case.network_id
-    ):
+    if not active_member(step, new_owner_id, (Role.DOCTOR,)):
         raise ValidationError.of("new_owner_invalid", "$.owner")
     return Change(
         attrs.evolve(case, owner_id=new_owner_id),

@@ -11,6 +11,7 @@ from aligner_core.testing.strategies.accounts import (
     addresses,
     collaborator_grants,
     networks,
+    practices,
 )
 from aligner_core.testing.strategies.cases import (
     cases,
@@ -78,6 +79,7 @@ __all__ = [
     "plan_summaries",
     "plan_versions",
     "pontics",
+    "practices",
     "profile_changes",
     "records",
     "refinement_orders",

@@ -30,7 +30,7 @@ from aligner_core.testing.strategies._common import (
     small_tuples,
     text,
 )
-from aligner_core.testing.strategies.accounts import collaborator_grants
+from aligner_core.testing.strategies.accounts import collaborator_grants, practices
 from aligner_core.testing.strategies.orders import _ORDERS_OF_KIND
 from aligner_core.testing.strategies.plans import plan_versions
 from aligner_core.testing.strategies.prescriptions import patients, treatment_requests
@@ -171,7 +171,8 @@ def cases(
         history=draw(small_tuples(history_entries(), items)),
         hold=draw(holds()) if status is CaseStatus.ON_HOLD else None,
         deadline=draw(optional(deadlines())),
-        assigned_planner_id=draw(optional(st.uuids())),
+        assigned_to=draw(optional(st.uuids())),
+        practice=draw(optional(practices())),
         submitted_at=draw(optional(after(created, 30))),
         accepted_at=draw(optional(after(created, 60))),
         version=draw(st.integers(1, 1000)),
