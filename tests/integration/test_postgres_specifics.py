@@ -402,6 +402,20 @@ def test_substring_search_uses_trigrams_where_available(
     assert page.total > 0 and all("mith" in s.patient_name.casefold() for s in page.items)
 
 
+def test_my_cases_are_served_by_the_assignee_index(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = _populated(open_storage)
+    with storage.unit_of_work() as uow:
+        rows = uow.cases.list(Scope(everything=True), CaseFilter(limit=50)).items
+    row = next(r for r in rows if r.assigned_to is not None)
+    assert row.assigned_to is not None
+    mine = CaseFilter(assigned_to=row.assigned_to)
+    scope = Scope(network_id=row.network_id, member_id=row.assigned_to)  # lab staff
+    plans = _plans(storage, lambda uow: uow.cases.list(scope, mine))
+    assert plans and "cases_assigned" in plans[0], plans
+
+
 def test_dashboard_counts_read_the_kept_counts(
     open_storage: Callable[..., PostgresStorage],
 ) -> None:

@@ -194,6 +194,21 @@ def test_a_prefix_search_is_an_index_range_not_a_scan(db: Path) -> None:
     storage.close()
 
 
+def test_my_cases_and_a_practices_cases_are_served_by_their_indexes(db: Path) -> None:
+    storage = SqliteStorage(db)
+    pop = populate(storage, 30, seed=2)
+    staff = Scope(network_id=pop.networks[0].network_id, member_id=pop.assignees[0])
+    mine = _plans(storage, _list(storage, staff, CaseFilter(assigned_to=pop.assignees[0])))
+    assert "USING INDEX cases_assigned (assigned_to=? AND network_id=?)" in mine[0], mine
+    doctor = pop.cases[1].owner_id  # the second case ships to a practice
+    practice = pop.cases[1].practice
+    assert practice is not None
+    query = CaseFilter(practice_id=practice.practice_id)
+    shipped = _plans(storage, _list(storage, Scope(member_id=doctor), query))
+    assert "USING INDEX cases_practice (practice_id=? AND owner_id=?)" in shipped[0], shipped
+    storage.close()
+
+
 def test_substring_search_uses_the_trigram_index(db: Path) -> None:
     storage = SqliteStorage(db)
     if storage.substring_search != "fts5-trigram":

@@ -161,9 +161,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             practice_id = (doc->'practice'->>'practice_id')::uuid
             WHERE coalesce(doc->>'assigned_to', doc->>'assigned_planner_id',
                            doc->'practice'->>'practice_id') IS NOT NULL""",
-        """CREATE INDEX cases_assigned ON cases (assigned_to, updated_at, number)
+        """CREATE INDEX cases_assigned ON cases (assigned_to, network_id, updated_at, number)
             WHERE assigned_to IS NOT NULL""",
-        """CREATE INDEX cases_practice ON cases (practice_id, updated_at, number)
+        """CREATE INDEX cases_practice ON cases (practice_id, owner_id, updated_at, number)
             WHERE practice_id IS NOT NULL""",
     ),
 }

@@ -39,11 +39,12 @@ _CASE_INDEXES = (
 )
 #: A patient's cases (schema version 3); dropped and built again with the others on import.
 _PATIENT_INDEX = ("CREATE INDEX IF NOT EXISTS cases_patient ON cases (patient_id)",)
-#: "My cases" of lab staff and a practice's cases (schema version 6), likewise on import.
+#: "My cases" of lab staff in their network, a doctor's cases of one practice (schema
+#: version 6); likewise dropped and built again on import.
 _ASSIGNMENT_INDEXES = (
-    """CREATE INDEX IF NOT EXISTS cases_assigned ON cases (assigned_to, updated_at)
+    """CREATE INDEX IF NOT EXISTS cases_assigned ON cases (assigned_to, network_id, updated_at)
         WHERE assigned_to IS NOT NULL""",
-    """CREATE INDEX IF NOT EXISTS cases_practice ON cases (practice_id, updated_at)
+    """CREATE INDEX IF NOT EXISTS cases_practice ON cases (practice_id, owner_id, updated_at)
         WHERE practice_id IS NOT NULL""",
 )
 _FTS_TRIGGERS = (
