@@ -125,6 +125,8 @@ def test_one_practice_is_the_default_and_a_removed_one_blocks_submission(
     no_practice = lab.ready_case()
     assert core.get_case(lab.doctor, no_practice).case.practice is None  # nothing to name
     only = core.add_practice(lab.doctor, lab.doctor, "Praxis Mitte", address()).practices[0]
+    # a draft made before the doctor's only practice ships there
+    assert core.submit(lab.doctor, no_practice).practice == only
     case_id = lab.ready_case()
     assert core.get_case(lab.doctor, case_id).case.practice == only
     core.remove_practice(lab.doctor, lab.doctor, only.practice_id)
@@ -134,6 +136,11 @@ def test_one_practice_is_the_default_and_a_removed_one_blocks_submission(
     assert [(r.code, r.params) for r in gone.value.reasons] == [
         ("practice_unknown", {"practice": "Praxis Mitte"})
     ]
+    # given to another doctor, a draft ships to the new doctor's only practice
+    doctor2 = lab.add(Role.DOCTOR, "dr-practices-3")
+    theirs = core.add_practice(doctor2, doctor2, "Praxis Nord", address()).practices[0]
+    assert core.reassign(lab.admin, case_id, doctor2).practice == theirs
+    assert core.submit(doctor2, case_id).practice == theirs
 
 
 def test_a_follow_up_ships_where_its_parent_did_unless_it_names_another(

@@ -297,13 +297,14 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
 
 
 def _practice_guard(attempt: Attempt) -> Iterable[Reason]:
-    """A doctor with practices names the one the order ships to, and it is still theirs."""
+    """A doctor with several practices names the one the order ships to (their only one is
+    taken when none is named), and it is still theirs."""
     practices, named = attempt.practices, attempt.case.practice
-    if not practices:
+    if practices is None:
         return
-    if named is None:
+    if named is None and len(practices) > 1:
         yield Reason("practice_missing", path="$.practice_id")
-    elif all(p.practice_id != named.practice_id for p in practices):
+    elif named is not None and all(p.practice_id != named.practice_id for p in practices):
         yield Reason("practice_unknown", {"practice": named.name}, path="$.practice_id")
 
 

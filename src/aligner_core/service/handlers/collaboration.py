@@ -12,6 +12,7 @@ from aligner_core.commands import (
     RevokeCollaborator,
 )
 from aligner_core.domain.accounts import CollaboratorGrant, GrantStatus, Role
+from aligner_core.domain.cases import CaseStatus
 from aligner_core.domain.cases import Comment as CaseComment
 from aligner_core.domain.events import EventType
 from aligner_core.errors import NotFoundError, ValidationError
@@ -100,8 +101,12 @@ def _reassign(step: Step[Reassign]) -> Change:
     new_owner_id, case = step.command.owner, step.case
     if not active_member(step, new_owner_id, (Role.DOCTOR,)):
         raise ValidationError.of("new_owner_invalid", "$.owner")
+    practice = case.practice
+    if case.status is CaseStatus.DRAFT:  # a draft ships to the new doctor's only practice
+        owned = step.uow.accounts.get(new_owner_id).practices
+        practice = owned[0] if len(owned) == 1 else None
     return Change(
-        attrs.evolve(case, owner_id=new_owner_id),
+        attrs.evolve(case, owner_id=new_owner_id, practice=practice),
         EventType.CASE_REASSIGNED,
         {"previous_owner": case.owner_id, "owner": new_owner_id},
     )

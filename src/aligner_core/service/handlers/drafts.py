@@ -40,7 +40,7 @@ from aligner_core.service.pipeline import Change, Handler, Step
 __all__ = ["HANDLERS", "attach_file", "create_case", "order_follow_up"]
 
 
-def practice_for(
+def _practice_for(
     owner: Account, practice_id: UUID | None, default: Practice | None = None
 ) -> Practice | None:
     """The practice an order ships to: the one named (one of the owner's), else ``default``,
@@ -82,7 +82,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             records=Records(impression_type=command.impression_type),
             history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
             name=command.name,
-            practice=practice_for(actor, command.practice_id),
+            practice=_practice_for(actor, command.practice_id),
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
@@ -121,7 +121,7 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
                 g for g in parent.collaborators if g.status is GrantStatus.ACCEPTED
             ),
             # ships where the parent shipped unless the order names another practice
-            practice=practice_for(actor, command.practice_id, parent.practice),
+            practice=_practice_for(actor, command.practice_id, parent.practice),
         )
         number = uow.cases.next_number()
         created = HistoryEntry(
@@ -163,7 +163,7 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
     if command.name is not None:
         changes["name"] = command.name
     if command.practice_id is not None:
-        changes["practice"] = practice_for(step.actor, command.practice_id)
+        changes["practice"] = _practice_for(step.actor, command.practice_id)
     fields = [("impression_type" if k == "records" else k) for k in changes]
     return Change(attrs.evolve(case, **changes), details={"fields": ",".join(fields)})
 
@@ -243,9 +243,10 @@ def _delete(step: Step[DeleteDraft]) -> Change:
 
 
 def _submit(step: Step[Submit]) -> Change:
-    """The order ships to its practice as the doctor keeps it now (an address fixed since)."""
+    """The order ships to its practice as the doctor keeps it now (an address fixed since),
+    or to the doctor's only practice when the draft named none."""
     case, named = step.case, step.case.practice
-    current = step.actor.practice(named.practice_id) if named is not None else None
+    current = step.actor.practice(named.practice_id) if named else _practice_for(step.actor, None)
     if current is not None:
         case = attrs.evolve(case, practice=current)
     return Change(case, EventType.CASE_SUBMITTED)
