@@ -161,6 +161,8 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "share_id": "Share link",
     "owner": "New doctor",
     "collaborator_id": "Collaborator",
+    "assignee_id": "Assign to",
+    "practice_id": "Ships to (practice)",
     "not_quality_complaint": "I acknowledge that a replacement is not a quality complaint.",
     "keep_attachments": "Keep all existing attachments",
     "best_fitting_aligner": "Best fitting aligner",
