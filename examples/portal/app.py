@@ -183,7 +183,20 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         kw = {"skip": {"account_id"}, "initial": {"changes": shown}, "values": fields}
         page = form(request, me, commands.UpdateProfile, error=error, **kw)
         status = error.http_status if error else 200
-        return render(request, "profile.html", me, status, account=shown, form=page)
+        practice = form(request, me, commands.AddPractice, skip={"account_id"})
+        return render(request, "profile.html", me, status, account=shown, form=page, add=practice)
+
+    @app.post("/profile/practices/{name}")
+    async def practices(
+        request: Request, me: Me, name: str, account: UUID | None = None
+    ) -> Response:
+        """Add or remove a treating practice (a doctor's own, or as their network's admin)."""
+        if name not in ("AddPractice", "RemovePractice"):
+            raise NotFoundError("command", name)
+        target, fields = account or me.account_id, await posted(request)
+        command = ui.read_command(commands.COMMANDS[name], fields, account_id=target)
+        core.execute(me.account_id, command)
+        return redirect(f"/profile?saved=1{f'&account={account}' if account else ''}")
 
     @app.get("/admin/users")
     def users(request: Request, me: Me) -> HTMLResponse:
@@ -208,7 +221,11 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     # -- the new-case wizard: product, patient, teeth, request, files and confirmations -----
     def wizard(request: Request, me: Any, status: int = 200, **kw: Any) -> HTMLResponse:
-        kinds = {"choices": {"kind": NEW_KINDS}, "variants": {"order": "retainer"}}
+        ships = [(str(p.practice_id), p.name) for p in me.practices]
+        kinds = {
+            "choices": {"kind": NEW_KINDS, "practice_id": ships},
+            "variants": {"order": "retainer"},
+        }
         made = form(request, me, commands.CreateCase, **kinds, **kw)
         ticks = form(request, me, commands.Confirm, values=kw.get("values"))
         return render(request, "wizard.html", me, status, form=made, confirm=ticks)
@@ -257,6 +274,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         options = core.available_actions(me.account_id, case.case_id, include_blocked=True)
         failed = kw.pop("failed", None)
         more = {"people": people, "failed": failed, "now": now, **localized(request, me)}
+        more["practices"] = me.practices
         buttons = ui.buttons(options, case=case, **more)
         live = [s for s in case.shares if s.is_valid(now)]
         links = [(s, core.share_url(core.share_token(case.case_id, s.share_id))) for s in live]

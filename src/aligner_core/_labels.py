@@ -144,6 +144,8 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "receive_impressions": N_("Impressions received"),
         "complete_digitising": N_("Scans digitised: continue"),
         "request_records": N_("Request new records"),
+        "assign": N_("Assign to lab staff"),
+        "take": N_("Take the case"),
     },
     AuditAction: {
         "view_case": N_("Viewed the case"),
@@ -196,6 +198,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "scans_digitised": N_("Scans digitised"),
         "records_requested": N_("New records requested"),
         "records_received": N_("Requested records received"),
+        "case_assigned": N_("Case assigned"),
     },
     Stage: {
         "planning": N_("First treatment plan"),

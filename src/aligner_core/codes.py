@@ -406,6 +406,13 @@ CODES: Final[Mapping[str, str]] = {
     "statement_period": N_("the period ends before it starts"),
     "invalid_export": N_("not an invoice export of this library"),
     "export_figures": N_("the stated amounts are not the ones the lines give"),
+    # -- practices and assignment (#15 item 5) --------------------------------------------------
+    "practice_missing": N_("name the practice the aligners ship to"),
+    "practice_unknown": N_("the practice {practice} is no longer one of the doctor's practices"),
+    "practice_not_owned": N_("not one of the doctor's practices"),
+    "practices_for_doctors": N_("only doctors have treating practices"),
+    "assignee_invalid": N_("assign the case to an active planner or production user of the lab"),
+    "already_assigned": N_("the case is already assigned"),
 }
 
 

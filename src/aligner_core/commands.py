@@ -22,6 +22,7 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain.accounts import (
+    Address,
     CollaboratorPermission,
     ProfileChanges,
     Registration,
@@ -58,6 +59,8 @@ __all__ = [
     "AcceptOrder",
     "AcceptPlan",
     "Activate",
+    "AddPractice",
+    "AssignCase",
     "AttachFile",
     "Block",
     "Cancel",
@@ -82,6 +85,7 @@ __all__ = [
     "Register",
     "RejectPlan",
     "Release",
+    "RemovePractice",
     "Reopen",
     "RequestModification",
     "RequestRecords",
@@ -94,7 +98,9 @@ __all__ = [
     "Ship",
     "ShipImpressions",
     "Submit",
+    "TakeCase",
     "UpdateDraft",
+    "UpdatePractice",
     "UpdateProfile",
     "UploadPlan",
 ]
@@ -202,6 +208,32 @@ class MuteNotifications(Command):
     events: tuple[EventType, ...] = items(len(EventType))
 
 
+# -- treating practices (#15 item 5) ---------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class AddPractice(Command):
+    """A doctor adds one of their treating practices (or their network's admin does)."""
+
+    account_id: UUID = field(doc="The doctor.")
+    name: str = text(200, doc="The practice's name, as printed on the parcel.")
+    shipping_address: Address = field()
+
+
+@attrs.frozen(kw_only=True)
+class UpdatePractice(AddPractice):
+    """Change a practice's name or shipping address (orders already placed keep theirs)."""
+
+    practice_id: UUID = field()
+
+
+@attrs.frozen(kw_only=True)
+class RemovePractice(Command):
+    """Remove a practice (orders already placed keep their shipping address)."""
+
+    destructive = True
+    account_id: UUID = field(doc="The doctor.")
+    practice_id: UUID = field()
+
+
 # -- drafts -----------------------------------------------------------------------------------
 _ORDER_KIND: dict[type, CaseKind] = {
     RefinementOrder: CaseKind.REFINEMENT,
@@ -242,6 +274,9 @@ class CreateCase(Command):
     name: str = text(
         MAX_CASE_NAME, blank=True, default="", doc="The practice's own name for the case."
     )
+    practice_id: UUID | None = field(
+        default=None, doc="The doctor's practice the aligners ship to (their only one if unsaid)."
+    )
 
     __rules__ = (_new_patient_kind, _order_fits_kind)
 
@@ -254,6 +289,9 @@ class OrderFollowUp(Command):
     parent_case_id: UUID = field(doc="The case the order follows.")
     order: OrderDetails = field()
     request: TreatmentRequest | None = field(default=None)
+    practice_id: UUID | None = field(
+        default=None, doc="The practice the aligners ship to (the parent's if unsaid)."
+    )
 
     @property
     def kind(self) -> CaseKind:
@@ -272,6 +310,7 @@ class UpdateDraft(CaseCommand):
     name: str | None = text(
         MAX_CASE_NAME, blank=True, default=None, doc="The practice's own name for the case."
     )
+    practice_id: UUID | None = field(default=None, doc="The practice the aligners ship to.")
 
 
 @attrs.frozen(kw_only=True)
@@ -532,6 +571,21 @@ class Reassign(CaseCommand):
     owner: UUID = field(doc="The doctor who becomes the primary doctor.")
 
 
+@attrs.frozen(kw_only=True)
+class AssignCase(CaseCommand):
+    """A lab admin gives the case to a planner or production user of the network (None: nobody)."""
+
+    action = Action.ASSIGN
+    assignee_id: UUID | None = field(default=None, doc="The planner or production user.")
+
+
+@attrs.frozen(kw_only=True)
+class TakeCase(CaseCommand):
+    """A planner takes an unassigned case in planning."""
+
+    action = Action.TAKE
+
+
 # -- production -------------------------------------------------------------------------------
 @attrs.frozen(kw_only=True)
 class Hold(CaseCommand):
@@ -601,6 +655,9 @@ COMMANDS: dict[str, type[Command]] = {
         RequireConfirmations,
         UpdateProfile,
         MuteNotifications,
+        AddPractice,
+        UpdatePractice,
+        RemovePractice,
         CreateCase,
         OrderFollowUp,
         UpdateDraft,
@@ -627,6 +684,8 @@ COMMANDS: dict[str, type[Command]] = {
         AcceptInvitation,
         RevokeCollaborator,
         Reassign,
+        AssignCase,
+        TakeCase,
         Hold,
         Release,
         Cancel,

@@ -30,6 +30,7 @@ import cattrs
 from cattrs.cols import is_sequence
 from cattrs.gen import make_dict_structure_fn
 
+from aligner_core.domain.cases import Case
 from aligner_core.domain.fields import is_checked, problems, spec_of
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
 from aligner_core.domain.teeth import Tooth
@@ -46,6 +47,10 @@ DOCUMENT_VERSION = 1
 _SCHEMA_KEY = "_schema"
 #: An array longer than this is refused wherever it stands (fields declare smaller bounds).
 MAX_ARRAY = 10_000
+#: Keys stored documents of a class once had, and the field each is now read into.
+_RENAMED: dict[type, dict[str, str]] = {
+    Case: {"assigned_planner_id": "assigned_to"},  # schema 6: any lab staff, not only planners
+}
 
 ORDER_TAGS: dict[type, str] = {cl: tag for tag, cl in ORDER_TYPES.items()}
 _ORDER_BY_TAG: dict[str, type] = dict(ORDER_TYPES)
@@ -601,6 +606,10 @@ class Converter(cattrs.Converter):
         version = data.pop(_SCHEMA_KEY, DOCUMENT_VERSION)
         if type(version) is not int or version > DOCUMENT_VERSION:
             raise ValidationError.of("schema_too_new", f"$.{_SCHEMA_KEY}", subject=_name(cl))
+        for old, new in _RENAMED.get(cl, {}).items():
+            if old in data:
+                value = data.pop(old)
+                data.setdefault(new, value)
         return self.structure_checked(data, cl)
 
     def document_dumps(self, obj: Any) -> str:

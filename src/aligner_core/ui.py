@@ -40,6 +40,7 @@ import attrs
 
 from aligner_core import i18n
 from aligner_core.commands import (
+    AssignCase,
     AttachFile,
     ConfirmDelivery,
     InviteCollaborator,
@@ -51,7 +52,7 @@ from aligner_core.commands import (
     Submit,
     UpdateDraft,
 )
-from aligner_core.domain.accounts import GrantStatus, Role
+from aligner_core.domain.accounts import GrantStatus, Practice, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
@@ -163,6 +164,8 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "share_id": "Share link",
     "owner": "New doctor",
     "collaborator_id": "Collaborator",
+    "assignee_id": "Assign to",
+    "practice_id": "Ships to (practice)",
     "not_quality_complaint": "I acknowledge that a replacement is not a quality complaint.",
     "keep_attachments": "Keep all existing attachments",
     "best_fitting_aligner": "Best fitting aligner",
@@ -829,16 +832,31 @@ class Button:
 
 
 def _people(
-    command: type, case: Case, people: Sequence[DirectoryEntry], now: datetime | None
+    command: type,
+    case: Case,
+    people: Sequence[DirectoryEntry],
+    now: datetime | None,
+    practices: Sequence[Practice] = (),
 ) -> dict[str, Sequence[tuple[str, str]]]:
     """Options of the identifier fields of ``command`` on ``case``."""
     names = {p.account_id: p.display_name for p in people}
+    if command in (UpdateDraft, OrderFollowUp) and practices:  # where the aligners ship to
+        return {"practice_id": [(str(p.practice_id), p.name) for p in practices]}
     if command is Reassign:
         doctors = [p for p in people if p.role is Role.DOCTOR and p.active]
         others = [p for p in doctors if p.account_id != case.owner_id]
         return {
             "owner": [(str(p.account_id), f"{p.display_name} ({p.clinic_name})") for p in others]
         }
+    if command is AssignCase:  # lab staff of the case's network, but the one assigned now
+        staff = [
+            p
+            for p in people
+            if p.role in (Role.PLANNER, Role.PRODUCTION)
+            and p.active
+            and p.account_id != case.assigned_to
+        ]
+        return {"assignee_id": [(str(p.account_id), f"{p.display_name} ({p.role})") for p in staff]}
     if command is InviteCollaborator:
         return {
             "collaborator_id": [
@@ -906,6 +924,7 @@ def buttons(
     texts: Texts | None = None,
     failed: tuple[str, Mapping[str, Any], BaseException] | None = None,
     now: datetime | None = None,
+    practices: Iterable[Practice] = (),
 ) -> tuple[Button, ...]:
     """The buttons of a case from ``core.available_actions(...)``, each with its form.
 
@@ -917,9 +936,10 @@ def buttons(
     name, the fields sent and the error of a refused attempt: that button's form shows
     them again with the errors under its fields. ``now`` (the core's clock) leaves
     expired share links out of the links to revoke. A button whose required choice
-    has no options (no collaborator to remove) is left out.
+    has no options (no collaborator to remove) is left out. ``practices`` (the viewer's,
+    when they own the case) are the options of the practice an order ships to.
     """
-    everyone = list(people)
+    everyone, own = list(people), list(practices)
     made: list[Button] = []
     for option in options:
         variants: list[str | None] = [None]
@@ -939,7 +959,7 @@ def buttons(
                 language=language,
                 notation=notation,
                 texts=texts,
-                choices=_people(option.command, case, everyone, now),
+                choices=_people(option.command, case, everyone, now, own),
                 variants={"order": tag} if tag else None,
                 skip={"request"} if tag else (),  # the draft's request is edited on the draft
                 form_id=name,
@@ -1084,7 +1104,7 @@ def case_filter(params: Mapping[str, Any], *, page_size: int = 20) -> CaseFilter
     """The case list's query from request parameters; what does not parse is ignored.
 
     ``q`` (the search box: words of the patient's name, a case number, a product),
-    ``kind``, ``status``, ``created_from``,
+    ``kind``, ``status``, ``mine`` (my cases: ``1``), ``created_from``,
     ``created_to``, ``updated_from``, ``updated_to`` (``YYYY-MM-DD``), ``sort`` (a
     :class:`SortKey`), ``order`` (``asc``/``desc``) and ``page`` (from 1).
     """
@@ -1101,6 +1121,7 @@ def case_filter(params: Mapping[str, Any], *, page_size: int = 20) -> CaseFilter
     index = min(int(page), 10_000) - 1 if page.isdigit() and int(page) > 0 else 0
     return CaseFilter(
         search=q or None,
+        mine=_one(params, "mine") in ("1", "on", "true"),
         kinds=(kind,) if kind else (),
         statuses=(status,) if status else (),
         created_from=_day(_one(params, "created_from")),

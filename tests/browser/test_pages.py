@@ -225,3 +225,42 @@ def test_the_stub_login_switches_to_a_user_from_the_directory(
     assert f"user={people['planner']}" in moved.value.headers["Set-Cookie"]
     code, _, body = post(portal, people["admin"], "/login", {"account": "not-an-id"})
     assert code == 401 and "No account" in body
+
+
+def test_practices_assignment_taking_and_my_cases(portal: Any, people: dict[str, UUID]) -> None:
+    core = portal.core
+    try:
+        doctor = core.find_account("dr-practices").account_id
+    except NotFoundError:
+        account = core.register(registration("dr-practices", reference_code="SMILE-LAB"))
+        doctor = core.activate(people["admin"], account.account_id).account_id
+    where = {"country": "Germany", "city": "Köln", "postal_code": "50667", "street": "Domkloster 4"}
+    practice = {"name": "Praxis am Dom", **{f"shipping_address.{k}": v for k, v in where.items()}}
+    assert post(portal, doctor, "/profile/practices/AddPractice", practice)[0] == 303
+    assert "Praxis am Dom" in page(portal, doctor, "/profile")
+    assert "Praxis am Dom" in page(portal, doctor, "/cases/new")  # the wizard's choice
+    added = core.get_account(doctor, doctor).practices[-1]
+    gone = {"practice_id": str(added.practice_id)}
+    assert post(portal, doctor, "/profile/practices/RemovePractice", gone)[0] == 303
+    assert core.get_account(doctor, doctor).practices == ()
+
+    case = submitted_case(portal, people)
+    n, planner = case.number, people["planner"]
+    admin_view = page(portal, people["admin"], f"/cases/{n}")
+    assert "Assign to lab staff" in admin_view and str(planner) in admin_view
+    assert (
+        post(portal, people["admin"], f"/cases/{n}/do/AssignCase", {"assignee_id": str(planner)})[0]
+        == 303
+    )
+    name = core.get_account(planner, planner).display_name
+    assert "Assigned to" in page(portal, people["dr-one"], f"/cases/{n}") and name in page(
+        portal, people["dr-one"], f"/cases/{n}"
+    )
+    mine = page(portal, planner, "/?mine=1")
+    assert f'<a href="/cases/{n}">' in mine and name in mine
+    assert f'<a href="/cases/{n}">' not in page(portal, people["production"], "/?mine=1")
+
+    other = submitted_case(portal, people)
+    assert "Take the case" in page(portal, planner, f"/cases/{other.number}")
+    assert post(portal, planner, f"/cases/{other.number}/do/TakeCase", {})[0] == 303
+    assert core.get_case(planner, other.case_id).case.assigned_to == planner

@@ -159,6 +159,13 @@ def test_a_case_from_registration_to_refinement(
     # -- the planner uploads plan 1 with its steps -----------------------------------------
     planner = log_in(browser, base, "planner")
     planner.goto(f"/cases/{number}")
+    planner.get_by_role("button", name="Take the case").click()  # nobody has it yet
+    assigned = planner.locator(".kv", has_text="Assigned to")
+    expect(assigned).not_to_contain_text("Nobody yet")
+    planner.goto("/?mine=1")  # the planner's own cases
+    expect(planner.get_by_role("link", name=str(number), exact=True)).to_be_visible()
+    shot(planner, screenshots, "06b-my-cases")
+    planner.goto(f"/cases/{number}")
 
     def upload_plan(steps: int, ipr: bool) -> None:
         form = open_action(planner, "Upload a treatment plan")

@@ -24,6 +24,7 @@ from aligner_core import (
     Action,
     AlignerError,
     Arches,
+    AssignCase,
     AttachFile,
     Cancel,
     CaseCommand,
@@ -65,6 +66,7 @@ from aligner_core import (
     Ship,
     ShipImpressions,
     Submit,
+    TakeCase,
     ToothChart,
     UpdateDraft,
     UploadPlan,
@@ -167,6 +169,8 @@ def valid_command(action: Action, case: Case, people: dict[str, UUID]) -> Any:
             parent_case_id=cid,
             order=_FOLLOW_UPS.get(case.status, (RevisionOrder("x"),))[0],
         ),
+        Action.ASSIGN: lambda: AssignCase(case_id=cid, assignee_id=people["planner"]),
+        Action.TAKE: lambda: TakeCase(case_id=cid),
     }
     return made[action]()
 

@@ -1,4 +1,4 @@
-"""Schema versions 3 to 5 on a version 2 database: the outbox's new columns, and entries the old
+"""Schema versions 3 to 6 on a version 2 database: the outbox's new columns, and entries the old
 policy gave up on after temporary failures moved to ``stalled`` (permanent failures stay dead).
 """
 
@@ -97,7 +97,7 @@ def test_a_version_2_sqlite_outbox_is_migrated(tmp_path: Path) -> None:
     try:
         _check_migrated(storage, old)
         version = storage._conn().execute("PRAGMA user_version").fetchone()[0]
-        assert version == DB_SCHEMA_VERSION == 5
+        assert version == DB_SCHEMA_VERSION == 6
     finally:
         storage.close()
 

@@ -10,6 +10,7 @@ claims never overlap. Each test works in a schema of its own, dropped after.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import attrs
 import pytest
@@ -400,6 +402,20 @@ def test_substring_search_uses_trigrams_where_available(
     assert page.total > 0 and all("mith" in s.patient_name.casefold() for s in page.items)
 
 
+def test_my_cases_are_served_by_the_assignee_index(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = _populated(open_storage)
+    with storage.unit_of_work() as uow:
+        rows = uow.cases.list(Scope(everything=True), CaseFilter(limit=50)).items
+    row = next(r for r in rows if r.assigned_to is not None)
+    assert row.assigned_to is not None
+    mine = CaseFilter(assigned_to=row.assigned_to)
+    scope = Scope(network_id=row.network_id, member_id=row.assigned_to)  # lab staff
+    plans = _plans(storage, lambda uow: uow.cases.list(scope, mine))
+    assert plans and "cases_assigned" in plans[0], plans
+
+
 def test_dashboard_counts_read_the_kept_counts(
     open_storage: Callable[..., PostgresStorage],
 ) -> None:
@@ -453,7 +469,8 @@ def test_concurrent_claims_from_several_storages_never_overlap(
 def test_a_version_1_schema_is_migrated_with_its_data(
     open_storage: Callable[..., PostgresStorage], schema: str
 ) -> None:
-    """Counts are backfilled from the cases; versions and attempts become 64-bit."""
+    """Counts are backfilled from the cases; versions and attempts become 64-bit; a case
+    document naming its planner (before schema 6) fills the assignee column and loads."""
     from aligner_core.serialization import make_converter
     from aligner_core.storage.sql.columns import case_row
     from aligner_core.testing.contracts.storage import grant
@@ -461,8 +478,16 @@ def test_a_version_1_schema_is_migrated_with_its_data(
     net = network()
     doctor, guest = account(net, "doc"), account(net, "guest")
     shared = case(100, doctor, collaborators=(grant(guest, doctor),))
-    planned = case(101, doctor, status=CaseStatus.IN_PLANNING)
-    dumps = make_converter().document_dumps
+    planner_id = uuid4()
+    planned = case(101, doctor, status=CaseStatus.IN_PLANNING, assigned_to=planner_id)
+    converter = make_converter()
+
+    def dumps(obj: Any) -> str:  # the documents as versions before 6 wrote them
+        doc = converter.to_document(obj)
+        if "assigned_to" in doc:
+            doc["assigned_planner_id"] = doc.pop("assigned_to")
+        return json.dumps(doc)
+
     with _raw() as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
@@ -486,7 +511,7 @@ def test_a_version_1_schema_is_migrated_with_its_data(
                 "INSERT INTO cases (case_id, number, version, status, kind, owner_id, network_id,"
                 " name_key, patient_name, created_at, updated_at, accepted_at, doc) VALUES"
                 " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (*r.values(dumps(c))[:-3], dumps(c)),  # version 1: no patient_id nor case_name
+                (*r.values(dumps(c))[:12], dumps(c)),  # the columns of version 1
             )
         conn.execute("INSERT INTO case_members VALUES (100, %s)", (guest.account_id,))
     storage = open_storage()
@@ -499,6 +524,9 @@ def test_a_version_1_schema_is_migrated_with_its_data(
         }  # fmt: skip
         page = uow.cases.list(Scope(member_id=guest.account_id), CaseFilter())
         assert [s.case_id for s in page.items] == [shared.case_id]
+        assert uow.cases.get(planned.case_id) == planned
+        mine = uow.cases.list(Scope(network_id=net.network_id), CaseFilter(assigned_to=planner_id))
+        assert [s.case_id for s in mine.items] == [planned.case_id]
         uow.cases.update(attrs.evolve(planned, version=2**40))
         with pytest.raises(ConcurrencyConflictError):
             uow.commit()

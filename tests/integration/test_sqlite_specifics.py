@@ -194,6 +194,21 @@ def test_a_prefix_search_is_an_index_range_not_a_scan(db: Path) -> None:
     storage.close()
 
 
+def test_my_cases_and_a_practices_cases_are_served_by_their_indexes(db: Path) -> None:
+    storage = SqliteStorage(db)
+    pop = populate(storage, 30, seed=2)
+    staff = Scope(network_id=pop.networks[0].network_id, member_id=pop.assignees[0])
+    mine = _plans(storage, _list(storage, staff, CaseFilter(assigned_to=pop.assignees[0])))
+    assert "USING INDEX cases_assigned (assigned_to=? AND network_id=?)" in mine[0], mine
+    doctor = pop.cases[1].owner_id  # the second case ships to a practice
+    practice = pop.cases[1].practice
+    assert practice is not None
+    query = CaseFilter(practice_id=practice.practice_id)
+    shipped = _plans(storage, _list(storage, Scope(member_id=doctor), query))
+    assert "USING INDEX cases_practice (practice_id=? AND owner_id=?)" in shipped[0], shipped
+    storage.close()
+
+
 def test_substring_search_uses_the_trigram_index(db: Path) -> None:
     storage = SqliteStorage(db)
     if storage.substring_search != "fts5-trigram":
@@ -324,7 +339,7 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
     conn.close()
 
     storage = SqliteStorage(db)
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 5
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 6
     with sqlite3.connect(db) as conn:  # the secret kept by version 1 is gone
         assert (
             conn.execute("SELECT count(*) FROM meta WHERE key = 'link_secret'").fetchone()[0] == 0
@@ -357,11 +372,48 @@ def test_version_5_adds_the_case_name_column_from_the_documents(db: Path) -> Non
     named = {c.number: c.name for c in pop.cases if c.status is not CaseStatus.DELETED}
     assert any(named.values())
     with sqlite3.connect(db) as conn:  # the database as version 4 left it
+        _as_version_5(conn)
         conn.execute("ALTER TABLE cases DROP COLUMN case_name")
         conn.execute("PRAGMA user_version = 4")
     storage = SqliteStorage(db)
     with storage.unit_of_work() as uow:
         page = uow.cases.list(Scope(everything=True), CaseFilter())
     assert {s.number: s.name for s in page.items} == named
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 5
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 6
+    storage.close()
+
+
+def _as_version_5(conn: sqlite3.Connection) -> None:
+    """The database as version 5 left it: no assignee nor practice columns, and documents
+    naming the assigned planner in their old field."""
+    for index in ("cases_assigned", "cases_practice"):
+        conn.execute(f"DROP INDEX {index}")
+    for column in ("assigned_to", "practice_id"):
+        conn.execute(f"ALTER TABLE cases DROP COLUMN {column}")
+    conn.execute(
+        "UPDATE cases SET doc = json_set(json_remove(doc, '$.assigned_to'),"
+        " '$.assigned_planner_id', json_extract(doc, '$.assigned_to'))"
+    )
+    conn.execute("PRAGMA user_version = 5")
+
+
+def test_version_6_adds_the_assignee_and_practice_columns_from_the_documents(db: Path) -> None:
+    storage = SqliteStorage(db)
+    pop = populate(storage, 12, seed=6)
+    storage.close()
+    with sqlite3.connect(db) as conn:
+        _as_version_5(conn)
+    storage = SqliteStorage(db)
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 6
+    live = [c for c in pop.cases if c.status is not CaseStatus.DELETED]
+    with storage.unit_of_work() as uow:
+        assert [uow.cases.get(c.case_id) for c in pop.cases] == list(pop.cases)
+        for assignee in pop.assignees:
+            page = uow.cases.list(Scope(everything=True), CaseFilter(assigned_to=assignee))
+            expected = {c.number for c in live if c.assigned_to == assignee}
+            assert expected and {s.number for s in page.items} == expected
+        practice = pop.practices[0].practice_id
+        page = uow.cases.list(Scope(everything=True), CaseFilter(practice_id=practice))
+        shipped = {c.number for c in live if c.practice and c.practice.practice_id == practice}
+        assert shipped and {s.number for s in page.items} == shipped
     storage.close()

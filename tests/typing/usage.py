@@ -44,6 +44,20 @@ def queries(core: Core, doctor: UUID) -> int:
     return page.total + board.total
 
 
+def practices_and_assignment(core: Core, doctor: UUID, admin: UUID, planner: UUID) -> int:
+    address = aligner_core.Address(country="DE", city="Köln", postal_code="50667", street="Dom 4")
+    account: aligner_core.Account = core.add_practice(doctor, doctor, "Praxis am Dom", address)
+    practice: aligner_core.Practice = account.practices[0]
+    case = core.create_case(
+        doctor, CaseKind.TREATMENT, patient_details(), practice_id=practice.practice_id
+    )
+    case = core.assign_case(admin, case.case_id, planner)
+    taken: UUID | None = core.take_case(planner, case.case_id).assigned_to
+    mine: Page[CaseSummary] = core.list_cases(planner, CaseFilter(mine=True))
+    assert taken is None or mine.items[0].assignee_name
+    return mine.total
+
+
 def json_round_trip(converter: Converter, case: Case) -> Case:
     text: str = converter.dumps(case)
     try:

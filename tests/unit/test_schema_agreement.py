@@ -119,6 +119,7 @@ _NESTED: dict[Any, st.SearchStrategy[Any]] = {
     Registration: s.registrations(),
     ProfileChanges: s.profile_changes(),
     PlanSummary: s.plan_summaries(),
+    Address: s.addresses(),
 }
 
 

@@ -294,7 +294,7 @@ def test_plan_versions_modification_and_approval(core: Core, lab: Lab) -> None:
     case_id = waiting(core, lab)
     case = stored(core, case_id)
     assert case.status is S.WAITING_FOR_APPROVAL
-    assert case.assigned_planner_id == lab.planner
+    assert case.assigned_to == lab.planner
     assert case.deadline is None  # waiting on the doctor: no lab deadline
     assert {e.recipient_id for e in outbox(core, EventType.PLAN_UPLOADED)} == {lab.doctor}
 
@@ -888,7 +888,7 @@ A = Action
         (
             "in_planning",
             "planner",
-            {A.VIEW, A.UPLOAD_PLAN, A.HOLD, A.COMMENT, A.ADD_DOCUMENT, A.REQUEST_RECORDS},
+            {A.VIEW, A.UPLOAD_PLAN, A.HOLD, A.COMMENT, A.ADD_DOCUMENT, A.REQUEST_RECORDS, A.TAKE},
         ),
         (
             "in_planning",
@@ -927,7 +927,7 @@ A = Action
         (
             "waiting_for_approval",
             "admin",
-            {A.VIEW, A.HOLD, A.CANCEL, A.COMMENT, A.ADD_DOCUMENT, A.REASSIGN},
+            {A.VIEW, A.HOLD, A.CANCEL, A.COMMENT, A.ADD_DOCUMENT, A.REASSIGN, A.ASSIGN},
         ),
         (
             "in_production",

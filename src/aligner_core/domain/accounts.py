@@ -30,6 +30,7 @@ __all__ = [
     "EmailInvitation",
     "GrantStatus",
     "Network",
+    "Practice",
     "ProfileChanges",
     "Registration",
     "Role",
@@ -123,6 +124,19 @@ class Address(Checked):
     state_province: str | None = text(120, blank=True, default=None)
 
 
+#: The most treating practices one doctor's account holds.
+MAX_PRACTICES = 20
+
+
+@attrs.frozen
+class Practice(Checked):
+    """A treating practice of a doctor: where the aligners of its orders ship to."""
+
+    practice_id: UUID = field()
+    name: str = text(200, doc="The practice's name, as printed on the parcel.")
+    shipping_address: Address = field()
+
+
 def _shades(given: Iterable[Shade | str]) -> tuple[Shade, ...]:
     return tuple(sorted({Shade(s) for s in given}))
 
@@ -208,6 +222,11 @@ class Account(Checked):
     language: str = _language_field("en")
     muted_notifications: tuple[str, ...] = items(64, default=())
     version: int = integer(1, default=1)
+    #: the treating practices of a doctor (orders name the one they ship to)
+    practices: tuple[Practice, ...] = items(MAX_PRACTICES, default=())
+
+    def practice(self, practice_id: UUID) -> Practice | None:
+        return next((p for p in self.practices if p.practice_id == practice_id), None)
 
     @property
     def is_active(self) -> bool:

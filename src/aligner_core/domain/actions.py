@@ -41,3 +41,5 @@ class Action(StrEnum):
     RECEIVE_IMPRESSIONS = "receive_impressions"
     COMPLETE_DIGITISING = "complete_digitising"
     REQUEST_RECORDS = "request_records"
+    ASSIGN = "assign"
+    TAKE = "take"

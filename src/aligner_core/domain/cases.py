@@ -16,7 +16,12 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain._checks import aware, non_blank, positive, text_limit
-from aligner_core.domain.accounts import CollaboratorGrant, EmailInvitation, GrantStatus
+from aligner_core.domain.accounts import (
+    CollaboratorGrant,
+    EmailInvitation,
+    GrantStatus,
+    Practice,
+)
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanVersion
@@ -220,12 +225,15 @@ class Case:
     #: what the lab asked the doctor for, while the case is awaiting records
     records_request: RecordsRequest | None = None
     deadline: Deadline | None = None
-    assigned_planner_id: UUID | None = None
+    #: the lab staff member (planner or production) who works on the case now
+    assigned_to: UUID | None = None
     submitted_at: datetime | None = attrs.field(default=None, validator=aware)
     accepted_at: datetime | None = attrs.field(default=None, validator=aware)
     version: int = attrs.field(default=1, validator=positive)
     #: the practice's own label for the case ("Anna, second phase"), shown beside its number
     name: str = attrs.field(default="", validator=text_limit(MAX_CASE_NAME))
+    #: the practice the aligners ship to, as the order named it (a copy: it stays as ordered)
+    practice: Practice | None = None
 
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]

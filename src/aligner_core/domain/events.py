@@ -52,6 +52,7 @@ class EventType(StrEnum):
     SCANS_DIGITISED = "scans_digitised"
     RECORDS_REQUESTED = "records_requested"
     RECORDS_RECEIVED = "records_received"
+    CASE_ASSIGNED = "case_assigned"
 
 
 def _data(value: Mapping[str, object] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 from transitions import Machine, MachineError
 
-from aligner_core.domain.accounts import GrantStatus, Network
+from aligner_core.domain.accounts import GrantStatus, Network, Practice
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
@@ -71,6 +71,8 @@ class Attempt:
     parent: Case | None = None
     #: the case's network (what it requires confirmed before submission)
     network: Network | None = None
+    #: the owner's treating practices (None: not asked; submission checks the one named)
+    practices: tuple[Practice, ...] | None = None
 
 
 @attrs.frozen
@@ -143,6 +145,9 @@ TABLE: tuple[Row, ...] = (
     Row(Action.RESPOND_INVITATION, OPEN, None),
     Row(Action.REASSIGN, OPEN, None),
     Row(Action.ORDER_FOLLOW_UP, (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED), None),
+    # assignment to lab staff (#15 item 5): any submitted open case; a planner takes one
+    Row(Action.ASSIGN, tuple(s for s in OPEN if s is not S.DRAFT), None),
+    Row(Action.TAKE, (S.IN_PLANNING,), None),
 )
 
 
@@ -382,6 +387,23 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
         yield Reason("parent_needed", {"kind": case.kind.value})
 
 
+def _practice_guard(attempt: Attempt) -> Iterable[Reason]:
+    """A doctor with several practices names the one the order ships to (their only one is
+    taken when none is named), and it is still theirs."""
+    practices, named = attempt.practices, attempt.case.practice
+    if practices is None:
+        return
+    if named is None and len(practices) > 1:
+        yield Reason("practice_missing", path="$.practice_id")
+    elif named is not None and all(p.practice_id != named.practice_id for p in practices):
+        yield Reason("practice_unknown", {"practice": named.name}, path="$.practice_id")
+
+
+def _unassigned(attempt: Attempt) -> Iterable[Reason]:
+    if attempt.case.assigned_to is not None:
+        yield Reason("already_assigned")
+
+
 def _plan_version_guard(attempt: Attempt) -> Iterable[Reason]:
     number = attempt.args.get("plan_version")
     case = attempt.case
@@ -511,7 +533,8 @@ def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
 
 #: Preconditions on the case itself (its state, records, parent): known before any input.
 STATE_GUARDS: dict[Action, tuple[Guard, ...]] = {
-    Action.SUBMIT: (_submit_guard,),
+    Action.SUBMIT: (_submit_guard, _practice_guard),
+    Action.TAKE: (_unassigned,),
     Action.SHIP_IMPRESSIONS: (_impressions_by_post,),
     Action.RECEIVE_IMPRESSIONS: (_impressions_awaited,),
     Action.COMPLETE_DIGITISING: (_digitised,),

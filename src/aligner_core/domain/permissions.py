@@ -81,6 +81,8 @@ MATRIX: dict[Action, frozenset[Relation]] = {
     Action.RECEIVE_IMPRESSIONS: _LAB,
     Action.COMPLETE_DIGITISING: _LAB,
     Action.REQUEST_RECORDS: _LAB,
+    Action.ASSIGN: frozenset({R.ADMIN}),
+    Action.TAKE: frozenset({R.PLANNER}),
 }
 
 _GRANT_RELATIONS = {

@@ -199,6 +199,14 @@ class CaseFilter(Checked):
     updated_to: datetime | None = _moment()
     number: int | None = integer(1, MAX_NUMBER, default=None)
     owner_id: UUID | None = field(default=None)
+    #: the lab staff member the cases are assigned to; the practice they ship to
+    assigned_to: UUID | None = field(default=None, doc="Cases assigned to this account.")
+    practice_id: UUID | None = field(default=None, doc="Cases shipping to this practice.")
+    mine: bool = field(
+        default=False,
+        doc="My cases: assigned to me (lab staff) or my own (doctors); the service resolves it "
+        "into assigned_to or owner_id before storage sees the filter.",
+    )
     sort: SortKey = field(default=SortKey.UPDATED, converter=SortKey)
     descending: bool = field(default=True)
     offset: int = integer(0, MAX_OFFSET, default=0)
@@ -245,6 +253,12 @@ class CaseSummary:
     lab_name: str = ""
     #: the practice's own label for the case
     name: str = ""
+    #: the lab staff member working on the case, and the practice its aligners ship to
+    assigned_to: UUID | None = None
+    practice_id: UUID | None = None
+    #: their display names (filled by the service for the viewer)
+    assignee_name: str = ""
+    practice_name: str = ""
 
 
 @attrs.frozen
@@ -279,6 +293,8 @@ def summarize(case: Case) -> CaseSummary:
         accepted_at=case.accepted_at,
         version=case.version,
         name=case.name,
+        assigned_to=case.assigned_to,
+        practice_id=case.practice.practice_id if case.practice else None,
     )
 
 
@@ -312,6 +328,9 @@ def matches(case: Case, query: CaseFilter) -> bool:
         query.updated_to is None or case.updated_at <= query.updated_to,
         query.number is None or case.number == query.number,
         query.owner_id is None or case.owner_id == query.owner_id,
+        query.assigned_to is None or case.assigned_to == query.assigned_to,
+        query.practice_id is None
+        or (case.practice is not None and case.practice.practice_id == query.practice_id),
     )
     return all(checks)
 

@@ -326,6 +326,11 @@ _DEFAULT_PARTS: Mapping[EventType, _Parts] = {
         N_("records received"),
         N_("The records the lab asked for on case $case_number have been uploaded."),
     ),
+    _E.CASE_ASSIGNED: _case(
+        N_("assigned to you"),
+        N_("Case $case_number was assigned to you."),
+        N_("Open the case"),
+    ),
 }
 _GENERIC = _case(N_("update"), N_("There is an update on case $case_number."))
 

@@ -12,8 +12,9 @@ side goes to the lab and to the rest of the practice side (the doctor, the
 collaborators allowed to comment). "The lab" is whoever acts on the case now
 (:func:`lab_side`): its planners while a plan is being made, production staff
 for direct manufacturing, retainers, replacements and cases in production.
-"Planners" means the case's assigned planner while that account is active,
-otherwise every active planner of the network.
+"Planners" means the case's assignee when a planner is assigned and active,
+otherwise every active planner of the network; "production" likewise. An
+assignment tells the assignee.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.SCANS_DIGITISED: (A.DOCTOR,),  # and the lab side: audiences
     EventType.RECORDS_REQUESTED: (A.DOCTOR, A.COMMENTING_COLLABORATORS),
     EventType.RECORDS_RECEIVED: (),  # the lab side: audiences
+    EventType.CASE_ASSIGNED: (A.SUBJECT,),
 }
 
 #: Events every recipient gets whatever their preferences.
@@ -138,9 +140,9 @@ def recipients(
                     add(load(grant.account_id))
         elif audience in (A.PLANNERS, A.PRODUCTION):
             role = Role.PLANNER if audience is A.PLANNERS else Role.PRODUCTION
-            if role is Role.PLANNER and case is not None and case.assigned_planner_id is not None:
-                assigned = load(case.assigned_planner_id)
-                if assigned.is_active:
+            if case is not None and case.assigned_to is not None:
+                assigned = load(case.assigned_to)
+                if assigned.is_active and assigned.role is role:
                     add(assigned)
                     continue
             for account in network_staff(event.network_id):

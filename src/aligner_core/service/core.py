@@ -18,6 +18,8 @@ from aligner_core.commands import (
     AcceptOrder,
     AcceptPlan,
     Activate,
+    AddPractice,
+    AssignCase,
     AttachFile,
     Block,
     Cancel,
@@ -42,6 +44,7 @@ from aligner_core.commands import (
     Register,
     RejectPlan,
     Release,
+    RemovePractice,
     Reopen,
     RequestModification,
     RequestRecords,
@@ -54,13 +57,16 @@ from aligner_core.commands import (
     Ship,
     ShipImpressions,
     Submit,
+    TakeCase,
     UpdateDraft,
+    UpdatePractice,
     UpdateProfile,
     UploadPlan,
 )
 from aligner_core.domain.accounts import (
     Account,
     AccountStatus,
+    Address,
     CollaboratorPermission,
     Network,
     ProfileChanges,
@@ -167,6 +173,11 @@ class Core:
 
     @overload
     def execute(
+        self, actor_id: UUID | None, command: AddPractice | UpdatePractice | RemovePractice
+    ) -> Account: ...
+
+    @overload
+    def execute(
         self, actor_id: UUID | None, command: RequireConfirmations | OfferShades
     ) -> Network: ...
 
@@ -245,6 +256,7 @@ class Core:
         order: OrderDetails | None = None,
         impression_type: ImpressionType | None = None,
         name: str = "",
+        practice_id: UUID | None = None,
     ) -> Case:
         """A new draft for a new patient (treatment, direct manufacturing or retainer)."""
         command = CreateCase(
@@ -255,6 +267,7 @@ class Core:
             order=order,
             impression_type=impression_type,
             name=name,
+            practice_id=practice_id,
         )
         return self.execute(doctor_id, command)
 
@@ -265,9 +278,12 @@ class Core:
         order: OrderDetails,
         *,
         request: TreatmentRequest | None = None,
+        practice_id: UUID | None = None,
     ) -> Case:
         """A refinement, retainer, remake/replacement or revision draft on an existing case."""
-        command = OrderFollowUp(parent_case_id=parent_case_id, order=order, request=request)
+        command = OrderFollowUp(
+            parent_case_id=parent_case_id, order=order, request=request, practice_id=practice_id
+        )
         return self.execute(doctor_id, command)
 
     def update_draft(
@@ -280,6 +296,7 @@ class Core:
         order: OrderDetails | None = None,
         impression_type: ImpressionType | None = None,
         name: str | None = None,
+        practice_id: UUID | None = None,
     ) -> Case:
         command = UpdateDraft(
             case_id=case_id,
@@ -288,6 +305,7 @@ class Core:
             order=order,
             impression_type=impression_type,
             name=name,
+            practice_id=practice_id,
         )
         return self.execute(doctor_id, command)
 
@@ -483,6 +501,42 @@ class Core:
     def reassign(self, admin_id: UUID, case_id: UUID, new_owner_id: UUID) -> Case:
         """Give a case to another doctor of the network; both doctors are told."""
         return self.execute(admin_id, Reassign(case_id=case_id, owner=new_owner_id))
+
+    # assignment to lab staff and treating practices (#15 item 5)
+    def assign_case(self, admin_id: UUID, case_id: UUID, assignee_id: UUID | None) -> Case:
+        """Give a case to a planner or production user of the network (None: nobody)."""
+        return self.execute(admin_id, AssignCase(case_id=case_id, assignee_id=assignee_id))
+
+    def take_case(self, planner_id: UUID, case_id: UUID) -> Case:
+        """A planner takes an unassigned case in planning."""
+        return self.execute(planner_id, TakeCase(case_id=case_id))
+
+    def add_practice(
+        self, actor_id: UUID, account_id: UUID, name: str, shipping_address: Address
+    ) -> Account:
+        """A doctor's new treating practice (the last of ``Account.practices``)."""
+        command = AddPractice(account_id=account_id, name=name, shipping_address=shipping_address)
+        return self.execute(actor_id, command)
+
+    def update_practice(
+        self,
+        actor_id: UUID,
+        account_id: UUID,
+        practice_id: UUID,
+        name: str,
+        shipping_address: Address,
+    ) -> Account:
+        command = UpdatePractice(
+            account_id=account_id,
+            practice_id=practice_id,
+            name=name,
+            shipping_address=shipping_address,
+        )
+        return self.execute(actor_id, command)
+
+    def remove_practice(self, actor_id: UUID, account_id: UUID, practice_id: UUID) -> Account:
+        command = RemovePractice(account_id=account_id, practice_id=practice_id)
+        return self.execute(actor_id, command)
 
     # production
     def hold(self, staff_id: UUID, case_id: UUID, reason: str) -> Case:

@@ -20,7 +20,7 @@ import attrs
 
 from aligner_core.commands import CaseCommand
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Account, Network
+from aligner_core.domain.accounts import Account, Network, Practice
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseStatus, Deadline, HistoryEntry, Hold
 from aligner_core.domain.deadlines import (
@@ -136,6 +136,14 @@ def network_of(uow: UnitOfWork, case: Case) -> Network | None:
         return None
 
 
+def practices_of(uow: UnitOfWork, case: Case) -> tuple[Practice, ...] | None:
+    """The owner's treating practices (what the order's practice must be one of)."""
+    try:
+        return uow.accounts.get(case.owner_id).practices
+    except NotFoundError:
+        return None
+
+
 def parent_of(uow: UnitOfWork, case: Case) -> Case | None:
     if case.parent_id is None:
         return None
@@ -177,7 +185,9 @@ def run(
         check_version(command, case)
         parent = parent_of(uow, case) if action is Action.SUBMIT else None
         network = network_of(uow, case) if action is Action.SUBMIT else None
-        attempt = lifecycle.Attempt(case, action, CommandArgs(command), parent, network)
+        practices = practices_of(uow, case) if action is Action.SUBMIT else None
+        args = CommandArgs(command)
+        attempt = lifecycle.Attempt(case, action, args, parent, network, practices)
         status = lifecycle.fire(attempt)
         done = handler(Step(command, case, actor, now, uow, deps, prepared))
         updated = advance(deps, case, done.case, status, actor, action, now, done.details)

@@ -10,7 +10,7 @@ import attrs
 
 from aligner_core.commands import COMMANDS, AttachFile, CaseCommand, Command, OrderFollowUp
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Account, AccountStatus, Network, Role
+from aligner_core.domain.accounts import Account, AccountStatus, Network, Practice, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
@@ -134,13 +134,14 @@ def _options(
     parent: Case | None,
     include_blocked: bool,
     network: Network | None = None,
+    practices: tuple[Practice, ...] | None = None,
 ) -> tuple[ActionOption, ...]:
     found: list[ActionOption] = []
     for action in sorted(lifecycle.possible_actions(case)):
         command = COMMAND_FOR.get(action)
         if command is None or permissions.refusal(actor, action, relations) is not None:
             continue
-        attempt = lifecycle.Attempt(case, action, {}, parent, network)
+        attempt = lifecycle.Attempt(case, action, {}, parent, network, practices)
         reasons = tuple(lifecycle.blockers(attempt, inputs=False, targets=True))
         if reasons and not include_blocked:
             continue
@@ -180,7 +181,8 @@ def available_actions(
         case, relations = pipeline.visible_case(uow, actor, case_id, invitee=True)
         parent = pipeline.parent_of(uow, case)
         network = pipeline.network_of(uow, case)
-    return _options(actor, case, relations, parent, include_blocked, network)
+        practices = pipeline.practices_of(uow, case)
+    return _options(actor, case, relations, parent, include_blocked, network, practices)
 
 
 def blockers(
@@ -206,11 +208,12 @@ def blockers(
         case, relations = pipeline.visible_case(uow, actor, case_id, invitee=True)
         parent = pipeline.parent_of(uow, case)
         network = pipeline.network_of(uow, case)
+        practices = pipeline.practices_of(uow, case)
     refused = permissions.refusal(actor, action, relations) is not None
     args: Mapping[str, Any] = (
         pipeline.CommandArgs(command) if command is not None else dict(inputs or {})
     )
-    attempt = lifecycle.Attempt(case, action, args, parent, network)
+    attempt = lifecycle.Attempt(case, action, args, parent, network, practices)
     state = lifecycle.blockers(attempt, inputs=False, targets=True)
     asked = command is not None or inputs is not None
     given = lifecycle.blockers(attempt, targets=True)[len(state) :] if asked else []
@@ -226,7 +229,8 @@ def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> P
     chosen = query or CaseFilter()
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "list cases")
-        page = _with_names(uow, uow.cases.list(permissions.scope_for(actor), chosen))
+        mine = _resolved(actor, chosen)
+        page = _with_names(uow, uow.cases.list(permissions.scope_for(actor), mine))
         used = [a.name for a in attrs.fields(CaseFilter) if getattr(chosen, a.name) != a.default]
         subject = f"{page.total} cases; filters: {', '.join(used) or 'none'}"
         now = deps.clock.now()
@@ -236,32 +240,55 @@ def list_cases(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> P
     return page
 
 
+def _resolved(actor: Account, query: CaseFilter) -> CaseFilter:
+    """ "My cases" as storage filters them: assigned to lab staff, owned by a doctor."""
+    if not query.mine:
+        return query
+    if actor.role is Role.DOCTOR:
+        return attrs.evolve(query, mine=False, owner_id=actor.account_id)
+    return attrs.evolve(query, mine=False, assigned_to=actor.account_id)
+
+
 def _with_names(uow: UnitOfWork, page: Page[CaseSummary]) -> Page[CaseSummary]:
-    """The page's rows with their doctor's and lab's display names (one lookup each)."""
-    doctors: dict[UUID, str] = {}
+    """The page's rows with their doctor's, assignee's, practice's and lab's names
+    (one lookup each)."""
+    people: dict[UUID, Account | None] = {}
     labs: dict[UUID, str] = {}
-    for row in page.items:
-        if row.owner_id not in doctors:
+
+    def person(account_id: UUID | None) -> Account | None:
+        if account_id is None:
+            return None
+        if account_id not in people:
             try:
-                doctors[row.owner_id] = uow.accounts.get(row.owner_id).display_name
+                people[account_id] = uow.accounts.get(account_id)
             except NotFoundError:
-                doctors[row.owner_id] = ""
+                people[account_id] = None
+        return people[account_id]
+
+    def named(row: CaseSummary) -> CaseSummary:
         if row.network_id not in labs:
             try:
                 labs[row.network_id] = uow.accounts.get_network(row.network_id).name
             except NotFoundError:
                 labs[row.network_id] = ""
-    items = tuple(
-        attrs.evolve(r, doctor_name=doctors[r.owner_id], lab_name=labs[r.network_id])
-        for r in page.items
-    )
-    return attrs.evolve(page, items=items)
+        doctor, assignee = person(row.owner_id), person(row.assigned_to)
+        practice = doctor.practice(row.practice_id) if doctor and row.practice_id else None
+        return attrs.evolve(
+            row,
+            doctor_name=doctor.display_name if doctor else "",
+            lab_name=labs[row.network_id],
+            assignee_name=assignee.display_name if assignee else "",
+            practice_name=practice.name if practice else "",
+        )
+
+    return attrs.evolve(page, items=tuple(named(r) for r in page.items))
 
 
 def dashboard(deps: Deps, actor_id: UUID, query: CaseFilter | None = None) -> Dashboard:
     with deps.storage.unit_of_work() as uow:
         actor = pipeline.actor_of(uow, actor_id, "list cases")
-        counts = uow.cases.count_by_status(permissions.scope_for(actor), query)
+        chosen = None if query is None else _resolved(actor, query)
+        counts = uow.cases.count_by_status(permissions.scope_for(actor), chosen)
     return Dashboard(dict(counts))
 
 
@@ -279,8 +306,8 @@ def _entry(account: Account) -> DirectoryEntry:
 def _people_of(case: Case) -> Iterable[UUID]:
     yield case.owner_id
     yield from (g.account_id for g in case.collaborators)
-    if case.assigned_planner_id is not None:
-        yield case.assigned_planner_id
+    if case.assigned_to is not None:
+        yield case.assigned_to
     yield from (h.actor_id for h in case.history)
     yield from (c.author_id for c in case.comments)
     yield from (p.uploaded_by for p in case.plans)

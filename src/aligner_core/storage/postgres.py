@@ -36,7 +36,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresDialect", "PostgresStorage"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: The newest schema this module writes; a database with a higher version is refused.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: One advisory lock for all migrations on a database (they are rare and short).
 _MIGRATION_LOCK = "aligner_core:migrate"
@@ -150,6 +150,21 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         # the practice's own name for a case, shown in lists
         "ALTER TABLE cases ADD COLUMN case_name text NOT NULL DEFAULT ''",
         "UPDATE cases SET case_name = coalesce(doc->>'name', '')",
+    ),
+    6: (
+        # the lab staff member a case is assigned to (documents before it named only a
+        # planner) and the practice its aligners ship to, for "my cases" and list rows
+        "ALTER TABLE cases ADD COLUMN assigned_to uuid",
+        "ALTER TABLE cases ADD COLUMN practice_id uuid",
+        """UPDATE cases SET
+            assigned_to = coalesce(doc->>'assigned_to', doc->>'assigned_planner_id')::uuid,
+            practice_id = (doc->'practice'->>'practice_id')::uuid
+            WHERE coalesce(doc->>'assigned_to', doc->>'assigned_planner_id',
+                           doc->'practice'->>'practice_id') IS NOT NULL""",
+        """CREATE INDEX cases_assigned ON cases (assigned_to, network_id, updated_at, number)
+            WHERE assigned_to IS NOT NULL""",
+        """CREATE INDEX cases_practice ON cases (practice_id, owner_id, updated_at, number)
+            WHERE practice_id IS NOT NULL""",
     ),
 }
 

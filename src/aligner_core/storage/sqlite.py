@@ -23,7 +23,7 @@ from aligner_core.storage.sql.storage import SqlStorage
 __all__ = ["APPLICATION_ID", "DB_SCHEMA_VERSION", "PAGE_SIZE", "SqliteDialect", "SqliteStorage"]
 
 #: Version of the database layout (``PRAGMA user_version``); one migration per step.
-DB_SCHEMA_VERSION = 5
+DB_SCHEMA_VERSION = 6
 #: ``PRAGMA application_id`` of an aligner_core database ("AlCo").
 APPLICATION_ID = 0x416C436F
 PAGE_SIZE = 16384
@@ -39,6 +39,14 @@ _CASE_INDEXES = (
 )
 #: A patient's cases (schema version 3); dropped and built again with the others on import.
 _PATIENT_INDEX = ("CREATE INDEX IF NOT EXISTS cases_patient ON cases (patient_id)",)
+#: "My cases" of lab staff in their network, a doctor's cases of one practice (schema
+#: version 6); likewise dropped and built again on import.
+_ASSIGNMENT_INDEXES = (
+    """CREATE INDEX IF NOT EXISTS cases_assigned ON cases (assigned_to, network_id, updated_at)
+        WHERE assigned_to IS NOT NULL""",
+    """CREATE INDEX IF NOT EXISTS cases_practice ON cases (practice_id, owner_id, updated_at)
+        WHERE practice_id IS NOT NULL""",
+)
 _FTS_TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS cases_fts_insert AFTER INSERT ON cases BEGIN
         INSERT INTO cases_fts (rowid, name_key) VALUES (new.number, new.name_key);
@@ -156,6 +164,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # the practice's own name for a case, shown in lists
         "ALTER TABLE cases ADD COLUMN case_name TEXT NOT NULL DEFAULT ''",
         "UPDATE cases SET case_name = coalesce(json_extract(doc, '$.name'), '')",
+    ),
+    (
+        # 6: the lab staff member a case is assigned to (documents before it named only a
+        # planner) and the practice its aligners ship to, for "my cases" and list rows
+        "ALTER TABLE cases ADD COLUMN assigned_to TEXT",
+        "ALTER TABLE cases ADD COLUMN practice_id TEXT",
+        """UPDATE cases SET
+            assigned_to = coalesce(json_extract(doc, '$.assigned_to'),
+                                   json_extract(doc, '$.assigned_planner_id')),
+            practice_id = json_extract(doc, '$.practice.practice_id')""",
+        *_ASSIGNMENT_INDEXES,
     ),
 )
 
@@ -367,7 +386,7 @@ class SqliteDialect:
         """Into an empty table, drop the indexes: building them once at the end is faster."""
         empty = bool(cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM cases)").fetchone()[0])
         if empty:
-            for statement in (*_CASE_INDEXES, *_PATIENT_INDEX):
+            for statement in (*_CASE_INDEXES, *_PATIENT_INDEX, *_ASSIGNMENT_INDEXES):
                 name = statement.split(" IF NOT EXISTS ")[1].split()[0]
                 cursor.execute(f"DROP INDEX IF EXISTS {name}")
             if self.substring_index:
@@ -387,7 +406,7 @@ class SqliteDialect:
                 cursor.execute("INSERT INTO cases_fts (cases_fts) VALUES ('rebuild')")
                 for trigger in _FTS_TRIGGERS:
                     cursor.execute(trigger)
-            for statement in (*_CASE_INDEXES, *_PATIENT_INDEX):
+            for statement in (*_CASE_INDEXES, *_PATIENT_INDEX, *_ASSIGNMENT_INDEXES):
                 cursor.execute(statement)
         cursor.execute(
             "UPDATE counters SET value = max(value, ?) WHERE name = 'case_number'",

@@ -14,6 +14,7 @@ from uuid import UUID
 from aligner_core.commands import (
     AcceptInvitation,
     Activate,
+    AddPractice,
     AttachFile,
     Block,
     CaseCommand,
@@ -25,7 +26,9 @@ from aligner_core.commands import (
     OfferShades,
     OrderFollowUp,
     Register,
+    RemovePractice,
     RequireConfirmations,
+    UpdatePractice,
     UpdateProfile,
 )
 from aligner_core.errors import ValidationError
@@ -33,6 +36,7 @@ from aligner_core.service import pipeline
 from aligner_core.service.deps import Deps
 from aligner_core.service.handlers import (
     accounts,
+    assignment,
     collaboration,
     drafts,
     planning,
@@ -49,6 +53,7 @@ CASE_HANDLERS: dict[type, pipeline.Handler] = {
     **collaboration.HANDLERS,
     **production.HANDLERS,
     **records.HANDLERS,
+    **assignment.HANDLERS,
 }
 
 #: Commands that run their own unit of work.
@@ -62,6 +67,9 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     OfferShades: accounts.offer_shades,
     UpdateProfile: accounts.update_profile,
     MuteNotifications: accounts.mute_notifications,
+    AddPractice: accounts.add_practice,
+    UpdatePractice: accounts.update_practice,
+    RemovePractice: accounts.remove_practice,
     CreateCase: drafts.create_case,
     OrderFollowUp: drafts.order_follow_up,
     AttachFile: drafts.attach_file,

@@ -11,12 +11,15 @@ import attrs
 
 from aligner_core.commands import (
     Activate,
+    AddPractice,
     Block,
     CreateNetwork,
     MuteNotifications,
     OfferShades,
     Register,
+    RemovePractice,
     RequireConfirmations,
+    UpdatePractice,
     UpdateProfile,
 )
 from aligner_core.domain import permissions
@@ -24,6 +27,7 @@ from aligner_core.domain.accounts import (
     Account,
     AccountStatus,
     Network,
+    Practice,
     ProfileChanges,
     Registration,
     Role,
@@ -37,13 +41,19 @@ from aligner_core.service.deps import Deps
 __all__ = [
     "account_for",
     "activate",
+    "add_practice",
     "block",
     "create_network",
     "mute_notifications",
     "new_account",
     "register",
+    "remove_practice",
+    "update_practice",
     "update_profile",
 ]
+
+#: What users may do to their own account (the rest is their network admin's).
+_SELF_SERVICE = frozenset({"update profile", "manage practices"})
 
 
 def new_account(  # an account as registered, in a network, with a status
@@ -171,7 +181,7 @@ def _manage(
     with deps.storage.unit_of_work() as uow:
         now = deps.clock.now()
         actor = pipeline.actor_of(uow, actor_id, action)
-        if actor.account_id == account_id and action != "update profile":
+        if actor.account_id == account_id and action not in _SELF_SERVICE:
             permissions.require_admin_of(actor, actor.network_id, action)
         target = account_for(uow, actor, account_id, action)
         updated = attrs.evolve(change(target), version=target.version + 1)
@@ -242,3 +252,52 @@ def mute_notifications(deps: Deps, actor_id: UUID, command: MuteNotifications) -
         lambda a: attrs.evolve(a, muted_notifications=names),
         None,
     )
+
+
+# -- treating practices (#15 item 5) -----------------------------------------------------------
+def _practices(
+    deps: Deps,
+    actor_id: UUID,
+    account_id: UUID,
+    change: Callable[[tuple[Practice, ...]], tuple[Practice, ...]],
+) -> Account:
+    """A doctor's practices changed by the doctor or their network's admin."""
+
+    def changed(account: Account) -> Account:
+        if account.role is not Role.DOCTOR:
+            raise ValidationError.of("practices_for_doctors", "$.account_id")
+        return attrs.evolve(account, practices=change(account.practices))
+
+    return _manage(deps, actor_id, account_id, "manage practices", changed, None)
+
+
+def _known(practices: tuple[Practice, ...], practice_id: UUID) -> None:
+    if all(p.practice_id != practice_id for p in practices):
+        raise NotFoundError("practice", practice_id)
+
+
+def add_practice(deps: Deps, actor_id: UUID, command: AddPractice) -> Account:
+    """A new practice, last in the account's list."""
+    new = Practice(deps.ids.new_id(), command.name, command.shipping_address)
+    return _practices(deps, actor_id, command.account_id, lambda ps: (*ps, new))
+
+
+def update_practice(deps: Deps, actor_id: UUID, command: UpdatePractice) -> Account:
+    """A practice's name or address; drafts pick the change up when they are submitted."""
+    new = Practice(command.practice_id, command.name, command.shipping_address)
+
+    def change(ps: tuple[Practice, ...]) -> tuple[Practice, ...]:
+        _known(ps, command.practice_id)
+        return tuple(new if p.practice_id == command.practice_id else p for p in ps)
+
+    return _practices(deps, actor_id, command.account_id, change)
+
+
+def remove_practice(deps: Deps, actor_id: UUID, command: RemovePractice) -> Account:
+    """A practice gone; drafts naming it must name another before submission."""
+
+    def change(ps: tuple[Practice, ...]) -> tuple[Practice, ...]:
+        _known(ps, command.practice_id)
+        return tuple(p for p in ps if p.practice_id != command.practice_id)
+
+    return _practices(deps, actor_id, command.account_id, change)

@@ -22,13 +22,14 @@ from aligner_core.domain.accounts import (
     GrantStatus,
     Role,
 )
+from aligner_core.domain.cases import CaseStatus, HistoryEntry
 from aligner_core.domain.cases import Comment as CaseComment
-from aligner_core.domain.cases import HistoryEntry
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.errors import NotFoundError, ValidationError
 from aligner_core.service import pipeline, sharing
 from aligner_core.service.deps import Deps
 from aligner_core.service.handlers import accounts
+from aligner_core.service.handlers._common import active_member
 from aligner_core.service.pipeline import Change, Handler, Step
 
 __all__ = ["HANDLERS"]
@@ -193,19 +194,14 @@ def _revoke(step: Step[RevokeCollaborator]) -> Change:
 
 def _reassign(step: Step[Reassign]) -> Change:
     new_owner_id, case = step.command.owner, step.case
-    try:
-        doctor = step.uow.accounts.get(new_owner_id)
-    except NotFoundError:
-        doctor = None
-    if (
-        doctor is None
-        or doctor.role is not Role.DOCTOR
-        or not doctor.is_active
-        or doctor.network_id != case.network_id
-    ):
+    if not active_member(step, new_owner_id, (Role.DOCTOR,)):
         raise ValidationError.of("new_owner_invalid", "$.owner")
+    practice = case.practice
+    if case.status is CaseStatus.DRAFT:  # a draft ships to the new doctor's only practice
+        owned = step.uow.accounts.get(new_owner_id).practices
+        practice = owned[0] if len(owned) == 1 else None
     return Change(
-        attrs.evolve(case, owner_id=new_owner_id),
+        attrs.evolve(case, owner_id=new_owner_id, practice=practice),
         EventType.CASE_REASSIGNED,
         {"previous_owner": case.owner_id, "owner": new_owner_id},
     )

@@ -18,7 +18,7 @@ from aligner_core.commands import (
     UpdateDraft,
 )
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import GrantStatus, Role
+from aligner_core.domain.accounts import Account, GrantStatus, Practice, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.erasure import erased
@@ -32,13 +32,27 @@ from aligner_core.domain.records import (
     Records,
     sanitize_filename,
 )
-from aligner_core.errors import PermissionDeniedError, Reason
+from aligner_core.errors import PermissionDeniedError, Reason, ValidationError
 from aligner_core.service import pipeline, privacy
 from aligner_core.service.deps import Deps
-from aligner_core.service.handlers._common import event_only
 from aligner_core.service.pipeline import Change, Handler, Step
 
 __all__ = ["HANDLERS", "attach_file", "create_case", "order_follow_up"]
+
+
+def _practice_for(
+    owner: Account, practice_id: UUID | None, default: Practice | None = None
+) -> Practice | None:
+    """The practice an order ships to: the one named (one of the owner's), else ``default``,
+    else the owner's only practice. A doctor with several names one before submitting."""
+    if practice_id is None:
+        if default is not None:
+            return default
+        return owner.practices[0] if len(owner.practices) == 1 else None
+    found = owner.practice(practice_id)
+    if found is None:
+        raise ValidationError.of("practice_not_owned", "$.practice_id")
+    return found
 
 
 def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
@@ -68,6 +82,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             records=Records(impression_type=command.impression_type),
             history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
             name=command.name,
+            practice=_practice_for(actor, command.practice_id),
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
@@ -107,6 +122,8 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             collaborators=tuple(
                 g for g in parent.collaborators if g.status is GrantStatus.ACCEPTED
             ),
+            # ships where the parent shipped unless the order names another practice
+            practice=_practice_for(actor, command.practice_id, parent.practice),
         )
         number = uow.cases.next_number()
         created = HistoryEntry(
@@ -147,6 +164,8 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
         changes["records"] = attrs.evolve(case.records, impression_type=command.impression_type)
     if command.name is not None:
         changes["name"] = command.name
+    if command.practice_id is not None:
+        changes["practice"] = _practice_for(step.actor, command.practice_id)
     fields = [("impression_type" if k == "records" else k) for k in changes]
     return Change(attrs.evolve(case, **changes), details={"fields": ",".join(fields)})
 
@@ -229,9 +248,19 @@ def _delete(step: Step[DeleteDraft]) -> Change:
     return Change(erased(step.case, name, retain_clinical=False), EventType.CASE_DELETED)
 
 
+def _submit(step: Step[Submit]) -> Change:
+    """The order ships to its practice as the doctor keeps it now (an address fixed since),
+    or to the doctor's only practice when the draft named none."""
+    case, named = step.case, step.case.practice
+    current = step.actor.practice(named.practice_id) if named else _practice_for(step.actor, None)
+    if current is not None:
+        case = attrs.evolve(case, practice=current)
+    return Change(case, EventType.CASE_SUBMITTED)
+
+
 HANDLERS: dict[type, Handler] = {
     UpdateDraft: _update_draft,
     SetTeeth: _set_teeth,
     Confirm: _confirm,
-    Submit: event_only(EventType.CASE_SUBMITTED),
+    Submit: _submit,
 }

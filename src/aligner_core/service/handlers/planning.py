@@ -36,11 +36,11 @@ def _upload_plan(step: Step[UploadPlan]) -> Change:
         simulation_url=command.simulation_url,
         notes=command.notes,
     )
-    planner = case.assigned_planner_id
-    if planner is None and actor.role is Role.PLANNER:
-        planner = actor.account_id
+    assignee = case.assigned_to
+    if assignee is None and actor.role is Role.PLANNER:
+        assignee = actor.account_id
     return Change(
-        attrs.evolve(case, plans=(*case.plans, plan), assigned_planner_id=planner),
+        attrs.evolve(case, plans=(*case.plans, plan), assigned_to=assignee),
         EventType.PLAN_UPLOADED,
         {"plan_version": plan.number},
     )

@@ -45,7 +45,7 @@ _MEMBERS_DROP = "DELETE FROM case_members WHERE number = ? AND account_id = ?"
 #: Columns an update may change (case_id and number never do), in ``CaseRow`` names.
 _CHANGING = (
     "status", "kind", "owner_id", "network_id", "name_key", "patient_name",
-    "created_at", "updated_at", "accepted_at", "case_name",
+    "created_at", "updated_at", "accepted_at", "case_name", "assigned_to", "practice_id",
 )  # fmt: skip
 
 

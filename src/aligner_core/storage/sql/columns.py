@@ -132,6 +132,9 @@ class CaseRow:
     accepted_at: str | None
     patient_id: str
     case_name: str
+    #: the lab staff member assigned, the practice shipped to (schema 6)
+    assigned_to: str | None
+    practice_id: str | None
     #: the owner and accepted collaborators (``Case.member_ids``)
     member_ids: tuple[str, ...]
     #: accepted collaborators (the owner is not repeated): the members table of the doctor scope
@@ -150,7 +153,8 @@ class CaseRow:
 #: The columns of the cases table both SQL adapters write, in ``CaseRow.values`` order.
 CASE_COLUMNS = (
     "case_id", "number", "version", "status", "kind", "owner_id", "network_id", "name_key",
-    "patient_name", "created_at", "updated_at", "accepted_at", "patient_id", "case_name", "doc",
+    "patient_name", "created_at", "updated_at", "accepted_at", "patient_id", "case_name",
+    "assigned_to", "practice_id", "doc",
 )  # fmt: skip
 #: A row's column values but the document, as one tuple (C speed, for bulk imports).
 column_values: Callable[[CaseRow], tuple[Any, ...]] = operator.attrgetter(*CASE_COLUMNS[:-1])
@@ -163,7 +167,7 @@ count_of: Callable[[CaseRow], tuple[str, str, str]] = operator.attrgetter(
 #: The columns of a case list row, in ``load_summary`` order.
 SUMMARY_COLUMNS = (
     "case_id, number, kind, status, patient_name, owner_id, network_id, "
-    "created_at, updated_at, accepted_at, version, case_name"
+    "created_at, updated_at, accepted_at, version, case_name, assigned_to, practice_id"
 )
 
 
@@ -184,6 +188,8 @@ def load_summary(row: Sequence[Any]) -> CaseSummary:
         accepted_at=as_time(row[9]),
         version=row[10],
         name=row[11],
+        assigned_to=None if row[12] is None else as_uuid(row[12]),
+        practice_id=None if row[13] is None else as_uuid(row[13]),
     )
 
 
@@ -204,6 +210,8 @@ def case_row(case: Case) -> CaseRow:
         accepted_at=encode_time(case.accepted_at) if case.accepted_at else None,
         patient_id=str(case.patient.patient_id),
         case_name=case.name,
+        assigned_to=None if case.assigned_to is None else str(case.assigned_to),
+        practice_id=None if case.practice is None else str(case.practice.practice_id),
         member_ids=tuple(sorted(str(m) for m in case.member_ids)),
         collaborator_ids=tuple(sorted(str(m) for m in case.member_ids - {case.owner_id})),
     )

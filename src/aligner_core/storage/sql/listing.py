@@ -116,9 +116,14 @@ def filters(query: CaseFilter, substring: Statement | None) -> tuple[list[str], 
     if query.number is not None:
         clauses.append("number = ?")
         params.append(query.number)
-    if query.owner_id is not None:
-        clauses.append("owner_id = ?")
-        params.append(str(query.owner_id))
+    for column, account in (
+        ("owner_id", query.owner_id),
+        ("assigned_to", query.assigned_to),
+        ("practice_id", query.practice_id),
+    ):
+        if account is not None:
+            clauses.append(f"{column} = ?")
+            params.append(str(account))
     return clauses, params
 
 
@@ -182,6 +187,8 @@ def countable(query: CaseFilter) -> bool:
         or query.kinds
         or query.number is not None
         or query.owner_id is not None
+        or query.assigned_to is not None
+        or query.practice_id is not None
         or any(
             t is not None
             for t in (query.created_from, query.created_to, query.updated_from, query.updated_to)

@@ -51,6 +51,7 @@ from aligner_core.domain.accounts import (
     CollaboratorPermission,
     GrantStatus,
     Network,
+    Practice,
     Role,
 )
 from aligner_core.domain.audit import AuditAction, AuditEntry, AuditFilter
@@ -164,6 +165,8 @@ def case(
     updated_at: datetime | None = None,
     collaborators: tuple[CollaboratorGrant, ...] = (),
     label: str = "",
+    assigned_to: UUID | None = None,
+    practice: Practice | None = None,
 ) -> Case:
     """A case built directly (no service): fast, any status; ``label`` is its own name."""
     hold = (
@@ -196,6 +199,8 @@ def case(
         collaborators=collaborators,
         accepted_at=created_at if status not in (CaseStatus.DRAFT, CaseStatus.DELETED) else None,
         name=label,
+        assigned_to=assigned_to,
+        practice=practice,
     )
 
 
@@ -232,6 +237,9 @@ class Population:
     networks: tuple[Network, ...]
     doctors: tuple[Account, ...]
     cases: tuple[Case, ...]
+    #: lab staff ids cases are assigned to, practices they ship to (not stored as accounts)
+    assignees: tuple[UUID, ...] = ()
+    practices: tuple[Practice, ...] = ()
 
     def scopes(self) -> list[Scope]:
         """Every kind of scope over this population."""
@@ -256,6 +264,11 @@ def population(n: int, seed: int = 0, *, first_number: int = 1000) -> Population
         list(CaseStatus),
         [CaseKind.TREATMENT, CaseKind.RETAINER, CaseKind.DIRECT_MANUFACTURING],
     )
+    assignees = (uuid4(), uuid4())
+    practices = (
+        Practice(uuid4(), "Praxis Mitte", _address()),
+        Practice(uuid4(), "Süd", _address()),
+    )
     cases = []
     for i in range(n):
         owner = rnd.choice(doctors)
@@ -276,9 +289,11 @@ def population(n: int, seed: int = 0, *, first_number: int = 1000) -> Population
                 updated_at=updated,
                 collaborators=grants,
                 label=("", "", "", "Second phase", "Zoë: upper only")[i % 5],
+                assigned_to=(None, *assignees)[i % 3],
+                practice=(None, *practices)[i % 3 if i % 2 else 0],
             )
         )
-    return Population(nets, doctors, tuple(cases))
+    return Population(nets, doctors, tuple(cases), assignees, practices)
 
 
 def enrol(uow: UnitOfWork, pop: Population) -> None:
@@ -333,6 +348,8 @@ def case_filters(pop: Population) -> st.SearchStrategy[CaseFilter]:
     numbers = st.sampled_from([None, None, None, pop.cases[0].number, pop.cases[-1].number, 1])
     searches = st.sampled_from([None, None, None, *_SEARCHES, str(pop.cases[-1].number)])
     owners = st.sampled_from([None, None, *(d.account_id for d in pop.doctors)])
+    assignees = st.sampled_from([None, None, *pop.assignees])
+    practices = st.sampled_from([None, None, None, *(p.practice_id for p in pop.practices)])
 
     def build(
         nm: tuple[str, NameMatch] | None,
@@ -364,6 +381,8 @@ def case_filters(pop: Population) -> st.SearchStrategy[CaseFilter]:
         st.tuples(optional, optional),
         number=numbers,
         owner_id=owners,
+        assigned_to=assignees,
+        practice_id=practices,
         search=searches,
         sort=st.sampled_from(list(SortKey)),
         descending=st.booleans(),
@@ -397,7 +416,7 @@ HOSTILE_NUMBERS = (2**63, 2**64, -(2**63) - 1, 2**100)
 
 def _changed(c: Case, pop: Population, rnd: random.Random) -> Case:
     """``c`` one version on, with a random change that moves counts or members."""
-    what = rnd.choice(["status", "owner", "grant", "revoke", "delete", "comment-like"])
+    what = rnd.choice(["status", "owner", "grant", "revoke", "delete", "comment-like", "assign"])
     changes: dict[str, Any] = {"version": c.version + 1, "updated_at": c.updated_at + timedelta(1)}
     if what == "status":
         waiting = (CaseStatus.ON_HOLD, CaseStatus.AWAITING_RECORDS)  # they hold more
@@ -415,6 +434,8 @@ def _changed(c: Case, pop: Population, rnd: random.Random) -> Case:
         changes.update(collaborators=(*others, grant(guest, owner)))
     elif what == "revoke":
         changes.update(collaborators=())
+    elif what == "assign":
+        changes.update(assigned_to=rnd.choice([None, *pop.assignees]))
     return attrs.evolve(c, **changes)
 
 
@@ -1489,6 +1510,38 @@ class StorageContract:
                 uow.commit()
         with storage.unit_of_work() as uow:
             assert list(uow.outbox.pending()) == [entry]
+
+    # ------------------------------------------------------------------ assignment, practices
+    def test_lists_and_counts_filter_by_assignee_and_practice(self, storage: Storage) -> None:
+        """Rows carry the assignee and the practice; "my cases" (``assigned_to``) and a
+        practice's cases list and count as the reference does, after reassignments too."""
+        pop = populate(storage, 45, seed=17)
+        assert {c.assigned_to for c in pop.cases} >= {None, *pop.assignees}
+        with storage.unit_of_work() as uow:
+            moved = attrs.evolve(
+                uow.cases.get(pop.cases[0].case_id),
+                assigned_to=pop.assignees[1],
+                version=pop.cases[0].version + 1,
+            )
+            uow.cases.update(moved)
+            uow.commit()
+        now = attrs.evolve(pop, cases=(moved, *pop.cases[1:]))
+        queries = [
+            *(CaseFilter(assigned_to=a, limit=500) for a in now.assignees),
+            *(CaseFilter(practice_id=p.practice_id, limit=500) for p in now.practices),
+            CaseFilter(assigned_to=now.assignees[0], statuses=(CaseStatus.IN_PLANNING,)),
+            CaseFilter(assigned_to=uuid4()),
+        ]
+        with storage.unit_of_work() as uow:
+            for scope in now.scopes():
+                for q in queries:
+                    assert uow.cases.list(scope, q) == expected_page(now, scope, q), (scope, q)
+                    counted = dict(uow.cases.count_by_status(scope, q))
+                    assert counted == expected_counts(now, scope, q), (scope, q)
+            rows = uow.cases.list(Scope(everything=True), CaseFilter(limit=500)).items
+        by_number = {c.number: c for c in now.cases}
+        assert all(r.assigned_to == by_number[r.number].assigned_to for r in rows)
+        assert {r.practice_id for r in rows} == {None, *(p.practice_id for p in now.practices)}
 
     # ------------------------------------------------------------------ kept counts, members
     def test_counts_and_members_follow_every_write(self, storage: Storage) -> None:

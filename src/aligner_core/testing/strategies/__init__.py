@@ -12,6 +12,7 @@ from aligner_core.testing.strategies.accounts import (
     collaborator_grants,
     email_invitations,
     networks,
+    practices,
 )
 from aligner_core.testing.strategies.cases import (
     cases,
@@ -102,6 +103,7 @@ __all__ = [
     "plan_summaries",
     "plan_versions",
     "pontics",
+    "practices",
     "price_books",
     "profile_changes",
     "records",

@@ -1,4 +1,4 @@
-"""Strategies for networks, accounts, addresses and collaborator grants."""
+"""Strategies for networks, accounts, addresses, practices and collaborator grants."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aligner_core.domain.accounts import (
     EmailInvitation,
     GrantStatus,
     Network,
+    Practice,
     Role,
 )
 from aligner_core.domain.events import EventType
@@ -45,6 +46,12 @@ def addresses() -> st.SearchStrategy[Address]:
     )
 
 
+def practices() -> st.SearchStrategy[Practice]:
+    return st.builds(
+        Practice, practice_id=st.uuids(), name=text(200, blank=False), shipping_address=addresses()
+    )
+
+
 def networks() -> st.SearchStrategy[Network]:
     return st.builds(
         Network, network_id=st.uuids(), name=text(200, blank=False), reference_code=REFERENCE_CODES
@@ -69,6 +76,7 @@ def accounts() -> st.SearchStrategy[Account]:
         language=LANGUAGES,
         muted_notifications=small_tuples(st.sampled_from([e.value for e in EventType]), 3),
         version=POSITIVE,
+        practices=st.lists(practices(), max_size=2, unique_by=lambda p: p.practice_id).map(tuple),
     )
 
 

@@ -32,7 +32,11 @@ from aligner_core.testing.strategies._common import (
     small_tuples,
     text,
 )
-from aligner_core.testing.strategies.accounts import collaborator_grants, email_invitations
+from aligner_core.testing.strategies.accounts import (
+    collaborator_grants,
+    email_invitations,
+    practices,
+)
 from aligner_core.testing.strategies.orders import _ORDERS_OF_KIND
 from aligner_core.testing.strategies.plans import plan_versions
 from aligner_core.testing.strategies.prescriptions import patients, treatment_requests
@@ -194,7 +198,8 @@ def cases(
             draw(records_requests()) if status is CaseStatus.AWAITING_RECORDS else None
         ),
         deadline=draw(optional(deadlines())),
-        assigned_planner_id=draw(optional(st.uuids())),
+        assigned_to=draw(optional(st.uuids())),
+        practice=draw(optional(practices())),
         submitted_at=draw(optional(after(created, 30))),
         accepted_at=draw(optional(after(created, 60))),
         version=draw(st.integers(1, 1000)),

@@ -44,6 +44,9 @@ def case_filters() -> st.SearchStrategy[CaseFilter]:
         updated_to=optional(aware_datetimes()),
         number=optional(POSITIVE),
         owner_id=optional(st.uuids()),
+        assigned_to=optional(st.uuids()),
+        practice_id=optional(st.uuids()),
+        mine=st.booleans(),
         sort=st.sampled_from(SortKey),
         descending=st.booleans(),
         offset=st.integers(0, 10_000),
@@ -65,6 +68,8 @@ def case_summaries() -> st.SearchStrategy[CaseSummary]:
         updated_at=aware_datetimes(),
         accepted_at=optional(aware_datetimes()),
         version=POSITIVE,
+        assigned_to=optional(st.uuids()),
+        practice_id=optional(st.uuids()),
     )
 
 
