@@ -131,7 +131,6 @@ CODES: Final[Mapping[str, str]] = {
     "retainer_model_step": N_("a fixed retainer needs new scans, not a model step"),
     "retainer_range_not_fixed": N_("ranges apply to fixed lingual retainers only"),
     "retainer_range_arch": N_("the {arch} range needs the {arch} arch treated"),
-    "last_step_before_first": N_("the last step comes before the first"),
     "reason_detail_needed": N_("say why when the reason is 'other'"),
     "revision_instructions": N_("a revision says what to change"),
     "permission_needed": N_("at least one permission"),
@@ -364,6 +363,13 @@ CODES: Final[Mapping[str, str]] = {
         "the mail server cannot be reached now: the notification will be retried"
     ),
     "database_missing": N_("no database there: the outbox commands open an existing one"),
+    # -- replacement steps per arch and the network's product catalogue (#15 items 2, 10) ---------
+    "steps_unreadable": N_("{part!r} is not a step or a range of steps such as 3 or 5-7"),
+    "step_not_in_range": N_("step {step} is not from 1 to {max}"),
+    "step_range_reversed": N_("the range {first}-{last} ends before it starts"),
+    "too_many_step_ranges": N_("at most {max} steps or ranges"),
+    "too_many_steps": N_("at most {max} steps"),
+    "replacement_steps_needed": N_("name the steps to replace of the upper or the lower arch"),
 }
 
 

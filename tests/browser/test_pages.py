@@ -109,13 +109,13 @@ def test_hold_release_ship_deliver_close_reopen(portal: Any, people: dict[str, U
     orders = {
         "retainer": {"order.type": "removable", "order.sets": "2"},
         "replacement": {
-            "order.arches": "both", "order.first_step": "1", "order.last_step": "2",
+            "order.upper": "1-2", "order.lower": "2, 1",
             "order.current_aligner": "2", "order.reason": "broken",
             "order.not_quality_complaint": "on",
         },
         "revision": {"order.instructions": "More torque on UR1."},
     }  # fmt: skip
-    beyond = {**orders["replacement"], "order.last_step": "4"}  # a 2-step plan
+    beyond = {**orders["replacement"], "order.upper": "1, 4"}  # a 2-step plan
     code, _, body = post(
         portal, people["dr-one"], f"{do}/OrderFollowUp:replacement",
         {"order.order_type": "replacement", **beyond},

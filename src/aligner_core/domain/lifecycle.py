@@ -23,6 +23,7 @@ from aligner_core.domain.accounts import GrantStatus, Network
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
+from aligner_core.domain.plans import PlanSummary
 from aligner_core.domain.prescription_checks import pontic_problems
 from aligner_core.domain.prescriptions import Arches, TreatmentRequest
 from aligner_core.domain.records import FileKind, MediaType, Records
@@ -381,12 +382,8 @@ def _follow_up_guard(attempt: Attempt) -> Iterable[Reason]:
     yield from _steps_in_parent_plan(parent, attempt.args.get("order"))
 
 
-def _arch_steps(arches: Arches, parent: Case) -> list[tuple[str, int]]:
-    """The treated arches of ``arches`` with the steps of the parent's accepted plan."""
-    plan = parent.latest_plan if parent.accepted_at is not None else None
-    if plan is None:
-        return []
-    summary = plan.summary
+def _arch_steps(arches: Arches, summary: PlanSummary) -> list[tuple[str, int]]:
+    """The treated arches of ``arches`` with the steps of a plan."""
     found = []
     if arches is not Arches.LOWER:
         found.append(("upper", summary.upper_steps))
@@ -395,26 +392,38 @@ def _arch_steps(arches: Arches, parent: Case) -> list[tuple[str, int]]:
     return found
 
 
-def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
-    """Replacement steps and a retainer's model step lie within the parent's accepted plan,
-    per arch (a parent without one, such as direct manufacturing, has no steps to name)."""
-    named: tuple[tuple[str, int], ...]
+def _named_steps(order: object) -> list[tuple[str, Arches, Iterable[int]]]:
+    """The steps an order names: its path, the arches they are of, the steps."""
     if isinstance(order, ReplacementOrder):
-        named = (("$.order.first_step", order.first_step), ("$.order.last_step", order.last_step))
-        arches = order.arches
-    elif isinstance(order, RetainerOrder) and order.model_step is not None:
-        named = (("$.order.model_step", order.model_step),)
-        arches = order.arches
-    else:
+        return [
+            (f"$.order.{arch.value}", arch, steps)
+            for arch, steps in (
+                (Arches.UPPER, order.upper_steps),
+                (Arches.LOWER, order.lower_steps),
+            )
+            if steps.ranges
+        ]
+    if isinstance(order, RetainerOrder) and order.model_step is not None:
+        return [("$.order.model_step", order.arches, (order.model_step,))]
+    return []
+
+
+def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
+    """Replacement steps (upper against the plan's upper steps, lower against its lower ones)
+    and a retainer's model step lie within the parent's accepted plan; the first step past it
+    is named with its arch (a parent without a plan, such as direct manufacturing, has none)."""
+    named = _named_steps(order)
+    if not named:
         return
-    per_arch = _arch_steps(arches, parent)
-    if not per_arch:
+    plan = parent.latest_plan if parent.accepted_at is not None else None
+    if plan is None:
         yield _input("follow_up_no_plan", named[0][0], number=parent.number)
         return
-    for path, step in named:
-        for arch, steps in per_arch:
-            if step > steps:
-                yield _input("step_outside_plan", path, step=step, arch=arch, steps=steps)
+    for path, arches, given in named:
+        for arch, steps in _arch_steps(arches, plan.summary):
+            outside = next((step for step in given if step > steps), None)
+            if outside is not None:
+                yield _input("step_outside_plan", path, step=outside, arch=arch, steps=steps)
                 break
 
 

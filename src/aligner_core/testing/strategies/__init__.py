@@ -28,6 +28,7 @@ from aligner_core.testing.strategies.orders import (
     replacement_orders,
     retainer_orders,
     revision_orders,
+    step_sets,
 )
 from aligner_core.testing.strategies.plans import (
     ipr_contacts,
@@ -87,6 +88,7 @@ __all__ = [
     "revision_orders",
     "share_links",
     "shipments",
+    "step_sets",
     "teeth",
     "text",
     "tooth_charts",
