@@ -364,12 +364,19 @@ CODES: Final[Mapping[str, str]] = {
     ),
     "database_missing": N_("no database there: the outbox commands open an existing one"),
     # -- replacement steps per arch and the network's product catalogue (#15 items 2, 10) ---------
-    "steps_unreadable": N_("{part!r} is not a step or a range of steps such as 3 or 5-7"),
+    "steps_unreadable": N_("part {position} is not a step or a range of steps such as 3 or 5-7"),
     "step_not_in_range": N_("step {step} is not from 1 to {max}"),
     "step_range_reversed": N_("the range {first}-{last} ends before it starts"),
     "too_many_step_ranges": N_("at most {max} steps or ranges"),
     "too_many_steps": N_("at most {max} steps"),
     "replacement_steps_needed": N_("name the steps to replace of the upper or the lower arch"),
+    "invalid_product_code": N_("lower-case letters, digits, - and _ (up to 40)"),
+    "turnaround_stage_again": N_("a second turnaround for the {stage} stage"),
+    "product_code_again": N_("the product code {product} is listed twice"),
+    "kind_not_offered": N_("the network offers no product of the kind {kind}"),
+    "product_not_offered": N_("the network offers no product {product}"),
+    "product_kind_mismatch": N_("the product {product} is a case of the kind {kind}"),
+    "product_record_missing": N_("the product {product} needs {record}"),
 }
 
 
@@ -430,6 +437,14 @@ PARAM_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "format": {
         "image": N_("image"),
+    },
+    # the records a product needs (``aligner_core.domain.products.Requirement``)
+    "record": {
+        "photos": N_("clinical photos"),
+        "bite_scan": N_("a bite scan"),
+        "radiograph": N_("a radiograph"),
+        "files": N_("a file"),
+        "impression_type": N_("the impression type"),
     },
     # what ``aligner_core.files.sniff.executable_kind`` names
     "executable": {

@@ -48,6 +48,7 @@ from aligner_core.domain.plans import (
     summary_problems,
 )
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
+from aligner_core.domain.products import Catalogue
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import ToothChart
 from aligner_core.errors import FieldError
@@ -85,6 +86,7 @@ __all__ = [
     "RespondToInvitation",
     "RevokeCollaborator",
     "RevokeShare",
+    "SetCatalogue",
     "SetTeeth",
     "SharePlan",
     "Ship",
@@ -236,6 +238,11 @@ class CreateCase(Command):
     impression_type: ImpressionType | None = field(default=None)
     name: str = text(
         MAX_CASE_NAME, blank=True, default="", doc="The practice's own name for the case."
+    )
+    product: str | None = text(
+        40,
+        default=None,
+        doc="A product code of the network's catalogue (default: its first product of the kind).",
     )
 
     __rules__ = (_new_patient_kind, _order_fits_kind)
@@ -539,6 +546,14 @@ class Reopen(CaseCommand):
     action = Action.REOPEN
 
 
+@attrs.frozen(kw_only=True)
+class SetCatalogue(Command):
+    """An admin sets the products the network offers (none: the default catalogue)."""
+
+    network_id: UUID = field()
+    catalogue: Catalogue | None = field(default=None, doc="The products, in the order shown.")
+
+
 #: Every command class, by name (what a JSON API's ``type`` field names).
 COMMANDS: dict[str, type[Command]] = {
     cls.__name__: cls
@@ -579,5 +594,6 @@ COMMANDS: dict[str, type[Command]] = {
         ConfirmDelivery,
         Close,
         Reopen,
+        SetCatalogue,
     )
 }

@@ -69,8 +69,8 @@ def test_bad_steps_are_named_by_code() -> None:
         ("step_not_in_range", {"step": MAX_STEP + 1, "max": MAX_STEP})
     ]
     assert codes("3, five, 8-") == [
-        ("steps_unreadable", {"part": "five"}),
-        ("steps_unreadable", {"part": "8-"}),
+        ("steps_unreadable", {"position": 2}),
+        ("steps_unreadable", {"position": 3}),
     ]
     many = ", ".join(str(2 * n + 1) for n in range(MAX_STEP_RANGES + 1))
     assert [c for c, _ in codes(many)] == ["too_many_step_ranges"]

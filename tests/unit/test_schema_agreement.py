@@ -61,6 +61,7 @@ from aligner_core.domain.orders import (
 from aligner_core.domain.patients import Gender, Patient, PatientDetails
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
 from aligner_core.domain.prescriptions import Pontic, TreatmentRequest
+from aligner_core.domain.products import Catalogue, Product
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType, MediaType
 from aligner_core.domain.teeth import ToothChart
@@ -119,6 +120,7 @@ _NESTED: dict[Any, st.SearchStrategy[Any]] = {
     Registration: s.registrations(),
     ProfileChanges: s.profile_changes(),
     PlanSummary: s.plan_summaries(),
+    Catalogue: s.catalogues(),
 }
 
 
@@ -234,6 +236,8 @@ VALID: dict[Any, st.SearchStrategy[Any]] = {
     ReplacementOrder: s.replacement_orders(),
     RevisionOrder: s.revision_orders(),
     OrderDetails: s.order_details(),
+    Product: s.products(),
+    Catalogue: s.catalogues(),
     PlanSummary: s.plan_summaries(),
     PlanStep: s.plan_steps(),
     IprContact: s.ipr_contacts(),
@@ -378,6 +382,9 @@ BEYOND_SCHEMA = {
     "primary_tooth_in_permanent": "TreatmentRequest: teeth fit the dentition",
     "tooth_marked_again": "ToothChart: one mark per tooth",
     "invalid_cursor": "CaseFilter: a cursor is one the library made, for this sort",
+    "invalid_product_code": "a regular expression in a rule",
+    "turnaround_stage_again": "Product: one turnaround per stage",
+    "product_code_again": "Catalogue: product codes unique",
 }
 #: Refusals by attrs validators the Spec does not carry (path patterns).
 BEYOND_SCHEMA_PATHS = {}

@@ -17,6 +17,7 @@ import attrs
 
 from aligner_core.domain._checks import aware, non_blank, positive, text_limit
 from aligner_core.domain.accounts import CollaboratorGrant, GrantStatus
+from aligner_core.domain.kinds import CaseKind
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanVersion
@@ -41,26 +42,6 @@ __all__ = [
 
 #: The longest name a practice may give a case.
 MAX_CASE_NAME = 120
-
-
-class CaseKind(StrEnum):
-    """The product ordered."""
-
-    TREATMENT = "clear_aligners"
-    DIRECT_MANUFACTURING = "direct_manufacturing"
-    REFINEMENT = "refinement"
-    RETAINER = "retainer"
-    REPLACEMENT = "replacement"
-    REVISION = "revision"
-
-    @property
-    def is_follow_up(self) -> bool:
-        return self in (CaseKind.REFINEMENT, CaseKind.REPLACEMENT, CaseKind.REVISION)
-
-    @property
-    def is_planned(self) -> bool:
-        """Goes through treatment planning (plan versions and approval)."""
-        return self in (CaseKind.TREATMENT, CaseKind.REFINEMENT, CaseKind.REVISION)
 
 
 class CaseStatus(StrEnum):
@@ -199,6 +180,8 @@ class Case:
     version: int = attrs.field(default=1, validator=positive)
     #: the practice's own label for the case ("Anna, second phase"), shown beside its number
     name: str = attrs.field(default="", validator=text_limit(MAX_CASE_NAME))
+    #: the code of the product ordered, in the network's catalogue when the case was made
+    product: str | None = None
 
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]

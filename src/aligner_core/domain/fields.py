@@ -426,6 +426,8 @@ def problems(
         except AttributeError:
             continue
         wrong = plan.check_type(current) or _check_spec(current, plan.spec)
+        if plan.name in partial:  # the items named as bad were given: not too few
+            wrong = [e for e in wrong if e.code != "too_few"]
         found.extend(e.under(f"$.{plan.name}") for e in wrong)
     hidden = _Without(obj, partial) if partial else obj
     for rule in getattr(cls, "__rules__", ()):

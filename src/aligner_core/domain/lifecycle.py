@@ -26,7 +26,8 @@ from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
 from aligner_core.domain.plans import PlanSummary
 from aligner_core.domain.prescription_checks import pontic_problems
 from aligner_core.domain.prescriptions import Arches, TreatmentRequest
-from aligner_core.domain.records import FileKind, MediaType, Records
+from aligner_core.domain.products import Requirement
+from aligner_core.domain.records import PHOTO_KINDS, FileKind, MediaType, Records
 from aligner_core.errors import InvalidTransitionError, Reason
 
 __all__ = [
@@ -213,6 +214,34 @@ def _needs_scans(case: Case) -> bool:
     )
 
 
+#: Whether a case holds the records of a product's requirement (scans are checked as above).
+_HOLDS: dict[Requirement, Callable[[Records], bool]] = {
+    Requirement.FILES: lambda r: bool(r.files),
+    Requirement.PHOTOS: lambda r: any(f.kind in PHOTO_KINDS for f in r.files),
+    Requirement.BITE_SCAN: lambda r: r.has(FileKind.BITE_SCAN),
+    Requirement.RADIOGRAPH: lambda r: r.has(FileKind.RADIOGRAPH),
+    Requirement.IMPRESSION_TYPE: lambda r: r.impression_type is not None,
+}
+
+
+def _product_records(attempt: Attempt) -> Iterable[Reason]:
+    """The records the case's product needs beyond those its kind needs (the network's
+    catalogue says which; a product no longer offered needs nothing more)."""
+    case, network = attempt.case, attempt.network
+    product = network.products.product(case.product) if network and case.product else None
+    if product is None:
+        return
+    for need in product.requires:
+        if need is Requirement.SCANS:
+            if not _needs_scans(case):
+                yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
+                yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
+        elif need is Requirement.FILES and case.kind is CaseKind.DIRECT_MANUFACTURING:
+            continue  # no_files above
+        elif not _HOLDS[need](case.records):
+            yield Reason("product_record_missing", {"product": product.code, "record": need.value})
+
+
 _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
     CaseKind.REFINEMENT: (S.SHIPPED, S.CLOSED),
     CaseKind.REVISION: (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED),
@@ -270,6 +299,7 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
         yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
     if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
         yield Reason("no_files")
+    yield from _product_records(attempt)
     if (case.kind.is_follow_up or case.kind is CaseKind.RETAINER) and case.order is None:
         yield Reason("order_missing")
     if isinstance(case.order, ReplacementOrder) and not case.order.not_quality_complaint:

@@ -130,10 +130,10 @@ class StepSet:
             raise ValidationError.of("too_many_step_ranges", max=MAX_STEP_RANGES)
         found: list[FieldError] = []
         ranges: list[tuple[int, int]] = []
-        for part in parts:
+        for position, part in enumerate(parts, 1):
             match = _STEP_PART.fullmatch(part)
             if match is None:
-                found.append(FieldError.of("steps_unreadable", part=part.strip()[:20]))
+                found.append(FieldError.of("steps_unreadable", position=position))
                 continue
             first = int(match.group(1))
             last = int(match.group(2) or first)

@@ -45,6 +45,7 @@ from aligner_core.commands import (
     RespondToInvitation,
     RevokeCollaborator,
     RevokeShare,
+    SetCatalogue,
     SetTeeth,
     SharePlan,
     Ship,
@@ -70,6 +71,7 @@ from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.plans import PlanStep, PlanSummary
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
+from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
@@ -162,7 +164,7 @@ class Core:
 
     @overload
     def execute(
-        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades
+        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades | SetCatalogue
     ) -> Network: ...
 
     @overload
@@ -215,6 +217,12 @@ class Core:
         """The pontic shades the network's lab makes (a pontic's shade must be one of them)."""
         return self.execute(admin_id, OfferShades(network_id=network_id, shades=tuple(shades)))
 
+    def set_catalogue(
+        self, admin_id: UUID, network_id: UUID, catalogue: Catalogue | None
+    ) -> Network:
+        """The products the network's practices order (None: the default catalogue)."""
+        return self.execute(admin_id, SetCatalogue(network_id=network_id, catalogue=catalogue))
+
     def update_profile(self, actor_id: UUID, account_id: UUID, changes: ProfileChanges) -> Account:
         """The user themself or an admin of their network."""
         return self.execute(actor_id, UpdateProfile(account_id=account_id, changes=changes))
@@ -240,8 +248,10 @@ class Core:
         order: OrderDetails | None = None,
         impression_type: ImpressionType | None = None,
         name: str = "",
+        product: str | None = None,
     ) -> Case:
-        """A new draft for a new patient (treatment, direct manufacturing or retainer)."""
+        """A new draft for a new patient (treatment, direct manufacturing or retainer);
+        ``product`` names one of the network's catalogue (default: its first of the kind)."""
         command = CreateCase(
             kind=kind,
             patient=patient,
@@ -250,6 +260,7 @@ class Core:
             order=order,
             impression_type=impression_type,
             name=name,
+            product=product,
         )
         return self.execute(doctor_id, command)
 

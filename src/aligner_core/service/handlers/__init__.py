@@ -25,6 +25,7 @@ from aligner_core.commands import (
     OrderFollowUp,
     Register,
     RequireConfirmations,
+    SetCatalogue,
     UpdateProfile,
 )
 from aligner_core.errors import ValidationError
@@ -50,6 +51,7 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     Block: accounts.block,
     RequireConfirmations: accounts.require_confirmations,
     OfferShades: accounts.offer_shades,
+    SetCatalogue: accounts.set_catalogue,
     UpdateProfile: accounts.update_profile,
     MuteNotifications: accounts.mute_notifications,
     CreateCase: drafts.create_case,

@@ -18,7 +18,7 @@ from aligner_core.commands import (
     UpdateDraft,
 )
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import GrantStatus, Role
+from aligner_core.domain.accounts import GrantStatus, Network, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.erasure import erased
@@ -32,7 +32,7 @@ from aligner_core.domain.records import (
     Records,
     sanitize_filename,
 )
-from aligner_core.errors import PermissionDeniedError, Reason
+from aligner_core.errors import PermissionDeniedError, Reason, ValidationError
 from aligner_core.service import pipeline, privacy
 from aligner_core.service.deps import Deps
 from aligner_core.service.handlers._common import event_only
@@ -50,6 +50,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
                 actor_id, "create case", None, Reason("only_doctors_order", kind="permission")
             )
         now = deps.clock.now()
+        product = _product(uow.accounts.get_network(actor.network_id), command)
         request = command.request
         if request is None and command.kind is CaseKind.TREATMENT:
             request = TreatmentRequest()
@@ -68,11 +69,36 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             records=Records(impression_type=command.impression_type),
             history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
             name=command.name,
+            product=product,
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
         uow.commit()
     return case
+
+
+def _product(network: Network, command: CreateCase) -> str:
+    """The product a new case is: the one named, from the network's catalogue and of the
+    case's kind, or the catalogue's first of the kind."""
+    catalogue = network.products
+    if command.product is None:
+        found = catalogue.default_for(command.kind)
+        if found is None:
+            raise ValidationError.of("kind_not_offered", "$.kind", kind=command.kind.value)
+        return found.code
+    found = catalogue.product(command.product)
+    if found is None:
+        raise ValidationError.of("product_not_offered", "$.product", product=command.product)
+    if found.kind is not command.kind:
+        raise ValidationError.of(
+            "product_kind_mismatch", "$.product", product=found.code, kind=found.kind.value
+        )
+    return found.code
+
+
+def _follow_up_product(network: Network, kind: CaseKind) -> str | None:
+    found = network.products.default_for(kind)
+    return found.code if found else None
 
 
 def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
@@ -105,6 +131,7 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             collaborators=tuple(
                 g for g in parent.collaborators if g.status is GrantStatus.ACCEPTED
             ),
+            product=_follow_up_product(uow.accounts.get_network(parent.network_id), kind),
         )
         number = uow.cases.next_number()
         created = HistoryEntry(

@@ -42,6 +42,7 @@ from aligner_core.testing.strategies.prescriptions import (
     pontics,
     treatment_requests,
 )
+from aligner_core.testing.strategies.products import catalogues, products, turnarounds
 from aligner_core.testing.strategies.queries import (
     case_filters,
     case_summaries,
@@ -58,6 +59,7 @@ __all__ = [
     "case_filters",
     "case_summaries",
     "cases",
+    "catalogues",
     "collaborator_grants",
     "comments",
     "dates",
@@ -79,6 +81,7 @@ __all__ = [
     "plan_summaries",
     "plan_versions",
     "pontics",
+    "products",
     "profile_changes",
     "records",
     "refinement_orders",
@@ -93,4 +96,5 @@ __all__ = [
     "text",
     "tooth_charts",
     "treatment_requests",
+    "turnarounds",
 ]

@@ -21,6 +21,7 @@ from aligner_core.domain.cases import (
     Shipment,
 )
 from aligner_core.domain.deadlines import Stage
+from aligner_core.domain.products import DEFAULT_PRODUCTS
 from aligner_core.testing.strategies._common import (
     DETAILS,
     after,
@@ -172,6 +173,7 @@ def cases(
         hold=draw(holds()) if status is CaseStatus.ON_HOLD else None,
         deadline=draw(optional(deadlines())),
         assigned_planner_id=draw(optional(st.uuids())),
+        product=draw(optional(st.sampled_from([p.code for p in DEFAULT_PRODUCTS]))),
         submitted_at=draw(optional(after(created, 30))),
         accepted_at=draw(optional(after(created, 60))),
         version=draw(st.integers(1, 1000)),
