@@ -208,7 +208,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     # -- the new-case wizard: product, patient, teeth, request, files and confirmations -----
     def wizard(request: Request, me: Any, status: int = 200, **kw: Any) -> HTMLResponse:
-        kinds = {"choices": {"kind": NEW_KINDS}, "variants": {"order": "retainer"}}
+        offered = {"product": [(p.code, p.name) for p in core.catalogue(me.account_id).products]}
+        kinds = {"choices": {"kind": NEW_KINDS, **offered}, "variants": {"order": "retainer"}}
         made = form(request, me, commands.CreateCase, **kinds, **kw)
         ticks = form(request, me, commands.Confirm, values=kw.get("values"))
         return render(request, "wizard.html", me, status, form=made, confirm=ticks)

@@ -126,6 +126,7 @@ MAX_RADIO = 4
 #: English labels of fields whose name does not read well as it is.
 FIELD_LABELS: Final[Mapping[str, str]] = {
     "kind": "Product",
+    "product": "Catalogue product",
     "patient": "Patient details",
     "request": "Treatment request",
     "teeth": "Tooth chart",
@@ -588,7 +589,7 @@ def _field(
     if inner is timedelta:
         days = tuple(Choice(str(d * 86400), _t(f"{d} days", ctx.texts)) for d in _DURATIONS)
         return Field(**common, widget="select", value=shown, choices=days)
-    if inner is UUID:
+    if inner is UUID or (inner is str and name in ctx.choices):
         given = tuple(Choice(v, lab_) for v, lab_ in ctx.choices.get(name, ()))
         return Field(**common, widget="select", value=shown, choices=given)
     if inner is Tooth:

@@ -220,3 +220,21 @@ def test_the_stub_login_switches_to_a_user_from_the_directory(
     assert f"user={people['planner']}" in moved.value.headers["Set-Cookie"]
     code, _, body = post(portal, people["admin"], "/login", {"account": "not-an-id"})
     assert code == 401 and "No account" in body
+
+
+def test_the_new_case_wizard_offers_the_networks_products(
+    portal: Any, people: dict[str, UUID]
+) -> None:
+    wizard = page(portal, people["dr-one"], "/cases/new")
+    assert '<option value="metal_retainer"' in wizard and "Metal Retainer" in wizard
+    fields = {"kind": "retainer", "product": "metal_retainer", "patient.last_name": "Wire"}
+    fields |= {"patient.gender": "female", "order.type": "fixed_lingual", "order.sets": "1"}
+    fields |= {"order.order_type": "retainer", "order.upper_range": "3-3", "complete": "on"}
+    code, location, _ = post(portal, people["dr-one"], "/cases/new", fields | {"privacy": "on"})
+    assert code == 303
+    number = int(location.split("/cases/")[1].split("?")[0])
+    case = portal.core.get_case_by_number(people["dr-one"], number).case
+    assert case.product == "metal_retainer"
+    mismatch = {**fields, "kind": "clear_aligners"}
+    code, _, body = post(portal, people["dr-one"], "/cases/new", mismatch)
+    assert code == 422 and "metal_retainer" in body

@@ -33,13 +33,14 @@ from aligner_core.testing.factories import (
 
 
 @pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
+def lab(core_on_each_storage: Core) -> Lab:
+    """A network on the memory storage, then on SQLite."""
+    return set_up_lab(core_on_each_storage)
 
 
 @pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
+def core(lab: Lab) -> Core:
+    return lab.core
 
 
 ALIGNERS = Product("clear_aligners", "Clear Aligners", CaseKind.TREATMENT, (Requirement.SCANS,))

@@ -553,6 +553,10 @@ class Core:
         """The active admins of a network: whom a new user waits for."""
         return queries.network_admins(self.deps, reference_code)
 
+    def catalogue(self, actor_id: UUID) -> Catalogue:
+        """The products the actor's network offers (what ``create_case`` may name)."""
+        return queries.catalogue(self.deps, actor_id)
+
     def get_account(self, actor_id: UUID, account_id: UUID) -> Account:
         return queries.get_account(self.deps, actor_id, account_id)
 
