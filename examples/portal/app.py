@@ -222,8 +222,9 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     # -- the new-case wizard: product, patient, teeth, request, files and confirmations -----
     def wizard(request: Request, me: Any, status: int = 200, **kw: Any) -> HTMLResponse:
         ships = [(str(p.practice_id), p.name) for p in me.practices]
+        offered = [(p.code, p.name) for p in core.catalogue(me.account_id).products]
         kinds = {
-            "choices": {"kind": NEW_KINDS, "practice_id": ships},
+            "choices": {"kind": NEW_KINDS, "practice_id": ships, "product": offered},
             "variants": {"order": "retainer"},
         }
         made = form(request, me, commands.CreateCase, **kinds, **kw)

@@ -42,6 +42,7 @@ from aligner_core.domain.prescriptions import (
     WearSchedule,
 )
 from aligner_core.domain.prices import ItemKind
+from aligner_core.domain.products import Requirement
 from aligner_core.domain.queries import NameMatch, SortKey
 from aligner_core.domain.records import ArchPlausibility, FileKind, ImpressionType, MediaType
 from aligner_core.domain.teeth import Arch, Notation, Side, ToothState
@@ -232,6 +233,14 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "intraoral_scan": N_("Intraoral scan"),
         "desktop_scan": N_("Desktop scan of a model"),
         "silicone_impression": N_("Silicone impression"),
+    },
+    Requirement: {
+        "scans": N_("Upper and lower scans"),
+        "bite_scan": N_("Bite scan"),
+        "photos": N_("Clinical photos"),
+        "radiograph": N_("Radiograph"),
+        "files": N_("Files to manufacture from"),
+        "impression_type": N_("Impression type"),
     },
     ArchPlausibility: {
         "plausible": N_("Plausible size"),

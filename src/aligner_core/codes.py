@@ -131,7 +131,6 @@ CODES: Final[Mapping[str, str]] = {
     "retainer_model_step": N_("a fixed retainer needs new scans, not a model step"),
     "retainer_range_not_fixed": N_("ranges apply to fixed lingual retainers only"),
     "retainer_range_arch": N_("the {arch} range needs the {arch} arch treated"),
-    "last_step_before_first": N_("the last step comes before the first"),
     "reason_detail_needed": N_("say why when the reason is 'other'"),
     "revision_instructions": N_("a revision says what to change"),
     "permission_needed": N_("at least one permission"),
@@ -395,7 +394,6 @@ CODES: Final[Mapping[str, str]] = {
     ),
     "upgrade_not_larger": N_("package {target} does not cover more than package {package}"),
     "lines_needed": N_("at least one line"),
-    "replacement_steps_needed": N_("choose at least one step to replace"),
     "card_token": N_("a card token is 8 to 255 letters, digits or - _ . : from the provider"),
     "card_token_kind": N_("a card on file carries its provider's token; other methods none"),
     "invoice_number": N_("an invoice number reads like INV-2026-000123"),
@@ -413,6 +411,20 @@ CODES: Final[Mapping[str, str]] = {
     "practices_for_doctors": N_("only doctors have treating practices"),
     "assignee_invalid": N_("assign the case to an active planner or production user of the lab"),
     "already_assigned": N_("the case is already assigned"),
+    # -- replacement steps per arch and the network's product catalogue (#15 items 2, 10) ---------
+    "steps_unreadable": N_("part {position} is not a step or a range of steps such as 3 or 5-7"),
+    "step_not_in_range": N_("step {step} is not from 1 to {max}"),
+    "step_range_reversed": N_("the range {first}-{last} ends before it starts"),
+    "too_many_step_ranges": N_("at most {max} steps or ranges"),
+    "too_many_steps": N_("at most {max} steps"),
+    "replacement_steps_needed": N_("name the steps to replace of the upper or the lower arch"),
+    "invalid_product_code": N_("lower-case letters, digits, - and _ (up to 40)"),
+    "turnaround_stage_again": N_("a second turnaround for the {stage} stage"),
+    "product_code_again": N_("the product code {product} is listed twice"),
+    "kind_not_offered": N_("the network offers no product of the kind {kind}"),
+    "product_not_offered": N_("the network offers no product {product}"),
+    "product_kind_mismatch": N_("the product {product} is a case of the kind {kind}"),
+    "product_record_missing": N_("the product {product} needs {record}"),
 }
 
 
@@ -473,6 +485,14 @@ PARAM_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "format": {
         "image": N_("image"),
+    },
+    # the records a product needs (``aligner_core.domain.products.Requirement``)
+    "record": {
+        "photos": N_("clinical photos"),
+        "bite_scan": N_("a bite scan"),
+        "radiograph": N_("a radiograph"),
+        "files": N_("a file"),
+        "impression_type": N_("the impression type"),
     },
     # what ``aligner_core.files.sniff.executable_kind`` names
     "executable": {

@@ -49,6 +49,7 @@ from aligner_core.domain.plans import (
     summary_problems,
 )
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
+from aligner_core.domain.products import Catalogue
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import ToothChart
 from aligner_core.errors import FieldError
@@ -93,6 +94,7 @@ __all__ = [
     "RespondToInvitation",
     "RevokeCollaborator",
     "RevokeShare",
+    "SetCatalogue",
     "SetTeeth",
     "SharePlan",
     "Ship",
@@ -276,6 +278,11 @@ class CreateCase(Command):
     )
     practice_id: UUID | None = field(
         default=None, doc="The doctor's practice the aligners ship to (their only one if unsaid)."
+    )
+    product: str | None = text(
+        40,
+        default=None,
+        doc="A product code of the network's catalogue (default: its first product of the kind).",
     )
 
     __rules__ = (_new_patient_kind, _order_fits_kind)
@@ -643,6 +650,14 @@ class Reopen(CaseCommand):
     action = Action.REOPEN
 
 
+@attrs.frozen(kw_only=True)
+class SetCatalogue(Command):
+    """An admin sets the products the network offers (none: the default catalogue)."""
+
+    network_id: UUID = field()
+    catalogue: Catalogue | None = field(default=None, doc="The products, in the order shown.")
+
+
 #: Every command class, by name (what a JSON API's ``type`` field names).
 COMMANDS: dict[str, type[Command]] = {
     cls.__name__: cls
@@ -693,5 +708,6 @@ COMMANDS: dict[str, type[Command]] = {
         ConfirmDelivery,
         Close,
         Reopen,
+        SetCatalogue,
     )
 }

@@ -32,7 +32,12 @@ from cattrs.gen import make_dict_structure_fn
 
 from aligner_core.domain.cases import Case
 from aligner_core.domain.fields import is_checked, problems, spec_of
-from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
+from aligner_core.domain.orders import (
+    ORDER_TYPES,
+    OrderDetails,
+    ReplacementOrder,
+    from_legacy_replacement,
+)
 from aligner_core.domain.teeth import Tooth
 from aligner_core.errors import AlignerError, FieldError, ValidationError
 from aligner_core.forms import form_to_data
@@ -531,6 +536,8 @@ def _order_hooks(converter: Converter) -> tuple[Any, Any]:
         if cl is None:
             raise ValidationError.of("not_one_of", choices=tags)
         rest = {k: v for k, v in value.items() if k != _ORDER_TAG}
+        if cl is ReplacementOrder:  # the former shape (arches, first_step, last_step) too
+            rest = from_legacy_replacement(rest)
         return converter.structure(rest, cl)
 
     def unstructure(value: Any) -> Any:

@@ -130,6 +130,7 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "kind": "Product",
     "AttachFile.kind": "Kind of file",
     "RequestRecords.kinds": "Records needed",
+    "product": "Catalogue product",
     "patient": "Patient details",
     "request": "Treatment request",
     "teeth": "Tooth chart",
@@ -170,8 +171,8 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "keep_attachments": "Keep all existing attachments",
     "best_fitting_aligner": "Best fitting aligner",
     "current_aligner": "Aligner currently worn",
-    "first_step": "First step",
-    "last_step": "Last step",
+    "upper": "Upper arch steps (e.g. 3, 5-7)",
+    "lower": "Lower arch steps (e.g. 3, 5-7)",
     "reason_detail": "Details",
     "sets": "Number of sets",
     "model_step": "Reuse model of step",
@@ -594,7 +595,7 @@ def _field(
     if inner is timedelta:
         days = tuple(Choice(str(d * 86400), _t(f"{d} days", ctx.texts)) for d in _DURATIONS)
         return Field(**common, widget="select", value=shown, choices=days)
-    if inner is UUID:
+    if inner is UUID or (inner is str and name in ctx.choices):
         given = tuple(Choice(v, lab_) for v, lab_ in ctx.choices.get(name, ()))
         return Field(**common, widget="select", value=shown, choices=given)
     if inner is Tooth:

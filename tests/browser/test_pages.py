@@ -114,13 +114,13 @@ def test_hold_release_ship_deliver_close_reopen(portal: Any, people: dict[str, U
     orders = {
         "retainer": {"order.type": "removable", "order.sets": "2"},
         "replacement": {
-            "order.arches": "both", "order.first_step": "1", "order.last_step": "2",
+            "order.upper": "1-2", "order.lower": "2, 1",
             "order.current_aligner": "2", "order.reason": "broken",
             "order.not_quality_complaint": "on",
         },
         "revision": {"order.instructions": "More torque on UR1."},
     }  # fmt: skip
-    beyond = {**orders["replacement"], "order.last_step": "4"}  # a 2-step plan
+    beyond = {**orders["replacement"], "order.upper": "1, 4"}  # a 2-step plan
     code, _, body = post(
         portal, people["dr-one"], f"{do}/OrderFollowUp:replacement",
         {"order.order_type": "replacement", **beyond},
@@ -264,3 +264,21 @@ def test_practices_assignment_taking_and_my_cases(portal: Any, people: dict[str,
     assert "Take the case" in page(portal, planner, f"/cases/{other.number}")
     assert post(portal, planner, f"/cases/{other.number}/do/TakeCase", {})[0] == 303
     assert core.get_case(planner, other.case_id).case.assigned_to == planner
+
+
+def test_the_new_case_wizard_offers_the_networks_products(
+    portal: Any, people: dict[str, UUID]
+) -> None:
+    wizard = page(portal, people["dr-one"], "/cases/new")
+    assert '<option value="metal_retainer"' in wizard and "Metal Retainer" in wizard
+    fields = {"kind": "retainer", "product": "metal_retainer", "patient.last_name": "Wire"}
+    fields |= {"patient.gender": "female", "order.type": "fixed_lingual", "order.sets": "1"}
+    fields |= {"order.order_type": "retainer", "order.upper_range": "3-3", "complete": "on"}
+    code, location, _ = post(portal, people["dr-one"], "/cases/new", fields | {"privacy": "on"})
+    assert code == 303
+    number = int(location.split("/cases/")[1].split("?")[0])
+    case = portal.core.get_case_by_number(people["dr-one"], number).case
+    assert case.product == "metal_retainer"
+    mismatch = {**fields, "kind": "clear_aligners"}
+    code, _, body = post(portal, people["dr-one"], "/cases/new", mismatch)
+    assert code == 422 and "metal_retainer" in body

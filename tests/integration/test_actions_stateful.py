@@ -23,7 +23,6 @@ from aligner_core import (
     AcceptPlan,
     Action,
     AlignerError,
-    Arches,
     AssignCase,
     AttachFile,
     Cancel,
@@ -81,7 +80,7 @@ WHO = ("owner", "owner", "planner", "production", "admin", "doctor2", "outsider"
 _FOLLOW_UPS: dict[CaseStatus, tuple[Any, ...]] = {
     CaseStatus.IN_PRODUCTION: (
         RevisionOrder("more torque"),
-        ReplacementOrder(Arches.UPPER, 1, 1, 1, ReplacementReason.LOST, not_quality_complaint=True),
+        ReplacementOrder(1, ReplacementReason.LOST, upper="1", not_quality_complaint=True),
     ),
     CaseStatus.SHIPPED: (RefinementOrder(), RetainerOrder(RetainerType.REMOVABLE, model_step=1)),
     CaseStatus.CLOSED: (RefinementOrder(), RevisionOrder("again")),

@@ -39,6 +39,7 @@ from aligner_core.commands import COMMANDS, CaseCommand, Command, InviteCollabor
 from aligner_core.domain.accounts import Address, Registration
 from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.plans import PlanStep, PlanSummary
+from aligner_core.domain.products import Catalogue
 from aligner_core.serialization import make_converter
 from aligner_core.service.core import Core
 from aligner_core.testing.factories import (
@@ -127,6 +128,7 @@ def _valid(tp: Any, ids: dict[str, Any]) -> Any:
         Registration: registration,
         ProfileChanges: ProfileChanges,
         Address: address,
+        Catalogue: Catalogue,
     }
     if tp in known:
         return known[tp]()

@@ -31,7 +31,6 @@ from aligner_core.domain.orders import (
     RetainerType,
     RevisionOrder,
 )
-from aligner_core.domain.prescriptions import Arches
 from aligner_core.domain.queries import CaseFilter
 from aligner_core.domain.records import FileKind
 from aligner_core.errors import AlignerError, PermissionDeniedError
@@ -72,8 +71,8 @@ ORDERS = st.sampled_from(
     [
         RefinementOrder(),
         RetainerOrder(RetainerType.REMOVABLE, model_step=10),
-        ReplacementOrder(Arches.UPPER, 2, 3, 2, ReplacementReason.LOST, not_quality_complaint=True),
-        ReplacementOrder(Arches.LOWER, 4, 4, 4, ReplacementReason.BROKEN),
+        ReplacementOrder(2, ReplacementReason.LOST, upper="2-3", not_quality_complaint=True),
+        ReplacementOrder(4, ReplacementReason.BROKEN, lower="4"),
         RevisionOrder("more torque"),
     ]
 )

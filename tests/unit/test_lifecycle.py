@@ -35,7 +35,7 @@ from aligner_core.domain.orders import (
 )
 from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.plans import PlanVersion
-from aligner_core.domain.prescriptions import Arches, TreatmentRequest
+from aligner_core.domain.prescriptions import TreatmentRequest
 from aligner_core.domain.records import (
     ArchPlausibility,
     FileKind,
@@ -111,7 +111,7 @@ ORDERS: dict[CaseKind, Any] = {
     K.REFINEMENT: RefinementOrder(),
     K.RETAINER: RetainerOrder(RetainerType.REMOVABLE, model_step=12),
     K.REPLACEMENT: ReplacementOrder(
-        Arches.UPPER, 3, 4, 5, ReplacementReason.BROKEN, not_quality_complaint=True
+        5, ReplacementReason.BROKEN, upper="3-4", not_quality_complaint=True
     ),
     K.REVISION: RevisionOrder("more torque on 11"),
 }

@@ -19,7 +19,6 @@ from aligner_core.domain.orders import (
     RetainerOrder,
     RetainerType,
 )
-from aligner_core.domain.prescriptions import Arches
 from aligner_core.domain.records import FileKind
 from aligner_core.errors import ValidationError
 from aligner_core.notifications.rules import MANDATORY, RULES
@@ -229,9 +228,7 @@ def test_orders_production_makes_are_told_to_production(w: World) -> None:
     parent = _shipped(w)
     orders = (
         RetainerOrder(RetainerType.REMOVABLE, model_step=10),
-        ReplacementOrder(
-            Arches.UPPER, 3, 4, 5, ReplacementReason.BROKEN, not_quality_complaint=True
-        ),
+        ReplacementOrder(5, ReplacementReason.BROKEN, upper="3-4", not_quality_complaint=True),
     )
     for order in orders:
         draft = w.core.order_follow_up(w.lab.doctor, parent, order)

@@ -61,6 +61,7 @@ from aligner_core.domain.orders import (
 from aligner_core.domain.patients import Gender, Patient, PatientDetails
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
 from aligner_core.domain.prescriptions import Pontic, TreatmentRequest
+from aligner_core.domain.products import Catalogue, Product
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType, MediaType
 from aligner_core.domain.teeth import ToothChart
@@ -120,6 +121,7 @@ _NESTED: dict[Any, st.SearchStrategy[Any]] = {
     ProfileChanges: s.profile_changes(),
     PlanSummary: s.plan_summaries(),
     Address: s.addresses(),
+    Catalogue: s.catalogues(),
 }
 
 
@@ -235,6 +237,8 @@ VALID: dict[Any, st.SearchStrategy[Any]] = {
     ReplacementOrder: s.replacement_orders(),
     RevisionOrder: s.revision_orders(),
     OrderDetails: s.order_details(),
+    Product: s.products(),
+    Catalogue: s.catalogues(),
     PlanSummary: s.plan_summaries(),
     PlanStep: s.plan_steps(),
     IprContact: s.ipr_contacts(),
@@ -367,13 +371,21 @@ BEYOND_SCHEMA = {
     "retainer_range_not_fixed": "RetainerOrder: type and ranges",
     "retainer_model_step": "RetainerOrder: type and model step",
     "retainer_range_arch": "RetainerOrder: ranges and arches",
-    "last_step_before_first": "ReplacementOrder: steps in order",
+    "replacement_steps_needed": "ReplacementOrder: steps of some arch",
+    "steps_unreadable": "ReplacementOrder: steps as 3, 5-7 (a parse in a rule)",
+    "step_range_reversed": "ReplacementOrder: steps as 3, 5-7 (a parse in a rule)",
+    "step_not_in_range": "ReplacementOrder: steps as 3, 5-7 (a parse in a rule)",
+    "too_many_step_ranges": "ReplacementOrder: steps as 3, 5-7 (a parse in a rule)",
+    "too_many_steps": "ReplacementOrder: steps as 3, 5-7 (a parse in a rule)",
     "reason_detail_needed": "ReplacementOrder: detail for 'other'",
     "teeth_extract_and_keep": "TreatmentRequest: disjoint tooth lists",
     "second_pontic": "TreatmentRequest: one pontic per tooth",
     "primary_tooth_in_permanent": "TreatmentRequest: teeth fit the dentition",
     "tooth_marked_again": "ToothChart: one mark per tooth",
     "invalid_cursor": "CaseFilter: a cursor is one the library made, for this sort",
+    "invalid_product_code": "a regular expression in a rule",
+    "turnaround_stage_again": "Product: one turnaround per stage",
+    "product_code_again": "Catalogue: product codes unique",
 }
 #: Refusals by attrs validators the Spec does not carry (path patterns).
 BEYOND_SCHEMA_PATHS = {}

@@ -52,7 +52,7 @@ from aligner_core.domain.orders import (
 )
 from aligner_core.domain.patients import Gender, Patient, PatientDetails
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
-from aligner_core.domain.prescriptions import Arches, Pontic, TreatmentRequest, WearSchedule
+from aligner_core.domain.prescriptions import Pontic, TreatmentRequest, WearSchedule
 from aligner_core.domain.queries import CaseFilter, CaseSummary
 from aligner_core.domain.records import (
     FileKind,
@@ -285,7 +285,7 @@ def test_teeth_unstructure_as_fdi_numbers() -> None:
         (RefinementOrder(best_fitting_aligner=12), CaseKind.REFINEMENT, "refinement"),
         (RetainerOrder(RetainerType.REMOVABLE), CaseKind.RETAINER, "retainer"),
         (
-            ReplacementOrder(Arches.UPPER, 3, 5, 4, ReplacementReason.LOST),
+            ReplacementOrder(4, ReplacementReason.LOST, upper="3-5"),
             CaseKind.REPLACEMENT,
             "replacement",
         ),

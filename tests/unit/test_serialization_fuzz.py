@@ -43,7 +43,7 @@ from aligner_core.domain.orders import (
 )
 from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
-from aligner_core.domain.prescriptions import Arches, Pontic, TreatmentRequest
+from aligner_core.domain.prescriptions import Pontic, TreatmentRequest
 from aligner_core.domain.records import (
     FileKind,
     FileRef,
@@ -205,7 +205,7 @@ def _base_cases() -> list[Case]:
             kind=CaseKind.REPLACEMENT,
             plans=(),
             shares=(),
-            order=ReplacementOrder(Arches.UPPER, 2, 4, 3, ReplacementReason.OTHER, "cat"),
+            order=ReplacementOrder(3, ReplacementReason.OTHER, upper="2-4", reason_detail="cat"),
         ),
         attrs.evolve(follow_up, kind=CaseKind.REFINEMENT, order=RefinementOrder(False, "", 9)),
         attrs.evolve(

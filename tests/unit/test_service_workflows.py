@@ -450,23 +450,29 @@ def test_retainer_for_a_new_patient_needs_records(core: Core, lab: Lab) -> None:
 
 def test_follow_ups_name_steps_of_the_parent_plan_per_arch(core: Core, lab: Lab) -> None:
     parent = shipped(core, lab)  # accepted plan: 20 upper steps, 18 lower
-    beyond = ReplacementOrder(Arches.UPPER, 25, 30, 20, ReplacementReason.LOST)
+    beyond = ReplacementOrder(20, ReplacementReason.LOST, upper="3, 25-30")
     err = refused(core.order_follow_up, lab.doctor, parent, beyond)
-    assert [(r.code, r.path) for r in err.reasons] == [
-        ("step_outside_plan", "$.order.first_step"),
-        ("step_outside_plan", "$.order.last_step"),
-    ]
+    assert [(r.code, r.path) for r in err.reasons] == [("step_outside_plan", "$.order.upper")]
     assert err.reasons[0].params == {"step": 25, "arch": "upper", "steps": 20}
     assert err.http_status == 422  # only the given order does not fit
-    lower = ReplacementOrder(Arches.BOTH, 17, 19, 17, ReplacementReason.BROKEN)
+    # each arch against its own steps: 19 is within the upper 20, past the lower 18
+    lower = ReplacementOrder(17, ReplacementReason.BROKEN, upper="17-19", lower="17, 19")
     err = refused(core.order_follow_up, lab.doctor, parent, lower)
-    assert [r.params for r in err.reasons] == [{"step": 19, "arch": "lower", "steps": 18}]
+    assert [(r.path, r.params) for r in err.reasons] == [
+        ("$.order.lower", {"step": 19, "arch": "lower", "steps": 18})
+    ]
+    both = ReplacementOrder(17, ReplacementReason.BROKEN, upper="21", lower="2, 30")
+    err = refused(core.order_follow_up, lab.doctor, parent, both)
+    assert [(r.path, r.params["step"]) for r in err.reasons] == [
+        ("$.order.upper", 21),
+        ("$.order.lower", 30),
+    ]
     model = RetainerOrder(RetainerType.REMOVABLE, model_step=99)
     err = refused(core.order_follow_up, lab.doctor, parent, model)
     assert [r.code for r in err.reasons] == ["step_outside_plan"]
     upper_only = RetainerOrder(RetainerType.REMOVABLE, model_step=20, arches=Arches.UPPER)
     assert core.order_follow_up(lab.doctor, parent, upper_only).kind is CaseKind.RETAINER
-    within = ReplacementOrder(Arches.UPPER, 18, 20, 18, ReplacementReason.BROKEN)
+    within = ReplacementOrder(18, ReplacementReason.BROKEN, upper="18-20", lower="1, 18")
     assert core.order_follow_up(lab.doctor, parent, within).kind is CaseKind.REPLACEMENT
 
 
@@ -495,9 +501,7 @@ def test_follow_ups_follow_only_the_kinds_they_continue(core: Core, lab: Lab) ->
 
 
 def _replacement(ack: bool) -> ReplacementOrder:
-    return ReplacementOrder(
-        Arches.UPPER, 5, 6, 5, ReplacementReason.BROKEN, not_quality_complaint=ack
-    )
+    return ReplacementOrder(5, ReplacementReason.BROKEN, upper="5-6", not_quality_complaint=ack)
 
 
 def test_replacement_goes_through_lab_review(core: Core, lab: Lab) -> None:

@@ -168,9 +168,7 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
         dr,
         cid,
         ReplacementOrder(
-            Arches.UPPER,
-            12,
-            12,
+            upper="12",
             current_aligner=12,
             reason=ReplacementReason.BROKEN,
             not_quality_complaint=True,

@@ -19,6 +19,7 @@ import attrs
 
 from aligner_core.domain.fields import Checked, field, integer, items, text
 from aligner_core.domain.prescriptions import Shade
+from aligner_core.domain.products import Catalogue
 from aligner_core.errors import FieldError
 
 __all__ = [
@@ -156,6 +157,13 @@ class Network(Checked):
     shades: tuple[Shade, ...] = items(
         len(Shade), min_items=1, default=tuple(Shade), converter=_shades, doc="Pontic shades."
     )
+    #: the products its practices order (None: the default catalogue, the seeds' products)
+    catalogue: Catalogue | None = field(default=None, doc="The products offered.")
+
+    @property
+    def products(self) -> Catalogue:
+        """The catalogue the network offers: its own, or the default one."""
+        return self.catalogue or Catalogue()
 
 
 # Account fields shared by the registration form, profile changes and the account itself.

@@ -22,6 +22,7 @@ from aligner_core.domain.accounts import (
     GrantStatus,
     Practice,
 )
+from aligner_core.domain.kinds import CaseKind
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import Patient
 from aligner_core.domain.plans import PlanVersion
@@ -47,26 +48,6 @@ __all__ = [
 
 #: The longest name a practice may give a case.
 MAX_CASE_NAME = 120
-
-
-class CaseKind(StrEnum):
-    """The product ordered."""
-
-    TREATMENT = "clear_aligners"
-    DIRECT_MANUFACTURING = "direct_manufacturing"
-    REFINEMENT = "refinement"
-    RETAINER = "retainer"
-    REPLACEMENT = "replacement"
-    REVISION = "revision"
-
-    @property
-    def is_follow_up(self) -> bool:
-        return self in (CaseKind.REFINEMENT, CaseKind.REPLACEMENT, CaseKind.REVISION)
-
-    @property
-    def is_planned(self) -> bool:
-        """Goes through treatment planning (plan versions and approval)."""
-        return self in (CaseKind.TREATMENT, CaseKind.REFINEMENT, CaseKind.REVISION)
 
 
 class CaseStatus(StrEnum):
@@ -234,6 +215,8 @@ class Case:
     name: str = attrs.field(default="", validator=text_limit(MAX_CASE_NAME))
     #: the practice the aligners ship to, as the order named it (a copy: it stays as ordered)
     practice: Practice | None = None
+    #: the code of the product ordered, in the network's catalogue when the case was made
+    product: str | None = None
 
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]

@@ -101,8 +101,12 @@ def text(
     rules: Iterable[Rule] = (),
     doc: str = "",
     kw_only: bool = False,
+    converter: Callable[[Any], Any] | None = None,
 ) -> Any:
-    """A text field of at most ``max_length`` characters; ``blank=False`` needs a non-blank one."""
+    """A text field of at most ``max_length`` characters; ``blank=False`` needs a non-blank one.
+
+    ``converter`` normalises the text (one it cannot read stays as given, for ``rules``).
+    """
     spec = Spec(
         blank=blank,
         max_length=max_length,
@@ -111,7 +115,7 @@ def text(
         rules=tuple(rules),
         doc=doc,
     )
-    return _field(spec, default, None, None, kw_only)
+    return _field(spec, default, None, _guarded(converter) if converter else None, kw_only)
 
 
 def integer(
@@ -422,6 +426,8 @@ def problems(
         except AttributeError:
             continue
         wrong = plan.check_type(current) or _check_spec(current, plan.spec)
+        if plan.name in partial:  # the items named as bad were given: not too few
+            wrong = [e for e in wrong if e.code != "too_few"]
         found.extend(e.under(f"$.{plan.name}") for e in wrong)
     hidden = _Without(obj, partial) if partial else obj
     for rule in getattr(cls, "__rules__", ()):

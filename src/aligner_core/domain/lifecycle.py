@@ -23,9 +23,11 @@ from aligner_core.domain.accounts import GrantStatus, Network, Practice
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import ACTIVE_STATUSES, Case, CaseKind, CaseStatus
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
+from aligner_core.domain.plans import PlanSummary
 from aligner_core.domain.prescription_checks import pontic_problems
 from aligner_core.domain.prescriptions import Arches, TreatmentRequest
-from aligner_core.domain.records import FileKind, MediaType, Records
+from aligner_core.domain.products import Requirement
+from aligner_core.domain.records import PHOTO_KINDS, FileKind, MediaType, Records
 from aligner_core.errors import InvalidTransitionError, Reason
 
 __all__ = [
@@ -273,6 +275,36 @@ def _needs_scans(case: Case) -> bool:
     )
 
 
+#: Whether a case holds the records of a product's requirement (scans are checked as above).
+_HOLDS: dict[Requirement, Callable[[Records], bool]] = {
+    Requirement.FILES: lambda r: bool(r.files),
+    Requirement.PHOTOS: lambda r: any(f.kind in PHOTO_KINDS for f in r.files),
+    Requirement.BITE_SCAN: lambda r: r.has(FileKind.BITE_SCAN),
+    Requirement.RADIOGRAPH: lambda r: r.has(FileKind.RADIOGRAPH),
+    Requirement.IMPRESSION_TYPE: lambda r: r.impression_type is not None,
+}
+
+
+def _product_records(attempt: Attempt) -> Iterable[Reason]:
+    """The records the case's product needs beyond those its kind needs (the network's
+    catalogue says which; a product no longer offered needs nothing more)."""
+    case, network = attempt.case, attempt.network
+    product = network.products.product(case.product) if network and case.product else None
+    if product is None:
+        return
+    for need in product.requires:
+        if need is Requirement.SCANS:
+            if not _needs_scans(case):
+                yield from _scan(attempt, FileKind.UPPER_SCAN, "upper")
+                yield from _scan(attempt, FileKind.LOWER_SCAN, "lower")
+        elif need is Requirement.FILES and case.kind is CaseKind.DIRECT_MANUFACTURING:
+            continue  # no_files above
+        elif need is Requirement.IMPRESSION_TYPE and _needs_scans(case):
+            continue  # impression_type_missing above
+        elif not _HOLDS[need](case.records):
+            yield Reason("product_record_missing", {"product": product.code, "record": need.value})
+
+
 _PARENT_STATES: dict[CaseKind, tuple[CaseStatus, ...]] = {
     CaseKind.REFINEMENT: (S.SHIPPED, S.CLOSED),
     CaseKind.REVISION: (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED),
@@ -365,6 +397,7 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
         yield from _impressions_or_scans(attempt)
     if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
         yield Reason("no_files")
+    yield from _product_records(attempt)
     if (case.kind.is_follow_up or case.kind is CaseKind.RETAINER) and case.order is None:
         yield Reason("order_missing")
     if isinstance(case.order, ReplacementOrder) and not case.order.not_quality_complaint:
@@ -494,12 +527,8 @@ def _follow_up_guard(attempt: Attempt) -> Iterable[Reason]:
     yield from _steps_in_parent_plan(parent, attempt.args.get("order"))
 
 
-def _arch_steps(arches: Arches, parent: Case) -> list[tuple[str, int]]:
-    """The treated arches of ``arches`` with the steps of the parent's accepted plan."""
-    plan = parent.latest_plan if parent.accepted_at is not None else None
-    if plan is None:
-        return []
-    summary = plan.summary
+def _arch_steps(arches: Arches, summary: PlanSummary) -> list[tuple[str, int]]:
+    """The treated arches of ``arches`` with the steps of a plan."""
     found = []
     if arches is not Arches.LOWER:
         found.append(("upper", summary.upper_steps))
@@ -508,26 +537,38 @@ def _arch_steps(arches: Arches, parent: Case) -> list[tuple[str, int]]:
     return found
 
 
-def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
-    """Replacement steps and a retainer's model step lie within the parent's accepted plan,
-    per arch (a parent without one, such as direct manufacturing, has no steps to name)."""
-    named: tuple[tuple[str, int], ...]
+def _named_steps(order: object) -> list[tuple[str, Arches, Iterable[int]]]:
+    """The steps an order names: its path, the arches they are of, the steps."""
     if isinstance(order, ReplacementOrder):
-        named = (("$.order.first_step", order.first_step), ("$.order.last_step", order.last_step))
-        arches = order.arches
-    elif isinstance(order, RetainerOrder) and order.model_step is not None:
-        named = (("$.order.model_step", order.model_step),)
-        arches = order.arches
-    else:
+        return [
+            (f"$.order.{arch.value}", arch, steps)
+            for arch, steps in (
+                (Arches.UPPER, order.upper_steps),
+                (Arches.LOWER, order.lower_steps),
+            )
+            if steps.ranges
+        ]
+    if isinstance(order, RetainerOrder) and order.model_step is not None:
+        return [("$.order.model_step", order.arches, (order.model_step,))]
+    return []
+
+
+def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
+    """Replacement steps (upper against the plan's upper steps, lower against its lower ones)
+    and a retainer's model step lie within the parent's accepted plan; the first step past it
+    is named with its arch (a parent without a plan, such as direct manufacturing, has none)."""
+    named = _named_steps(order)
+    if not named:
         return
-    per_arch = _arch_steps(arches, parent)
-    if not per_arch:
+    plan = parent.latest_plan if parent.accepted_at is not None else None
+    if plan is None:
         yield _input("follow_up_no_plan", named[0][0], number=parent.number)
         return
-    for path, step in named:
-        for arch, steps in per_arch:
-            if step > steps:
-                yield _input("step_outside_plan", path, step=step, arch=arch, steps=steps)
+    for path, arches, given in named:
+        for arch, steps in _arch_steps(arches, plan.summary):
+            outside = next((step for step in given if step > steps), None)
+            if outside is not None:
+                yield _input("step_outside_plan", path, step=outside, arch=arch, steps=steps)
                 break
 
 

@@ -52,6 +52,7 @@ from aligner_core.commands import (
     RespondToInvitation,
     RevokeCollaborator,
     RevokeShare,
+    SetCatalogue,
     SetTeeth,
     SharePlan,
     Ship,
@@ -81,6 +82,7 @@ from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.patients import PatientDetails
 from aligner_core.domain.plans import PlanStep, PlanSummary
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
+from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
@@ -178,7 +180,7 @@ class Core:
 
     @overload
     def execute(
-        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades
+        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades | SetCatalogue
     ) -> Network: ...
 
     @overload
@@ -231,6 +233,12 @@ class Core:
         """The pontic shades the network's lab makes (a pontic's shade must be one of them)."""
         return self.execute(admin_id, OfferShades(network_id=network_id, shades=tuple(shades)))
 
+    def set_catalogue(
+        self, admin_id: UUID, network_id: UUID, catalogue: Catalogue | None
+    ) -> Network:
+        """The products the network's practices order (None: the default catalogue)."""
+        return self.execute(admin_id, SetCatalogue(network_id=network_id, catalogue=catalogue))
+
     def update_profile(self, actor_id: UUID, account_id: UUID, changes: ProfileChanges) -> Account:
         """The user themself or an admin of their network."""
         return self.execute(actor_id, UpdateProfile(account_id=account_id, changes=changes))
@@ -257,8 +265,10 @@ class Core:
         impression_type: ImpressionType | None = None,
         name: str = "",
         practice_id: UUID | None = None,
+        product: str | None = None,
     ) -> Case:
-        """A new draft for a new patient (treatment, direct manufacturing or retainer)."""
+        """A new draft for a new patient (treatment, direct manufacturing or retainer);
+        ``product`` names one of the network's catalogue (default: its first of the kind)."""
         command = CreateCase(
             kind=kind,
             patient=patient,
@@ -268,6 +278,7 @@ class Core:
             impression_type=impression_type,
             name=name,
             practice_id=practice_id,
+            product=product,
         )
         return self.execute(doctor_id, command)
 
@@ -629,6 +640,10 @@ class Core:
     def network_admins(self, reference_code: str) -> tuple[DirectoryEntry, ...]:
         """The active admins of a network: whom a new user waits for."""
         return queries.network_admins(self.deps, reference_code)
+
+    def catalogue(self, actor_id: UUID) -> Catalogue:
+        """The products the actor's network offers (what ``create_case`` may name)."""
+        return queries.catalogue(self.deps, actor_id)
 
     def get_account(self, actor_id: UUID, account_id: UUID) -> Account:
         return queries.get_account(self.deps, actor_id, account_id)

@@ -32,6 +32,7 @@ from aligner_core.domain.deadlines import (
 from aligner_core.domain.erasure import FREE_TEXT_DETAILS
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.prescriptions import Design
+from aligner_core.domain.products import Product
 from aligner_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
@@ -144,6 +145,14 @@ def practices_of(uow: UnitOfWork, case: Case) -> tuple[Practice, ...] | None:
         return None
 
 
+def product_of(uow: UnitOfWork, case: Case, network: Network | None = None) -> Product | None:
+    """The case's product in its network's catalogue (None: not named, or no longer offered)."""
+    if case.product is None:
+        return None
+    network = network or network_of(uow, case)
+    return network.products.product(case.product) if network is not None else None
+
+
 def parent_of(uow: UnitOfWork, case: Case) -> Case | None:
     if case.parent_id is None:
         return None
@@ -190,7 +199,8 @@ def run(
         attempt = lifecycle.Attempt(case, action, args, parent, network, practices)
         status = lifecycle.fire(attempt)
         done = handler(Step(command, case, actor, now, uow, deps, prepared))
-        updated = advance(deps, case, done.case, status, actor, action, now, done.details)
+        product = product_of(uow, case, network) if status is not case.status else None
+        updated = advance(deps, case, done.case, status, actor, action, now, done.details, product)
         uow.cases.update(updated)
         if done.event is not None:
             data = {**done.details, **done.mail_only, "action": action.value}
@@ -242,6 +252,7 @@ def advance(
     action: Action,
     now: datetime,
     details: Mapping[str, object],
+    product: Product | None = None,
 ) -> Case:
     """Status, hold, deadline, timestamps, history and version after an action."""
     hold = changed.hold
@@ -262,7 +273,7 @@ def advance(
         status=status,
         hold=hold,
         records_request=changed.records_request if status is CaseStatus.AWAITING_RECORDS else None,
-        deadline=_deadline(deps, before, status, action, now, changed),
+        deadline=_deadline(deps, before, status, action, now, changed, product),
         updated_at=now,
         submitted_at=now if action is Action.SUBMIT else changed.submitted_at,
         accepted_at=(
@@ -280,9 +291,16 @@ _WAITING = (CaseStatus.ON_HOLD, CaseStatus.AWAITING_RECORDS)
 
 
 def _deadline(
-    deps: Deps, before: Case, status: CaseStatus, action: Action, now: datetime, case: Case
+    deps: Deps,
+    before: Case,
+    status: CaseStatus,
+    action: Action,
+    now: datetime,
+    case: Case,
+    product: Product | None,
 ) -> Deadline | None:
-    """The lab's due date: set on entering a lab stage, paused on hold, moved on release."""
+    """The lab's due date: set on entering a lab stage (the product's turnaround, or the
+    lab's table), paused on hold, moved on release."""
     today = now.date()
     design = case.request.design if case.request else Design.STANDARD
     if status is before.status:
@@ -305,5 +323,6 @@ def _deadline(
     }.get(status)
     if stage is None:
         return None
-    days = turnaround(stage, design, deps.turnaround_table)
+    own = product.days(stage, design) if product is not None else None
+    days = own if own is not None else turnaround(stage, design, deps.turnaround_table)
     return Deadline(stage.value, add_business_days(today, days))

@@ -15,6 +15,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.prescription_checks import plan_warnings
+from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import MAX_SEARCH_TERMS, CaseFilter, CaseSummary, Page, name_key
 from aligner_core.errors import NotFoundError, Reason, ValidationError
 from aligner_core.ports import UnitOfWork
@@ -37,6 +38,7 @@ __all__ = [
     "COMMAND_FOR",
     "available_actions",
     "blockers",
+    "catalogue",
     "dashboard",
     "directory",
     "find_account",
@@ -392,6 +394,13 @@ def network_admins(deps: Deps, reference_code: str) -> tuple[DirectoryEntry, ...
             if a.role is Role.ADMIN and a.is_active
         ]
     return tuple(_entry(a) for a in admins)
+
+
+def catalogue(deps: Deps, actor_id: UUID) -> Catalogue:
+    """The products the actor's network offers (what a new case may name)."""
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "view")
+        return uow.accounts.get_network(actor.network_id).products
 
 
 def get_account(deps: Deps, actor_id: UUID, account_id: UUID) -> Account:

@@ -28,6 +28,7 @@ from aligner_core.commands import (
     Register,
     RemovePractice,
     RequireConfirmations,
+    SetCatalogue,
     UpdatePractice,
     UpdateProfile,
 )
@@ -65,6 +66,7 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     Block: accounts.block,
     RequireConfirmations: accounts.require_confirmations,
     OfferShades: accounts.offer_shades,
+    SetCatalogue: accounts.set_catalogue,
     UpdateProfile: accounts.update_profile,
     MuteNotifications: accounts.mute_notifications,
     AddPractice: accounts.add_practice,

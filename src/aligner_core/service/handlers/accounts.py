@@ -19,6 +19,7 @@ from aligner_core.commands import (
     Register,
     RemovePractice,
     RequireConfirmations,
+    SetCatalogue,
     UpdatePractice,
     UpdateProfile,
 )
@@ -126,6 +127,13 @@ def offer_shades(deps: Deps, actor_id: UUID, command: OfferShades) -> Network:
     """The network's admin sets the pontic shades its lab makes."""
     return _change_network(
         deps, actor_id, command.network_id, "offer shades", shades=command.shades
+    )
+
+
+def set_catalogue(deps: Deps, actor_id: UUID, command: SetCatalogue) -> Network:
+    """The network's admin sets the products its practices order (None: the default)."""
+    return _change_network(
+        deps, actor_id, command.network_id, "set catalogue", catalogue=command.catalogue
     )
 
 

@@ -18,7 +18,7 @@ from aligner_core.commands import (
     UpdateDraft,
 )
 from aligner_core.domain import lifecycle, permissions
-from aligner_core.domain.accounts import Account, GrantStatus, Practice, Role
+from aligner_core.domain.accounts import Account, GrantStatus, Network, Practice, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.erasure import erased
@@ -64,6 +64,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
                 actor_id, "create case", None, Reason("only_doctors_order", kind="permission")
             )
         now = deps.clock.now()
+        product = _product(uow.accounts.get_network(actor.network_id), command)
         request = command.request
         if request is None and command.kind is CaseKind.TREATMENT:
             request = TreatmentRequest()
@@ -83,11 +84,36 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
             name=command.name,
             practice=_practice_for(actor, command.practice_id),
+            product=product,
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
         uow.commit()
     return case
+
+
+def _product(network: Network, command: CreateCase) -> str:
+    """The product a new case is: the one named, from the network's catalogue and of the
+    case's kind, or the catalogue's first of the kind."""
+    catalogue = network.products
+    if command.product is None:
+        found = catalogue.default_for(command.kind)
+        if found is None:
+            raise ValidationError.of("kind_not_offered", "$.kind", kind=command.kind.value)
+        return found.code
+    found = catalogue.product(command.product)
+    if found is None:
+        raise ValidationError.of("product_not_offered", "$.product", product=command.product)
+    if found.kind is not command.kind:
+        raise ValidationError.of(
+            "product_kind_mismatch", "$.product", product=found.code, kind=found.kind.value
+        )
+    return found.code
+
+
+def _follow_up_product(network: Network, kind: CaseKind) -> str | None:
+    found = network.products.default_for(kind)
+    return found.code if found else None
 
 
 def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
@@ -124,6 +150,7 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             ),
             # ships where the parent shipped unless the order names another practice
             practice=_practice_for(actor, command.practice_id, parent.practice),
+            product=_follow_up_product(uow.accounts.get_network(parent.network_id), kind),
         )
         number = uow.cases.next_number()
         created = HistoryEntry(

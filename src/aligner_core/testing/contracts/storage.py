@@ -56,8 +56,10 @@ from aligner_core.domain.accounts import (
 )
 from aligner_core.domain.audit import AuditAction, AuditEntry, AuditFilter
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold, RecordsRequest
+from aligner_core.domain.deadlines import Stage
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.patients import Gender, Patient
+from aligner_core.domain.products import Catalogue, Product, Requirement, Turnaround
 from aligner_core.domain.queries import (
     MAX_OFFSET,
     CaseFilter,
@@ -722,6 +724,33 @@ class StorageContract:
             uow.commit()
         with storage.unit_of_work() as uow:
             assert uow.accounts.get_network(net.network_id) == changed
+
+    def test_a_network_keeps_its_catalogue_and_a_case_its_product(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor, _ = cast
+        premium = Product(
+            "premium",
+            "Premium Aligners",
+            CaseKind.TREATMENT,
+            (Requirement.PHOTOS,),
+            (Turnaround(Stage.PLANNING, 10, 4),),
+        )
+        changed = attrs.evolve(net, catalogue=Catalogue((premium,)))
+        ordered = attrs.evolve(case(1, doctor), product="premium")
+        with storage.unit_of_work() as uow:
+            uow.accounts.update_network(changed)
+            uow.cases.add(ordered)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            stored = uow.accounts.get_network(net.network_id)
+            assert stored == changed and stored.products.product("premium") == premium
+            assert uow.cases.get(ordered.case_id).product == "premium"
+        with storage.unit_of_work() as uow:  # back to the default catalogue
+            uow.accounts.update_network(attrs.evolve(changed, catalogue=None))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.accounts.get_network(net.network_id).products == Catalogue()
 
     @pytest.mark.parametrize("field", ["username", "email"])
     def test_usernames_and_emails_are_unique_ignoring_case(

@@ -43,6 +43,7 @@ from aligner_core.testing.strategies.orders import (
     replacement_orders,
     retainer_orders,
     revision_orders,
+    step_sets,
 )
 from aligner_core.testing.strategies.plans import (
     ipr_contacts,
@@ -56,6 +57,7 @@ from aligner_core.testing.strategies.prescriptions import (
     pontics,
     treatment_requests,
 )
+from aligner_core.testing.strategies.products import catalogues, products, turnarounds
 from aligner_core.testing.strategies.queries import (
     case_filters,
     case_summaries,
@@ -74,6 +76,7 @@ __all__ = [
     "case_filters",
     "case_summaries",
     "cases",
+    "catalogues",
     "collaborator_grants",
     "comments",
     "currencies",
@@ -105,6 +108,7 @@ __all__ = [
     "pontics",
     "practices",
     "price_books",
+    "products",
     "profile_changes",
     "records",
     "refinement_orders",
@@ -114,9 +118,11 @@ __all__ = [
     "revision_orders",
     "share_links",
     "shipments",
+    "step_sets",
     "tax_rates",
     "teeth",
     "text",
     "tooth_charts",
     "treatment_requests",
+    "turnarounds",
 ]

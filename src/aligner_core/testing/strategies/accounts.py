@@ -31,6 +31,7 @@ from aligner_core.testing.strategies._common import (
     small_tuples,
     text,
 )
+from aligner_core.testing.strategies.products import catalogues
 
 T = TypeVar("T")
 
@@ -54,7 +55,11 @@ def practices() -> st.SearchStrategy[Practice]:
 
 def networks() -> st.SearchStrategy[Network]:
     return st.builds(
-        Network, network_id=st.uuids(), name=text(200, blank=False), reference_code=REFERENCE_CODES
+        Network,
+        network_id=st.uuids(),
+        name=text(200, blank=False),
+        reference_code=REFERENCE_CODES,
+        catalogue=optional(catalogues()),
     )
 
 

@@ -22,6 +22,7 @@ from aligner_core.domain.cases import (
     Shipment,
 )
 from aligner_core.domain.deadlines import Stage
+from aligner_core.domain.products import DEFAULT_PRODUCTS
 from aligner_core.domain.records import FileKind
 from aligner_core.testing.strategies._common import (
     DETAILS,
@@ -200,6 +201,7 @@ def cases(
         deadline=draw(optional(deadlines())),
         assigned_to=draw(optional(st.uuids())),
         practice=draw(optional(practices())),
+        product=draw(optional(st.sampled_from([p.code for p in DEFAULT_PRODUCTS]))),
         submitted_at=draw(optional(after(created, 30))),
         accepted_at=draw(optional(after(created, 60))),
         version=draw(st.integers(1, 1000)),

@@ -19,6 +19,7 @@ from aligner_core.domain.orders import (
     RetainerOrder,
     RetainerType,
     RevisionOrder,
+    StepSet,
 )
 from aligner_core.domain.prescriptions import (
     Arches,
@@ -66,14 +67,26 @@ def retainer_orders(draw: st.DrawFn) -> RetainerOrder:
     )
 
 
+def step_sets() -> st.SearchStrategy[StepSet]:
+    """Steps of one arch: single steps and ranges, sorted and merged."""
+    ranges = st.tuples(st.integers(1, 60), st.integers(0, 12)).map(lambda r: (r[0], r[0] + r[1]))
+    return st.lists(ranges, min_size=1, max_size=6).map(
+        lambda rs: StepSet.parse(", ".join(f"{a}-{b}" for a, b in rs))
+    )
+
+
 @st.composite
 def replacement_orders(draw: st.DrawFn) -> ReplacementOrder:
-    first = draw(st.integers(1, 60))
+    """Steps of the upper arch, the lower one or both (as the compact text)."""
     reason = draw(st.sampled_from(ReplacementReason))
+    upper, lower = draw(
+        st.tuples(optional(step_sets().map(str)), optional(step_sets().map(str))).filter(
+            lambda pair: pair != (None, None)
+        )
+    )
     return ReplacementOrder(
-        arches=draw(st.sampled_from(Arches)),
-        first_step=first,
-        last_step=draw(st.integers(first, first + 20)),
+        upper=upper,
+        lower=lower,
         current_aligner=draw(st.integers(1, 80)),
         reason=reason,
         reason_detail=draw(text(2000, blank=reason is not ReplacementReason.OTHER)),
