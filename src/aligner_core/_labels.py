@@ -380,6 +380,7 @@ ENUM_PARAMS: Final[Mapping[str, tuple[type[Enum], ...]]] = {
     "state": (CaseStatus,),
     "allowed": (CaseStatus,),
     "kind": (CaseKind, FileKind),
+    "verdict": (ArchPlausibility,),
     "arch": (Arch,),
     "needed": (Relation,),
     "held": (Relation,),

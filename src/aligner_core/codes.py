@@ -197,6 +197,7 @@ CODES: Final[Mapping[str, str]] = {
     "impressions_already_received": N_("the impressions were already received"),
     "impressions_not_received": N_("the impressions have not been received"),
     # -- warnings: how a plan departs from its request (shown before approval) -------------------
+    "scan_units": N_("{kind} in the wrong units: {verdict}"),
     "plan_past_step_limit": N_("the plan has {steps} steps; the request limits it to {limit}"),
     "plan_wear_schedule": N_(
         "the plan changes aligners every {plan} days; the request asks for {request}"

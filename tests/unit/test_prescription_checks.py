@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -15,9 +16,10 @@ from aligner_core.domain.cases import CaseStatus
 from aligner_core.domain.plans import IprContact, PlanStep, PlanVersion
 from aligner_core.domain.prescription_checks import plan_warnings
 from aligner_core.domain.prescriptions import Pontic, Shade, TreatmentRequest, WearSchedule
+from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import Tooth, ToothState
 from aligner_core.errors import InvalidTransitionError
-from aligner_core.testing.factories import Lab, plan_summary, set_up_lab
+from aligner_core.testing.factories import Lab, arch_stl, plan_summary, set_up_lab
 
 
 @pytest.fixture
@@ -105,3 +107,36 @@ def test_the_approve_button_asks_twice_and_lists_the_warnings(core: Core, lab: L
     assert german[Action.ACCEPT_PLAN].warnings == (
         "der Plan hat 20 Stufen; die Verordnung begrenzt auf 15",
     )
+
+
+def _scaled(stl: bytes, factor: float) -> bytes:
+    """A binary STL with every vertex multiplied by ``factor`` (an export in other units)."""
+    count = struct.unpack("<I", stl[80:84])[0]
+    out = bytearray(stl[:84])
+    for i in range(count):
+        at = 84 + 50 * i
+        values = struct.unpack("<12f", stl[at : at + 48])
+        out += struct.pack("<12f", *values[:3], *(v * factor for v in values[3:]))
+        out += stl[at + 48 : at + 50]
+    return bytes(out)
+
+
+def test_a_scan_that_looks_like_inches_is_a_warning_before_submission(core: Core, lab: Lab) -> None:
+    case_id = lab.ready_case()
+
+    def submit_warnings() -> list[str]:
+        options = core.available_actions(lab.doctor, case_id)
+        submit = next(o for o in options if o.action is Action.SUBMIT)
+        return [ui.message(w, "de") for w in submit.warnings]
+
+    assert submit_warnings() == []
+    inches = _scaled(arch_stl(), 1 / 25.4)
+    core.attach_file(lab.doctor, case_id, FileKind.LOWER_SCAN, inches, "lower-inch.stl")
+    assert submit_warnings() == [
+        "Unterkiefer-Scan in falschen Einheiten: Wirkt wie Zoll statt Millimeter"
+    ]
+    warning = next(o for o in core.available_actions(lab.doctor, case_id) if o.warnings).warnings
+    assert [(w.code, w.kind, w.params) for w in warning] == [
+        ("scan_units", "warning", {"kind": "lower_scan", "verdict": "looks_like_inches"})
+    ]
+    assert core.submit(lab.doctor, case_id).status is CaseStatus.IN_PLANNING  # not a refusal

@@ -18,7 +18,7 @@ from aligner_core.domain._checks import (
     non_negative_int,
     text_limit,
 )
-from aligner_core.errors import ValidationError
+from aligner_core.errors import Reason, ValidationError
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -35,6 +35,7 @@ __all__ = [
     "MeshReport",
     "Records",
     "sanitize_filename",
+    "scan_warnings",
 ]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -286,3 +287,16 @@ class Records:
 
     def with_file(self, ref: FileRef) -> Records:
         return attrs.evolve(self, files=(*self.files, ref))
+
+
+def scan_warnings(records: Records) -> tuple[Reason, ...]:
+    """Scans whose size does not look like an arch in millimetres (an export in inches, in
+    metres): warnings the doctor reads before submitting, not refusals."""
+    found = []
+    for kind in sorted(SCAN_KINDS):
+        ref = records.latest(kind)
+        mesh = ref.report.mesh if ref is not None else None
+        if mesh is not None and mesh.plausibility is not ArchPlausibility.PLAUSIBLE:
+            params = {"kind": kind.value, "verdict": mesh.plausibility.value}
+            found.append(Reason("scan_units", params, kind="warning"))
+    return tuple(found)

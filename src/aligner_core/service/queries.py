@@ -17,6 +17,7 @@ from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.prescription_checks import plan_warnings
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import MAX_SEARCH_TERMS, CaseFilter, CaseSummary, Page, name_key
+from aligner_core.domain.records import scan_warnings
 from aligner_core.errors import NotFoundError, Reason, ValidationError
 from aligner_core.ports import UnitOfWork
 from aligner_core.service import pipeline, sharing
@@ -162,7 +163,10 @@ def _options(
 
 
 def _warnings(action: Action, case: Case) -> tuple[Reason, ...]:
-    """What to show before approving: how the plan departs from the request."""
+    """What to read first: before submitting, scans that look like inches or metres; before
+    approving, how the plan departs from the request."""
+    if action is Action.SUBMIT:
+        return scan_warnings(case.records)
     plan = case.latest_plan
     if action is not Action.ACCEPT_PLAN or plan is None:
         return ()
