@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import TextIO
 from uuid import UUID
 
+import attrs
+
 from aligner_core.bootstrap import Core
 from aligner_core.domain.accounts import Role
 from aligner_core.domain.cases import Case, CaseKind
@@ -35,7 +37,7 @@ from aligner_core.domain.prescriptions import (
 )
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothState
-from aligner_core.testing.factories import arch_stl, patient_details, registration
+from aligner_core.testing.factories import address, arch_stl, patient_details, registration
 
 __all__ = ["run_full_lifecycle"]
 
@@ -79,6 +81,11 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
     core.activate(admin.account_id, doctor.account_id)
     say(f"activated {doctor.username!r}")
     dr, planner, production = doctor.account_id, staff["planner.anna"], staff["production.ben"]
+    for practice, city in (("Smile Dental Mitte", "Berlin"), ("Smile Dental Nord", "Hamburg")):
+        core.add_practice(dr, dr, practice, attrs.evolve(address(), city=city))
+    north = core.get_account(dr, dr).practices[-1]
+    products = ", ".join(p.name for p in core.catalogue(dr).products)
+    say(f"two treating practices; the lab's products: {products}")
 
     # 2. A draft with the treatment request and the tooth chart.
     request = TreatmentRequest(
@@ -99,9 +106,10 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
         patient_details("Example", "Pat"),
         request=request,
         impression_type=ImpressionType.INTRAORAL_SCAN,
+        practice_id=north.practice_id,
     )
     cid = case.case_id
-    say(f"{case.reference}: draft created")
+    say(f"{case.reference}: draft of {case.product!r}, ships to {north.name}")
     core.set_tooth_states(
         dr, cid, {Tooth.from_palmer("LL5"): ToothState.MISSING, 36: ToothState.CROWN}
     )
@@ -120,6 +128,13 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
     core.confirm(dr, cid, complete=True, privacy=True)
     case = core.submit(dr, cid)
     say(f"{case.reference}: submitted -> {case.status.value}, plan due {_due(case)}")
+    core.take_case(planner, cid)
+    case = core.request_records(
+        planner, cid, [FileKind.BITE_SCAN], "the bite is open on the left: please add a bite scan"
+    )
+    say(f"{case.reference}: taken by the planner, bite scan requested -> {case.status.value}")
+    case = core.attach_file(dr, cid, FileKind.BITE_SCAN, arch_stl(rows=6), "bite.stl")
+    say(f"{case.reference}: bite scan uploaded -> {case.status.value}, plan due {_due(case)}")
 
     # 4. Planning: version 1, a modification, version 2, approval.
     core.upload_plan(
@@ -139,6 +154,7 @@ def run_full_lifecycle(core: Core, out: TextIO = sys.stdout) -> Case:
     say(f"share link shows case {shared.case_number}, plan v{shared.plan.number} (no patient data)")
     case = core.accept_plan(dr, cid, 2)
     say(f"{case.reference}: plan v2 accepted -> {case.status.value}")
+    core.assign_case(admin.account_id, cid, production)
     core.comment(production, cid, "aligners 1-11 go out first")
     core.comment(dr, cid, "thank you")
 
@@ -221,5 +237,10 @@ def print_timeline(
             if entry.from_status is None
             else f"{entry.from_status.value} -> {entry.to_status.value}"
         )
-        extra = ", ".join(f"{k}={v}" for k, v in entry.details if k not in ("sha256",))
+        known = {str(k): v for k, v in (names or {}).items()}  # account ids read as names
+        extra = ", ".join(
+            f"{k}={known.get(v, v)}"
+            for k, v in entry.details
+            if k not in ("sha256", "comment", "share")
+        )
         say(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {who:<10} {entry.action:<20} {change:<42} {extra}")
