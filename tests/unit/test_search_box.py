@@ -44,6 +44,7 @@ def test_one_box_finds_any_name_word_a_number_or_a_product(core: Core, lab: Lab)
     assert _numbers(core, lab, "retainer") == {retainer.number}
     assert _numbers(core, lab, "anna retainer") == {retainer.number}
     assert _numbers(core, lab, "anna aligners") == set()
+    assert _numbers(core, lab, "metal") == {retainer.number}  # a product's name: Metal Retainer
     assert _numbers(core, lab, "üller") == set()  # words start where the name's words do
 
 

@@ -20,6 +20,7 @@ import attrs
 
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import Checked, field, integer, items, text
+from aligner_core.domain.products import DEFAULT_PRODUCTS
 from aligner_core.errors import FieldError, ValidationError
 
 __all__ = [
@@ -152,13 +153,26 @@ class SearchTerm:
     kinds: tuple[CaseKind, ...]
 
 
+#: What names a kind in the search box: its value and the names of the default catalogue's
+#: products of that kind ("metal" finds retainers, "additional" replacements).
+_PRODUCT_WORDS: dict[CaseKind, str] = {
+    kind: " ".join(
+        [
+            kind.value.replace("_", " "),
+            *(name_key(p.name) for p in DEFAULT_PRODUCTS if p.kind is kind),
+        ]
+    )
+    for kind in CaseKind
+}
+
+
 def search_terms(search: str) -> tuple[SearchTerm, ...]:
     """The words of a search box, each with the case number and the products it may name."""
     found = []
     for word in name_key(search).split()[:MAX_SEARCH_TERMS]:
         digits = word.lstrip("#")
         number = int(digits) if digits.isdigit() and len(digits) <= 18 else None
-        kinds = tuple(k for k in CaseKind if word in k.value.replace("_", " "))
+        kinds = tuple(k for k in CaseKind if word in _PRODUCT_WORDS[k])
         found.append(SearchTerm(word, number, kinds))
     return tuple(found)
 
