@@ -38,7 +38,8 @@ from aligner_core.testing.contracts.storage import Population, enrol, population
 
 SYLLABLES = ["an", "ber", "ca", "dö", "el", "fi", "gar", "ho", "is", "jo", "ka", "lü", "mi", "no",
              "ør", "pa", "qui", "ro", "sa", "ti", "ul", "ve", "wi", "xa", "yo", "zé"]  # fmt: skip
-STATUSES = [s for s in CaseStatus if s is not CaseStatus.ON_HOLD]
+#: every status a case takes without more data (a hold or a records request)
+STATUSES = [s for s in CaseStatus if s.value not in ("on_hold", "awaiting_records")]
 DEEP_PAGE = 5_000
 PREFIX = "Jane Kalü"
 
