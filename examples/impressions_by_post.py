@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import aligner_core
 from aligner_core import CaseKind, FileKind, ImpressionType
+from aligner_core.cli.demo import print_timeline
 from aligner_core.domain.events import EventType
 from aligner_core.testing.factories import arch_stl, patient_details, plan_summary, set_up_lab
 
@@ -78,14 +79,8 @@ def main() -> int:
     later(72)
     core.ship(lab.production, case_id, carrier="DHL", tracking_number="JD0142")
 
-    case = core.get_case(lab.doctor, case_id).case
-    print(f"\ntimeline of {case.reference}:")
-    for entry in case.history:
-        change = (
-            f"{entry.from_status.value if entry.from_status else '-'} -> {entry.to_status.value}"
-        )
-        who = names.get(entry.actor_id, "lab")
-        print(f"  {entry.at:%Y-%m-%d %H:%M}  {who:<10} {entry.action:<20} {change}")
+    print()
+    print_timeline(core, lab.doctor, case_id, print, names)
     return 0
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 import attrs
 
 import aligner_core
+from aligner_core.cli.demo import print_timeline
 from aligner_core.domain.accounts import CollaboratorPermission as P
 from aligner_core.domain.accounts import Role
 from aligner_core.domain.actions import Action
@@ -91,14 +92,8 @@ def main() -> int:
     still = core.get_case(tps, refinement.case_id).case
     print(f"refinement {still.number}: ortho.tps is still a collaborator and sees it")
 
-    case = core.get_case(lab.doctor, case_id).case
-    print(f"\ntimeline of {case.reference}:")
-    for entry in case.history:
-        change = (
-            f"{entry.from_status.value if entry.from_status else '-'} -> {entry.to_status.value}"
-        )
-        who = names.get(entry.actor_id, "lab")
-        print(f"  {entry.at:%Y-%m-%d %H:%M}  {who:<12} {entry.action:<22} {change}")
+    print()
+    print_timeline(core, lab.doctor, case_id, print, names)
     return 0
 
 

@@ -43,7 +43,16 @@ from aligner_core.notifications.outbox import entries_for
 from aligner_core.ports import UnitOfWork
 from aligner_core.service.deps import Deps
 
-__all__ = ["Change", "CommandArgs", "Step", "actor_of", "queue_event", "run", "visible_case"]
+__all__ = [
+    "Change",
+    "CommandArgs",
+    "Step",
+    "actor_of",
+    "queue_event",
+    "run",
+    "tell",
+    "visible_case",
+]
 
 #: Log lines name case numbers, account ids and actions: never a patient.
 log = logging.getLogger("aligner_core.service")
@@ -204,17 +213,8 @@ def run(
         uow.cases.update(updated)
         if done.event is not None:
             data = {**done.details, **done.mail_only, "action": action.value}
-            event = DomainEvent(
-                type=done.event,
-                at=now,
-                actor_id=actor.account_id,
-                network_id=updated.network_id,
-                case_id=updated.case_id,
-                case_number=updated.number,
-                account_id=done.subject_id,
-                data={k: v for k, v in data.items() if k not in FREE_TEXT_DETAILS},
-            )
-            queue_event(deps, uow, event, updated, now)
+            facts = {k: v for k, v in data.items() if k not in FREE_TEXT_DETAILS}
+            tell(deps, uow, done.event, updated, actor.account_id, now, done.subject_id, facts)
         uow.commit()
     log.info(
         "case %d: %s by %s (%s -> %s, version %d)",
@@ -226,6 +226,30 @@ def run(
         updated.version,
     )
     return updated
+
+
+def tell(
+    deps: Deps,
+    uow: UnitOfWork,
+    what: EventType,
+    case: Case,
+    actor_id: UUID,
+    now: datetime,
+    subject_id: UUID | None,
+    data: Mapping[str, object],
+) -> None:
+    """The event of a change to ``case``, its e-mails queued in the same unit of work."""
+    event = DomainEvent(
+        type=what,
+        at=now,
+        actor_id=actor_id,
+        network_id=case.network_id,
+        case_id=case.case_id,
+        case_number=case.number,
+        account_id=subject_id,
+        data=data,
+    )
+    queue_event(deps, uow, event, case, now)
 
 
 def queue_event(

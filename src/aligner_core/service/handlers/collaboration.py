@@ -24,7 +24,7 @@ from aligner_core.domain.accounts import (
 )
 from aligner_core.domain.cases import CaseStatus, HistoryEntry
 from aligner_core.domain.cases import Comment as CaseComment
-from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.domain.events import EventType
 from aligner_core.errors import NotFoundError, ValidationError
 from aligner_core.service import pipeline, sharing
 from aligner_core.service.deps import Deps
@@ -143,17 +143,10 @@ def accept_invitation(deps: Deps, actor_id: UUID | None, command: AcceptInvitati
             version=case.version + 1,
         )
         uow.cases.update(updated)
-        event = DomainEvent(
-            type=EventType.COLLABORATOR_ACCEPTED,
-            at=now,
-            actor_id=account.account_id,
-            network_id=case.network_id,
-            case_id=case.case_id,
-            case_number=case.number,
-            account_id=account.account_id,
-            data={"invited_by": invitation.invited_by},
-        )
-        pipeline.queue_event(deps, uow, event, updated, now)
+        accepted = EventType.COLLABORATOR_ACCEPTED
+        facts = {"invited_by": invitation.invited_by}
+        who = account.account_id
+        pipeline.tell(deps, uow, accepted, updated, who, now, who, facts)
         uow.commit()
     return account
 
