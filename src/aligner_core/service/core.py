@@ -53,6 +53,8 @@ from aligner_core.commands import (
     RevokeCollaborator,
     RevokeShare,
     SetCatalogue,
+    SetPackages,
+    SetPriceBook,
     SetTeeth,
     SharePlan,
     Ship,
@@ -180,7 +182,9 @@ class Core:
 
     @overload
     def execute(
-        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades | SetCatalogue
+        self,
+        actor_id: UUID | None,
+        command: RequireConfirmations | OfferShades | SetCatalogue | SetPriceBook | SetPackages,
     ) -> Network: ...
 
     @overload
@@ -419,9 +423,15 @@ class Core:
         )
         return self.execute(planner_id, command)
 
-    def accept_plan(self, doctor_id: UUID, case_id: UUID, plan_version: int) -> Case:
-        """Approve one named version; a superseded version cannot be approved."""
-        return self.execute(doctor_id, AcceptPlan(case_id=case_id, plan_version=plan_version))
+    def accept_plan(
+        self, doctor_id: UUID, case_id: UUID, plan_version: int, *, package: str | None = None
+    ) -> Case:
+        """Approve one named version; a superseded version cannot be approved.
+
+        In a network with prices the approval fixes the plan's quote, in ``package``
+        (one that fits) or else the quoted one."""
+        command = AcceptPlan(case_id=case_id, plan_version=plan_version, package=package)
+        return self.execute(doctor_id, command)
 
     def reject_plan(self, doctor_id: UUID, case_id: UUID, reason: str) -> Case:
         return self.execute(doctor_id, RejectPlan(case_id=case_id, reason=reason))
