@@ -326,6 +326,7 @@ class UpdateDraft(CaseCommand):
         MAX_CASE_NAME, blank=True, default=None, doc="The practice's own name for the case."
     )
     practice_id: UUID | None = field(default=None, doc="The practice the aligners ship to.")
+    payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
 
 
 @attrs.frozen(kw_only=True)

@@ -14,8 +14,16 @@ from hypothesis import strategies as st
 import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.commands import SetPackages, SetPriceBook
+from aligner_core.domain.actions import Action
 from aligner_core.domain.money import Money
+from aligner_core.domain.orders import (
+    RefinementOrder,
+    ReplacementOrder,
+    ReplacementReason,
+    RevisionOrder,
+)
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.prices import Item, PriceEntry
 from aligner_core.errors import PermissionDeniedError, ValidationError
 from aligner_core.serialization import make_converter
@@ -198,3 +206,75 @@ def test_a_quote_never_changes_after_approval(revisions: list[str], package: str
     for amount in revisions:
         set_prices(core, lab, lite=amount, comprehensive=amount)
         assert core.get_case(lab.doctor, case_id).case.approved_quote == approved
+
+
+# -- follow-ups: within the package, beyond it; replacements; payment ---------------------------
+def shipped_case(core: Core, lab: Lab, package: str | None = None) -> UUID:
+    case_id = planned_case(core, lab, upper=12)
+    core.accept_plan(lab.doctor, case_id, 1, package=package)
+    core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
+    return case_id
+
+
+def test_a_refinement_is_free_within_the_package_then_priced(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)  # lite: one refinement within 12 months
+    assert (
+        core.entitlements(lab.doctor, parent).remaining(  # type: ignore[union-attr]
+            FollowUpKind.REFINEMENT, core.clock.now()
+        )
+        == 1
+    )
+    first = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    assert first.charge is not None and first.charge.total == eur("0.00")
+    entitled = core.entitlements(lab.doctor, first.case_id)
+    assert entitled is not None
+    assert entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now()) == 0
+    second = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    assert second.charge is not None and second.charge.total == eur("350.00")
+    assert [str(line.item) for line in second.charge.lines] == ["follow_up:refinement"]
+    revision = core.order_follow_up(lab.doctor, parent, RevisionOrder(instructions="Less IPR."))
+    assert revision.charge is not None and revision.charge.total == eur("450.00")
+
+
+def test_a_replacement_is_quoted_before_submission(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2, 4-5", lower="7")
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    quote = core.quote_replacement(lab.doctor, draft.case_id)
+    assert [(str(line.item), line.quantity) for line in quote.lines] == [
+        ("replacement_aligner:upper", 3),
+        ("replacement_aligner:lower", 1),
+    ]
+    assert quote.total == eur("180.00") and draft.charge == quote
+
+
+def test_a_replacement_says_how_it_is_paid_where_prices_are_kept(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2", not_quality_complaint=True)
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert ("payment_needed", "$.payment") in [(r.code, r.path) for r in reasons]
+    card = PaymentMethod.card_on_file(lab.doctor, "pm_1234567890")
+    paid = core.update_draft(lab.doctor, draft.case_id, payment=card)
+    assert paid.payment == card
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert "payment_needed" not in [r.code for r in reasons]
+
+
+def test_without_prices_no_payment_is_asked_for(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = set_up_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2", not_quality_complaint=True)
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    assert draft.charge is None
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert "payment_needed" not in [r.code for r in reasons]
