@@ -15,7 +15,7 @@ import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.commands import SetPackages, SetPriceBook
 from aligner_core.domain.actions import Action
-from aligner_core.domain.money import Money
+from aligner_core.domain.money import Currency, Money
 from aligner_core.domain.orders import (
     RefinementOrder,
     ReplacementOrder,
@@ -25,6 +25,7 @@ from aligner_core.domain.orders import (
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
 from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.prices import Item, PriceEntry
+from aligner_core.domain.teeth import Arch
 from aligner_core.errors import PermissionDeniedError, ValidationError
 from aligner_core.serialization import make_converter
 from aligner_core.testing.factories import Lab, plan_summary, set_up_lab
@@ -51,15 +52,16 @@ def prices(lite: str = "990.00", comprehensive: str = "1890.00") -> tuple[PriceE
         PriceEntry(Item.follow_up("refinement"), eur("350.00")),
         PriceEntry(Item.follow_up("revision"), eur("450.00")),
         PriceEntry(Item.follow_up("retainer"), eur("240.00")),
-        PriceEntry(Item.replacement("upper"), eur("45.00")),
-        PriceEntry(Item.replacement("lower"), eur("45.00")),
+        PriceEntry(Item.replacement(Arch.UPPER), eur("45.00")),
+        PriceEntry(Item.replacement(Arch.LOWER), eur("45.00")),
     )
 
 
 def set_prices(core: Core, lab: Lab, **amounts: str) -> None:
     network_id = lab.network.network_id
     core.execute(
-        lab.admin, SetPriceBook(network_id=network_id, currency="EUR", entries=prices(**amounts))
+        lab.admin,
+        SetPriceBook(network_id=network_id, currency=Currency.of("EUR"), entries=prices(**amounts)),
     )
 
 
@@ -99,7 +101,9 @@ def test_only_the_networks_admin_sets_prices(core_on_each_storage: Core) -> None
     with pytest.raises(PermissionDeniedError):
         core.execute(
             lab.doctor,
-            SetPriceBook(network_id=lab.network.network_id, currency="EUR", entries=prices()),
+            SetPriceBook(
+                network_id=lab.network.network_id, currency=Currency.of("EUR"), entries=prices()
+            ),
         )
 
 
@@ -110,7 +114,9 @@ def test_a_later_version_is_in_the_networks_one_currency(core_on_each_storage: C
     with pytest.raises(ValidationError) as info:
         core.execute(
             lab.admin,
-            SetPriceBook(network_id=lab.network.network_id, currency="USD", entries=entry),
+            SetPriceBook(
+                network_id=lab.network.network_id, currency=Currency.of("USD"), entries=entry
+            ),
         )
     assert [e.code for e in info.value.errors] == ["currency_mismatch"]
 
