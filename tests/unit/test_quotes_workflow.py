@@ -162,6 +162,16 @@ def test_a_plan_is_quoted_in_the_smallest_package_that_fits(core_on_each_storage
     assert bigger is not None and (bigger.package_id, bigger.plan_version) == ("comprehensive", 2)
 
 
+def test_the_approve_button_offers_the_quoted_package(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=12)
+    options = core.available_actions(lab.doctor, case_id)
+    approve = next(o for o in options if o.action is Action.ACCEPT_PLAN)
+    assert approve.defaults == {"plan_version": 1, "package": "lite"}
+    assert "package" in approve.inputs
+
+
 def test_a_network_without_prices_quotes_nothing(core_on_each_storage: Core) -> None:
     core = core_on_each_storage
     lab = set_up_lab(core)
