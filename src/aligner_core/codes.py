@@ -426,6 +426,9 @@ CODES: Final[Mapping[str, str]] = {
     "product_not_offered": N_("the network offers no product {product}"),
     "product_kind_mismatch": N_("the product {product} is a case of the kind {kind}"),
     "product_record_missing": N_("the product {product} needs {record}"),
+    # -- quotes, packages and payment in the workflow (#16) ----------------------------------------
+    "plan_not_quoted": N_("the plan has no quote, so no package can be chosen"),
+    "payment_needed": N_("say how the order is paid"),
 }
 
 

@@ -33,6 +33,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import MAX_CASE_NAME, CaseKind
 from aligner_core.domain.events import EventType
 from aligner_core.domain.fields import MAX_INT, Checked, field, integer, items, text
+from aligner_core.domain.money import Currency, currency_of
 from aligner_core.domain.orders import (
     OrderDetails,
     RefinementOrder,
@@ -40,7 +41,9 @@ from aligner_core.domain.orders import (
     RetainerOrder,
     RevisionOrder,
 )
+from aligner_core.domain.packages import Package
 from aligner_core.domain.patients import PatientDetails
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.plans import (
     MAX_PLAN_STEPS,
     PlanStep,
@@ -49,6 +52,7 @@ from aligner_core.domain.plans import (
     summary_problems,
 )
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
+from aligner_core.domain.prices import PracticePrices, PriceEntry
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import ToothChart
@@ -95,6 +99,8 @@ __all__ = [
     "RevokeCollaborator",
     "RevokeShare",
     "SetCatalogue",
+    "SetPackages",
+    "SetPriceBook",
     "SetTeeth",
     "SharePlan",
     "Ship",
@@ -284,6 +290,7 @@ class CreateCase(Command):
         default=None,
         doc="A product code of the network's catalogue (default: its first product of the kind).",
     )
+    payment: PaymentMethod | None = field(default=None, doc="How a retainer order is paid.")
 
     __rules__ = (_new_patient_kind, _order_fits_kind)
 
@@ -299,6 +306,7 @@ class OrderFollowUp(Command):
     practice_id: UUID | None = field(
         default=None, doc="The practice the aligners ship to (the parent's if unsaid)."
     )
+    payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
 
     @property
     def kind(self) -> CaseKind:
@@ -318,6 +326,7 @@ class UpdateDraft(CaseCommand):
         MAX_CASE_NAME, blank=True, default=None, doc="The practice's own name for the case."
     )
     practice_id: UUID | None = field(default=None, doc="The practice the aligners ship to.")
+    payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
 
 
 @attrs.frozen(kw_only=True)
@@ -465,6 +474,9 @@ class AcceptPlan(CaseCommand):
 
     action = Action.ACCEPT_PLAN
     plan_version: int = integer(1, MAX_PLAN_VERSION)
+    package: str | None = text(
+        40, default=None, doc="The package chosen (one that fits; the quoted one if unsaid)."
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -658,6 +670,31 @@ class SetCatalogue(Command):
     catalogue: Catalogue | None = field(default=None, doc="The products, in the order shown.")
 
 
+@attrs.frozen(kw_only=True)
+class SetPriceBook(Command):
+    """An admin sets the network's prices: the next price book version, in effect from now.
+
+    Earlier versions stay: a quote names the version it was priced from and keeps it.
+    """
+
+    network_id: UUID = field()
+    currency: Currency = field(
+        converter=currency_of, doc="The network's currency (ISO 4217), one for every version."
+    )
+    entries: tuple[PriceEntry, ...] = items(500, doc="Each priced item and its amount.")
+    overrides: tuple[PracticePrices, ...] = items(
+        200, default=(), doc="Practices' own amounts (they take precedence)."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class SetPackages(Command):
+    """An admin sets the packages plans are quoted in (priced by the book's package items)."""
+
+    network_id: UUID = field()
+    packages: tuple[Package, ...] = items(20, doc="The packages, smallest first.")
+
+
 #: Every command class, by name (what a JSON API's ``type`` field names).
 COMMANDS: dict[str, type[Command]] = {
     cls.__name__: cls
@@ -709,5 +746,7 @@ COMMANDS: dict[str, type[Command]] = {
         Close,
         Reopen,
         SetCatalogue,
+        SetPriceBook,
+        SetPackages,
     )
 }

@@ -45,6 +45,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Final, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
@@ -52,6 +53,7 @@ import attrs
 
 from aligner_core.commands import COMMANDS
 from aligner_core.domain.fields import Spec, is_checked, spec_of
+from aligner_core.domain.money import CURRENCIES, Currency
 from aligner_core.domain.orders import ORDER_TYPES
 from aligner_core.domain.teeth import ALL_TEETH, Tooth
 from aligner_core.serialization import MAX_ARRAY, make_converter
@@ -151,6 +153,8 @@ def _is_named(tp: Any) -> bool:
     """Types with a schema of their own under ``$defs`` (referred to with ``$ref``)."""
     if tp is _CommandName or tp is Tooth or _is_order_union(tp):
         return True
+    if tp is Currency:
+        return False  # its ISO 4217 code
     origin = get_origin(tp)
     if origin is not None:
         return attrs.has(origin)
@@ -264,6 +268,10 @@ class _Builder:
             return _string(spec)
         if tp is UUID:
             return {"type": "string", "format": "uuid"}
+        if tp is Decimal:
+            return {"type": "string", "pattern": r"^-?[0-9]{1,13}(\.[0-9]{1,3})?$"}
+        if tp is Currency:
+            return {"type": "string", "enum": sorted(CURRENCIES)}
         if tp is datetime:
             return {"type": "string", "format": "date-time", "maxLength": _MAX_DATETIME_TEXT}
         if tp is date:

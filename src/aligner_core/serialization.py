@@ -21,6 +21,7 @@ import re
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import Enum, IntEnum, StrEnum
 from typing import Any, NoReturn, TypeVar, get_args, get_origin
 from uuid import UUID
@@ -32,6 +33,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from aligner_core.domain.cases import Case
 from aligner_core.domain.fields import is_checked, problems, spec_of
+from aligner_core.domain.money import Currency, exact_decimal
 from aligner_core.domain.orders import (
     ORDER_TYPES,
     OrderDetails,
@@ -432,7 +434,7 @@ def _attrs_factory(cl: type, converter: Converter) -> Any:
 def _is_attrs_class(cl: Any) -> bool:
     """An attrs class (or a generic one's alias, ``Page[X]``), but a tooth (its own hook)."""
     base: Any = get_origin(cl) or cl
-    return isinstance(base, type) and attrs.has(base) and cl is not Tooth
+    return isinstance(base, type) and attrs.has(base) and cl not in (Tooth, Currency)
 
 
 def _hints(cl: Any) -> dict[str, Any]:
@@ -652,6 +654,29 @@ def _isoformat_at(value: datetime, offset: object) -> str:
     return value.isoformat()
 
 
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    """An exact amount from JSON text (``"12.50"``) or an integer; a JSON number with a
+    fraction is a float and is refused (``money_float``): 0.1 is not a price."""
+    if type(value) is float:
+        raise ValidationError.of("money_float")
+    if type(value) not in (str, int):
+        raise ValidationError.of("money_amount")
+    try:
+        return exact_decimal(value, "$")
+    except ValidationError:
+        raise ValidationError.of("money_amount") from None
+
+
+def _structure_currency(value: Any, _: Any) -> Currency:
+    """A currency from its ISO 4217 code (``"EUR"``)."""
+    if type(value) is not str:
+        raise ValidationError.of("wrong_type", expected="text")
+    try:
+        return Currency.of(value)
+    except ValidationError:
+        raise ValidationError.of("unknown_currency", currency=value[:8]) from None
+
+
 def _is_enum(cl: Any) -> bool:
     return isinstance(cl, type) and issubclass(cl, Enum)
 
@@ -672,6 +697,10 @@ def make_converter(limits: Limits | None = None) -> Converter:
     converter.register_structure_hook(UUID, structure_uuid)
     converter.register_unstructure_hook(Tooth, lambda t: t.fdi)
     converter.register_structure_hook(Tooth, structure_tooth)
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_unstructure_hook(Currency, lambda c: c.code)
+    converter.register_structure_hook(Currency, _structure_currency)
     converter.register_structure_hook(Any, lambda v, _: v)
     for kind in (str, int, float, bool):
         converter.register_structure_hook(kind, _strict(kind))

@@ -37,7 +37,9 @@ from aligner_core import (
 )
 from aligner_core.commands import COMMANDS, CaseCommand, Command, InviteCollaborator
 from aligner_core.domain.accounts import Address, Registration
+from aligner_core.domain.money import Currency
 from aligner_core.domain.patients import PatientDetails
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.plans import PlanStep, PlanSummary
 from aligner_core.domain.products import Catalogue
 from aligner_core.serialization import make_converter
@@ -129,6 +131,8 @@ def _valid(tp: Any, ids: dict[str, Any]) -> Any:
         ProfileChanges: ProfileChanges,
         Address: address,
         Catalogue: Catalogue,
+        PaymentMethod: lambda: PaymentMethod.invoice(ids["uuid"]),
+        Currency: lambda: Currency.of("EUR"),
     }
     if tp in known:
         return known[tp]()

@@ -51,6 +51,7 @@ from aligner_core.domain.accounts import (
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.fields import Spec, spec_of
+from aligner_core.domain.money import Currency
 from aligner_core.domain.orders import (
     OrderDetails,
     RefinementOrder,
@@ -58,9 +59,12 @@ from aligner_core.domain.orders import (
     RetainerOrder,
     RevisionOrder,
 )
+from aligner_core.domain.packages import Package
 from aligner_core.domain.patients import Gender, Patient, PatientDetails
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
 from aligner_core.domain.prescriptions import Pontic, TreatmentRequest
+from aligner_core.domain.prices import PracticePrices, PriceEntry
 from aligner_core.domain.products import Catalogue, Product
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType, MediaType
@@ -122,6 +126,11 @@ _NESTED: dict[Any, st.SearchStrategy[Any]] = {
     PlanSummary: s.plan_summaries(),
     Address: s.addresses(),
     Catalogue: s.catalogues(),
+    PaymentMethod: s.payment_methods(),
+    Currency: s.currencies(),
+    tuple[PriceEntry, ...]: s.price_books().map(lambda book: book.entries),
+    tuple[PracticePrices, ...]: s.price_books().map(lambda book: book.overrides),
+    tuple[Package, ...]: st.lists(s.packages(), max_size=4, unique_by=lambda p: p.id).map(tuple),
 }
 
 
@@ -388,7 +397,10 @@ BEYOND_SCHEMA = {
     "product_code_again": "Catalogue: product codes unique",
 }
 #: Refusals by attrs validators the Spec does not carry (path patterns).
-BEYOND_SCHEMA_PATHS = {}
+BEYOND_SCHEMA_PATHS = {
+    r"\$\.payment(\..*)?": "PaymentMethod: a card token only for a card on file",
+    r"\$\.(entries|overrides|packages)(\[.*)?": "prices and packages: exact amounts, codes",
+}
 
 
 def beyond_schema(error: FieldError) -> bool:

@@ -18,7 +18,9 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain.fields import Checked, field, integer, items, text
+from aligner_core.domain.packages import Package
 from aligner_core.domain.prescriptions import Shade
+from aligner_core.domain.prices import PriceBook
 from aligner_core.domain.products import Catalogue
 from aligner_core.errors import FieldError
 
@@ -138,6 +140,11 @@ class Practice(Checked):
     shipping_address: Address = field()
 
 
+#: The most price book versions and packages one network keeps.
+MAX_PRICE_BOOKS = 500
+MAX_PACKAGES = 20
+
+
 def _shades(given: Iterable[Shade | str]) -> tuple[Shade, ...]:
     return tuple(sorted({Shade(s) for s in given}))
 
@@ -159,11 +166,31 @@ class Network(Checked):
     )
     #: the products its practices order (None: the default catalogue, the seeds' products)
     catalogue: Catalogue | None = field(default=None, doc="The products offered.")
+    #: the versions of the network's price book, oldest first (none: nothing is priced)
+    price_books: tuple[PriceBook, ...] = items(
+        MAX_PRICE_BOOKS, default=(), doc="Price book versions, newest last."
+    )
+    #: the packages a plan is quoted in (the smallest that fits unless the doctor picks one)
+    packages: tuple[Package, ...] = items(MAX_PACKAGES, default=(), doc="Treatment packages.")
 
     @property
     def products(self) -> Catalogue:
         """The catalogue the network offers: its own, or the default one."""
         return self.catalogue or Catalogue()
+
+    @property
+    def price_book(self) -> PriceBook | None:
+        """The newest price book version (None: the network prices nothing)."""
+        return self.price_books[-1] if self.price_books else None
+
+    def price_book_version(self, version: int) -> PriceBook | None:
+        """Price book version ``version`` (what a quote names), if the network has it."""
+        return next((b for b in self.price_books if b.version == version), None)
+
+    @property
+    def quotes_plans(self) -> bool:
+        """Plans are quoted: the network has a price book and packages."""
+        return bool(self.price_books and self.packages)
 
 
 # Account fields shared by the registration form, profile changes and the account itself.

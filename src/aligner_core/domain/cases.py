@@ -24,9 +24,12 @@ from aligner_core.domain.accounts import (
 )
 from aligner_core.domain.kinds import CaseKind
 from aligner_core.domain.orders import OrderDetails
+from aligner_core.domain.packages import Entitlements
 from aligner_core.domain.patients import Patient
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.plans import PlanVersion
 from aligner_core.domain.prescriptions import TreatmentRequest
+from aligner_core.domain.quotes import Quote
 from aligner_core.domain.records import FileKind, Records
 from aligner_core.domain.teeth import ToothChart
 from aligner_core.errors import ValidationError
@@ -217,6 +220,16 @@ class Case:
     practice: Practice | None = None
     #: the code of the product ordered, in the network's catalogue when the case was made
     product: str | None = None
+    #: the quotes of the plan versions, each naming its version (a network with prices)
+    quotes: tuple[Quote, ...] = ()
+    #: the quote fixed when the doctor approved the plan: no later price change alters it
+    approved_quote: Quote | None = None
+    #: the package approved and the follow-ups it paid for
+    entitlements: Entitlements | None = None
+    #: how the order is paid (a retainer, replacement or revision order of a priced network)
+    payment: PaymentMethod | None = None
+    #: what this follow-up order costs, worked out when it was ordered (None: not priced)
+    charge: Quote | None = None
 
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]
@@ -241,6 +254,10 @@ class Case:
 
     def plan(self, number: int) -> PlanVersion | None:
         return self.plans[number - 1] if 0 < number <= len(self.plans) else None
+
+    def quote_of(self, plan_version: int) -> Quote | None:
+        """The quote of plan version ``plan_version`` (None: it was not quoted)."""
+        return next((q for q in self.quotes if q.plan_version == plan_version), None)
 
     def invitation(self, invitation_id: UUID) -> EmailInvitation | None:
         return next((i for i in self.invitations if i.invitation_id == invitation_id), None)

@@ -398,6 +398,7 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
     if case.kind is CaseKind.DIRECT_MANUFACTURING and not records.files:
         yield Reason("no_files")
     yield from _product_records(attempt)
+    yield from _payment_named(attempt)
     if (case.kind.is_follow_up or case.kind is CaseKind.RETAINER) and case.order is None:
         yield Reason("order_missing")
     if isinstance(case.order, ReplacementOrder) and not case.order.not_quality_complaint:
@@ -418,6 +419,20 @@ def _submit_guard(attempt: Attempt) -> Iterable[Reason]:
             )
     elif case.kind.is_follow_up:
         yield Reason("parent_needed", {"kind": case.kind.value})
+
+
+#: The orders ClearCorrect asks a payment method for (in a network with prices).
+_PAID_ON_ORDER = frozenset({CaseKind.RETAINER, CaseKind.REPLACEMENT, CaseKind.REVISION})
+
+
+def _payment_named(attempt: Attempt) -> Iterable[Reason]:
+    """A retainer, replacement or revision order says how it is paid, where the network
+    has a price book (a network without prices asks for none)."""
+    network, case = attempt.network, attempt.case
+    if network is None or not network.price_books or case.kind not in _PAID_ON_ORDER:
+        return
+    if case.payment is None:
+        yield Reason("payment_needed", path="$.payment")
 
 
 def _practice_guard(attempt: Attempt) -> Iterable[Reason]:

@@ -53,6 +53,8 @@ from aligner_core.commands import (
     RevokeCollaborator,
     RevokeShare,
     SetCatalogue,
+    SetPackages,
+    SetPriceBook,
     SetTeeth,
     SharePlan,
     Ship,
@@ -79,16 +81,19 @@ from aligner_core.domain.audit import AuditEntry, AuditFilter
 from aligner_core.domain.cases import Case, CaseKind
 from aligner_core.domain.events import EventType
 from aligner_core.domain.orders import OrderDetails
+from aligner_core.domain.packages import Entitlements
 from aligner_core.domain.patients import PatientDetails
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.plans import PlanStep, PlanSummary
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
+from aligner_core.domain.quotes import Quote
 from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
 from aligner_core.errors import ValidationError
 from aligner_core.ports import Notifier
-from aligner_core.service import handlers, privacy, queries, sharing
+from aligner_core.service import handlers, pricing, privacy, queries, sharing
 from aligner_core.service.deps import Deps, Links
 from aligner_core.service.privacy import ErasureReport, ExportReport
 from aligner_core.service.views import (
@@ -180,7 +185,9 @@ class Core:
 
     @overload
     def execute(
-        self, actor_id: UUID | None, command: RequireConfirmations | OfferShades | SetCatalogue
+        self,
+        actor_id: UUID | None,
+        command: RequireConfirmations | OfferShades | SetCatalogue | SetPriceBook | SetPackages,
     ) -> Network: ...
 
     @overload
@@ -266,9 +273,11 @@ class Core:
         name: str = "",
         practice_id: UUID | None = None,
         product: str | None = None,
+        payment: PaymentMethod | None = None,
     ) -> Case:
         """A new draft for a new patient (treatment, direct manufacturing or retainer);
-        ``product`` names one of the network's catalogue (default: its first of the kind)."""
+        ``product`` names one of the network's catalogue (default: its first of the kind);
+        ``payment`` says how a retainer is paid."""
         command = CreateCase(
             kind=kind,
             patient=patient,
@@ -279,6 +288,7 @@ class Core:
             name=name,
             practice_id=practice_id,
             product=product,
+            payment=payment,
         )
         return self.execute(doctor_id, command)
 
@@ -290,10 +300,18 @@ class Core:
         *,
         request: TreatmentRequest | None = None,
         practice_id: UUID | None = None,
+        payment: PaymentMethod | None = None,
     ) -> Case:
-        """A refinement, retainer, remake/replacement or revision draft on an existing case."""
+        """A refinement, retainer, remake/replacement or revision draft on an existing case.
+
+        In a network with prices the draft carries its ``charge`` (nothing within the
+        parent's package, else the price book's amount)."""
         command = OrderFollowUp(
-            parent_case_id=parent_case_id, order=order, request=request, practice_id=practice_id
+            parent_case_id=parent_case_id,
+            order=order,
+            request=request,
+            practice_id=practice_id,
+            payment=payment,
         )
         return self.execute(doctor_id, command)
 
@@ -308,6 +326,7 @@ class Core:
         impression_type: ImpressionType | None = None,
         name: str | None = None,
         practice_id: UUID | None = None,
+        payment: PaymentMethod | None = None,
     ) -> Case:
         command = UpdateDraft(
             case_id=case_id,
@@ -317,6 +336,7 @@ class Core:
             impression_type=impression_type,
             name=name,
             practice_id=practice_id,
+            payment=payment,
         )
         return self.execute(doctor_id, command)
 
@@ -419,9 +439,15 @@ class Core:
         )
         return self.execute(planner_id, command)
 
-    def accept_plan(self, doctor_id: UUID, case_id: UUID, plan_version: int) -> Case:
-        """Approve one named version; a superseded version cannot be approved."""
-        return self.execute(doctor_id, AcceptPlan(case_id=case_id, plan_version=plan_version))
+    def accept_plan(
+        self, doctor_id: UUID, case_id: UUID, plan_version: int, *, package: str | None = None
+    ) -> Case:
+        """Approve one named version; a superseded version cannot be approved.
+
+        In a network with prices the approval fixes the plan's quote, in ``package``
+        (one that fits) or else the quoted one."""
+        command = AcceptPlan(case_id=case_id, plan_version=plan_version, package=package)
+        return self.execute(doctor_id, command)
 
     def reject_plan(self, doctor_id: UUID, case_id: UUID, reason: str) -> Case:
         return self.execute(doctor_id, RejectPlan(case_id=case_id, reason=reason))
@@ -586,6 +612,16 @@ class Core:
         return self.execute(actor_id, Reopen(case_id=case_id))
 
     # -- queries --------------------------------------------------------------------------
+    def quote_replacement(self, actor_id: UUID, case_id: UUID) -> Quote:
+        """What a replacement draft costs, before it is submitted: its steps per arch from
+        the newest price book, within the parent's accepted plan."""
+        return pricing.replacement_quote(self.deps, actor_id, case_id)
+
+    def entitlements(self, actor_id: UUID, case_id: UUID) -> Entitlements | None:
+        """The package approved for the case (or its parent) and the follow-ups it still
+        includes (``remaining(kind, at)``); None when no package was approved."""
+        return pricing.entitlements(self.deps, actor_id, case_id)
+
     def get_case(self, actor_id: UUID, case_id: UUID) -> CaseDetail:
         """The case as the viewer may see it (plans hidden from collaborators without setup)."""
         return queries.get_case(self.deps, actor_id, case_id)

@@ -120,6 +120,10 @@ def _inputs(command: type[Command]) -> tuple[str, ...]:
 
 def _defaults(action: Action, case: Case) -> dict[str, Any]:
     latest = case.latest_plan
+    if action is Action.ACCEPT_PLAN and latest is not None:
+        quote = case.quote_of(latest.number)  # the approve button offers the quoted package
+        if quote is not None:
+            return {"plan_version": latest.number, "package": quote.package_id}
     if action in (Action.ACCEPT_PLAN, Action.SHARE_PLAN) and latest is not None:
         return {"plan_version": latest.number}
     if action is Action.CONFIRM:

@@ -15,6 +15,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.plans import PlanVersion
 from aligner_core.domain.prescription_checks import plan_warnings
+from aligner_core.domain.quotes import Quote
 from aligner_core.domain.records import FileKind, MediaType
 from aligner_core.errors import Reason
 
@@ -49,6 +50,14 @@ class CaseDetail:
         if plan is None or not self.may_view_plans:
             return ()
         return plan_warnings(self.case.request, plan)
+
+    @property
+    def quote(self) -> Quote | None:
+        """What the latest plan costs (its package, lines and total), shown before approval."""
+        plan = self.case.latest_plan
+        if plan is None or not self.may_view_plans:
+            return None
+        return self.case.quote_of(plan.number)
 
 
 @attrs.frozen

@@ -29,6 +29,8 @@ from aligner_core.commands import (
     RemovePractice,
     RequireConfirmations,
     SetCatalogue,
+    SetPackages,
+    SetPriceBook,
     UpdatePractice,
     UpdateProfile,
 )
@@ -67,6 +69,8 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     RequireConfirmations: accounts.require_confirmations,
     OfferShades: accounts.offer_shades,
     SetCatalogue: accounts.set_catalogue,
+    SetPriceBook: accounts.set_price_book,
+    SetPackages: accounts.set_packages,
     UpdateProfile: accounts.update_profile,
     MuteNotifications: accounts.mute_notifications,
     AddPractice: accounts.add_practice,

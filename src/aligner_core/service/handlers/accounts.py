@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,8 @@ from aligner_core.commands import (
     RemovePractice,
     RequireConfirmations,
     SetCatalogue,
+    SetPackages,
+    SetPriceBook,
     UpdatePractice,
     UpdateProfile,
 )
@@ -34,6 +36,8 @@ from aligner_core.domain.accounts import (
     Role,
 )
 from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.domain.packages import packages_by_id
+from aligner_core.domain.prices import PriceBook
 from aligner_core.errors import NotFoundError, PermissionDeniedError, Reason, ValidationError
 from aligner_core.ports import UnitOfWork
 from aligner_core.service import pipeline
@@ -49,6 +53,8 @@ __all__ = [
     "new_account",
     "register",
     "remove_practice",
+    "set_packages",
+    "set_price_book",
     "update_practice",
     "update_profile",
 ]
@@ -134,6 +140,43 @@ def set_catalogue(deps: Deps, actor_id: UUID, command: SetCatalogue) -> Network:
     """The network's admin sets the products its practices order (None: the default)."""
     return _change_network(
         deps, actor_id, command.network_id, "set catalogue", catalogue=command.catalogue
+    )
+
+
+def set_price_book(deps: Deps, actor_id: UUID, command: SetPriceBook) -> Network:
+    """The network's admin sets its prices: the next version, in effect from now.
+
+    The earlier versions stay (a quote names the one it was priced from); every
+    version is in the network's one currency.
+    """
+    now = deps.clock.now()
+    with deps.storage.unit_of_work() as uow:
+        actor = pipeline.actor_of(uow, actor_id, "set price book")
+        permissions.require_admin_of(actor, command.network_id, "set price book")
+        network = uow.accounts.get_network(command.network_id)
+        latest = network.price_book
+        if latest is not None:
+            latest.currency.require(command.currency)
+            now = max(now, latest.effective_from + timedelta(microseconds=1))
+        book = PriceBook(
+            network_id=network.network_id,
+            currency=command.currency,
+            version=1 if latest is None else latest.version + 1,
+            effective_from=now,
+            entries=command.entries,
+            overrides=command.overrides,
+        )
+        network = attrs.evolve(network, price_books=(*network.price_books, book))
+        uow.accounts.update_network(network)
+        uow.commit()
+    return network
+
+
+def set_packages(deps: Deps, actor_id: UUID, command: SetPackages) -> Network:
+    """The network's admin sets the packages its plans are quoted in (ids are unique)."""
+    packages_by_id(command.packages)
+    return _change_network(
+        deps, actor_id, command.network_id, "set packages", packages=command.packages
     )
 
 

@@ -33,7 +33,7 @@ from aligner_core.domain.records import (
     sanitize_filename,
 )
 from aligner_core.errors import PermissionDeniedError, Reason, ValidationError
-from aligner_core.service import pipeline, privacy
+from aligner_core.service import pipeline, pricing, privacy
 from aligner_core.service.deps import Deps
 from aligner_core.service.pipeline import Change, Handler, Step
 
@@ -85,6 +85,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             name=command.name,
             practice=_practice_for(actor, command.practice_id),
             product=product,
+            payment=command.payment,
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
@@ -129,6 +130,8 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
                 parent, Action.ORDER_FOLLOW_UP, {"kind": kind, "order": command.order}
             )
         )
+        network = uow.accounts.get_network(parent.network_id)
+        charge, entitled = pricing.follow_up_charge(network, parent, kind, command.order, now)
         draft = Case(
             case_id=deps.ids.new_id(),
             number=1,
@@ -150,7 +153,9 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             ),
             # ships where the parent shipped unless the order names another practice
             practice=_practice_for(actor, command.practice_id, parent.practice),
-            product=_follow_up_product(uow.accounts.get_network(parent.network_id), kind),
+            product=_follow_up_product(network, kind),
+            payment=command.payment,
+            charge=charge,
         )
         number = uow.cases.next_number()
         created = HistoryEntry(
@@ -172,6 +177,7 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
                 updated_at=now,
                 version=parent.version + 1,
                 history=(*parent.history, ordered),
+                entitlements=entitled,
             )
         )
         uow.commit()
@@ -193,6 +199,8 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
         changes["name"] = command.name
     if command.practice_id is not None:
         changes["practice"] = _practice_for(step.actor, command.practice_id)
+    if command.payment is not None:
+        changes["payment"] = command.payment
     fields = [("impression_type" if k == "records" else k) for k in changes]
     return Change(attrs.evolve(case, **changes), details={"fields": ",".join(fields)})
 

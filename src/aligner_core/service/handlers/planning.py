@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import attrs
 
 from aligner_core.commands import (
@@ -14,11 +16,13 @@ from aligner_core.commands import (
     SharePlan,
     UploadPlan,
 )
-from aligner_core.domain.accounts import Role
-from aligner_core.domain.cases import ShareLink
+from aligner_core.domain.accounts import Network, Role
+from aligner_core.domain.cases import Case, ShareLink
 from aligner_core.domain.events import EventType
+from aligner_core.domain.packages import Entitlements, fitting
 from aligner_core.domain.plans import PlanVersion
-from aligner_core.errors import NotFoundError
+from aligner_core.domain.quotes import Quote, quote_plan
+from aligner_core.errors import NotFoundError, ValidationError
 from aligner_core.service.handlers._common import event_only, for_reason
 from aligner_core.service.pipeline import Change, Handler, Step
 
@@ -39,16 +43,80 @@ def _upload_plan(step: Step[UploadPlan]) -> Change:
     assignee = case.assigned_to
     if assignee is None and actor.role is Role.PLANNER:
         assignee = actor.account_id
+    quote = _quote(step.uow.accounts.get_network(case.network_id), case, plan)
+    quotes = case.quotes if quote is None else (*case.quotes, quote)
     return Change(
-        attrs.evolve(case, plans=(*case.plans, plan), assigned_to=assignee),
+        attrs.evolve(case, plans=(*case.plans, plan), assigned_to=assignee, quotes=quotes),
         EventType.PLAN_UPLOADED,
         {"plan_version": plan.number},
     )
 
 
+def _practice_id(case: Case) -> UUID | None:
+    return None if case.practice is None else case.practice.practice_id
+
+
+def _quote(network: Network, case: Case, plan: PlanVersion) -> Quote | None:
+    """The plan's quote in the smallest package that fits, from the newest price book.
+
+    None when the network prices nothing, no package fits or the book lacks a price:
+    the upload is the planner's, and what the network has not priced is no reason to
+    refuse it.
+    """
+    book = network.price_book
+    if book is None or not fitting(network.packages, plan.summary):
+        return None
+    try:
+        return quote_plan(
+            plan.summary,
+            book,
+            network.packages,
+            plan_version=plan.number,
+            practice_id=_practice_id(case),
+        )
+    except ValidationError:
+        return None
+
+
+def _approved_quote(step: Step[AcceptPlan]) -> Quote | None:
+    """The quote the approval fixes: the plan's, or re-quoted for the package the doctor
+    chose, from the SAME price book version (a later price change never alters it)."""
+    command, case = step.command, step.case
+    quote = case.quote_of(command.plan_version)
+    if quote is None:
+        if command.package is not None:
+            raise ValidationError.of("plan_not_quoted", "$.package")
+        return None
+    if command.package is None or command.package == quote.package_id:
+        return quote
+    network = step.uow.accounts.get_network(case.network_id)
+    book = network.price_book_version(quote.book_version)
+    plan = case.plan(command.plan_version)
+    assert book is not None and plan is not None  # a quote names a version the network keeps
+    return quote_plan(
+        plan.summary,
+        book,
+        network.packages,
+        plan_version=plan.number,
+        package_id=command.package,
+        add_ons=quote.add_ons,
+        practice_id=_practice_id(case),
+    )
+
+
 def _accept_plan(step: Step[AcceptPlan]) -> Change:
     version = step.command.plan_version
-    return Change(step.case, EventType.PLAN_ACCEPTED, {"plan_version": version})
+    quote = _approved_quote(step)
+    case = step.case
+    if quote is not None:
+        network = step.uow.accounts.get_network(case.network_id)
+        package = {p.id: p for p in network.packages}.get(quote.package_id or "")
+        if package is None:  # the admin withdrew the package since the plan was quoted
+            raise ValidationError.of("unknown_package", "$.package", package=quote.package_id)
+        case = attrs.evolve(
+            case, approved_quote=quote, entitlements=Entitlements(package, step.now)
+        )
+    return Change(case, EventType.PLAN_ACCEPTED, {"plan_version": version})
 
 
 def _share_plan(step: Step[SharePlan]) -> Change:

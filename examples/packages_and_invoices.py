@@ -1,0 +1,114 @@
+"""Packages and quotes (#16): a lab's price book and packages, a plan's quote, approval in
+a package the doctor picks, follow-ups within the package (free) and beyond it (priced),
+a replacement quoted before it is sent, and a price change that leaves the approved quote
+as it was. (Invoices are built from these quotes elsewhere; here the totals are printed.)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import aligner_core
+from aligner_core.commands import SetPackages, SetPriceBook
+from aligner_core.domain.money import Currency, Money
+from aligner_core.domain.orders import RefinementOrder, ReplacementOrder, ReplacementReason
+from aligner_core.domain.packages import Allowance, FollowUpKind, Package
+from aligner_core.domain.payments import PaymentMethod
+from aligner_core.domain.prices import Item, PriceEntry
+from aligner_core.domain.quotes import Quote
+from aligner_core.domain.teeth import Arch
+from aligner_core.testing.factories import plan_summary, set_up_lab
+
+
+def prices(lite: str, comprehensive: str) -> tuple[PriceEntry, ...]:
+    amounts = {
+        Item.package("lite"): lite,
+        Item.package("comprehensive"): comprehensive,
+        Item.follow_up("refinement"): "350.00",
+        Item.replacement(Arch.UPPER): "45.00",
+        Item.replacement(Arch.LOWER): "45.00",
+    }
+    return tuple(PriceEntry(item, Money(amount, "EUR")) for item, amount in amounts.items())
+
+
+def show(title: str, quote: Quote | None) -> None:
+    assert quote is not None
+    print(f"{title} (price book v{quote.book_version}, package {quote.package_id or '-'}):")
+    for line in quote.lines:
+        print(f"    {line.quantity} x {line.item}  at {line.unit}  = {line.amount}")
+    print(f"    total {quote.total}")
+
+
+def main() -> int:
+    core = aligner_core.connect("memory://")
+    lab = set_up_lab(core, "PRICED-LAB")
+    network_id = lab.network.network_id
+    core.execute(
+        lab.admin,
+        SetPriceBook(
+            network_id=network_id, currency=Currency.of("EUR"), entries=prices("990.00", "1890.00")
+        ),
+    )
+    packages = (
+        Package("lite", "Lite", 14, (Allowance(FollowUpKind.REFINEMENT, 1, 12),)),
+        Package(
+            "comprehensive", "Comprehensive", None, (Allowance(FollowUpKind.REFINEMENT, 3, 60),)
+        ),
+    )
+    network = core.execute(lab.admin, SetPackages(network_id=network_id, packages=packages))
+    book = network.price_book
+    assert book is not None
+    print(f"price book v{book.version} in {book.currency}:")
+    for entry in book.entries:
+        print(f"    {entry.item}: {entry.amount}")
+    for package in network.packages:
+        caps = "any number of" if package.max_steps is None else f"up to {package.max_steps}"
+        included = ", ".join(
+            f"{a.count} {a.kind}(s) within {a.window_months} months" for a in package.allowances
+        )
+        print(f"package {package.name}: {caps} steps per arch; includes {included}")
+
+    case_id = lab.ready_case()
+    core.submit(lab.doctor, case_id)
+    core.upload_plan(lab.planner, case_id, plan_summary(12, 10))
+    show(
+        "plan v1 is quoted in the smallest package that fits",
+        core.get_case(lab.doctor, case_id).quote,
+    )
+
+    approved = core.accept_plan(lab.doctor, case_id, 1, package="comprehensive").approved_quote
+    show("the doctor approves in Comprehensive instead", approved)
+    core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
+
+    card = PaymentMethod.card_on_file(lab.doctor, "pm_demo_card_0001")
+    for n in range(1, 5):
+        draft = core.order_follow_up(lab.doctor, case_id, RefinementOrder(), payment=card)
+        entitled = core.entitlements(lab.doctor, case_id)
+        assert entitled is not None and draft.charge is not None
+        left = entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now())
+        print(f"refinement {n}: charge {draft.charge.total} ({left} included refinements left)")
+
+    order = ReplacementOrder(6, ReplacementReason.LOST, upper="5-6", lower="6")
+    replacement = core.order_follow_up(lab.doctor, case_id, order, payment=card)
+    show(
+        "a replacement, quoted before it is sent",
+        core.quote_replacement(lab.doctor, replacement.case_id),
+    )
+
+    core.execute(
+        lab.admin,
+        SetPriceBook(
+            network_id=network_id, currency=Currency.of("EUR"), entries=prices("1190.00", "2190.00")
+        ),
+    )
+    after = core.get_case(lab.doctor, case_id).case.approved_quote
+    print(
+        "price book v2 raises Comprehensive to EUR 2190.00;"
+        f" the approved quote is unchanged: {after == approved}"
+    )
+    show("the approved quote", after)
+    return 0 if after == approved else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""Quotes in the workflow (#16): a network's price book versions and packages, a plan's
+quote at upload, the quote fixed at approval (in the package the doctor chose), exact
+amounts through JSON and SQLite."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import aligner_core
+from aligner_core.bootstrap import Core
+from aligner_core.commands import SetPackages, SetPriceBook
+from aligner_core.domain.actions import Action
+from aligner_core.domain.money import Currency, Money
+from aligner_core.domain.orders import (
+    RefinementOrder,
+    ReplacementOrder,
+    ReplacementReason,
+    RevisionOrder,
+)
+from aligner_core.domain.packages import Allowance, FollowUpKind, Package
+from aligner_core.domain.payments import PaymentMethod
+from aligner_core.domain.prices import Item, PriceEntry
+from aligner_core.domain.teeth import Arch
+from aligner_core.errors import PermissionDeniedError, ValidationError
+from aligner_core.serialization import make_converter
+from aligner_core.testing.factories import Lab, plan_summary, set_up_lab
+
+PACKAGES = (
+    Package("lite", "Lite", 14, (Allowance(FollowUpKind.REFINEMENT, 1, 12),)),
+    Package(
+        "comprehensive",
+        "Comprehensive",
+        None,
+        (Allowance(FollowUpKind.REFINEMENT, 3, 60), Allowance(FollowUpKind.REVISION, 1, 60)),
+    ),
+)
+
+
+def eur(amount: str) -> Money:
+    return Money(amount, "EUR")
+
+
+def prices(lite: str = "990.00", comprehensive: str = "1890.00") -> tuple[PriceEntry, ...]:
+    return (
+        PriceEntry(Item.package("lite"), eur(lite)),
+        PriceEntry(Item.package("comprehensive"), eur(comprehensive)),
+        PriceEntry(Item.follow_up("refinement"), eur("350.00")),
+        PriceEntry(Item.follow_up("revision"), eur("450.00")),
+        PriceEntry(Item.follow_up("retainer"), eur("240.00")),
+        PriceEntry(Item.replacement(Arch.UPPER), eur("45.00")),
+        PriceEntry(Item.replacement(Arch.LOWER), eur("45.00")),
+    )
+
+
+def set_prices(core: Core, lab: Lab, **amounts: str) -> None:
+    network_id = lab.network.network_id
+    core.execute(
+        lab.admin,
+        SetPriceBook(network_id=network_id, currency=Currency.of("EUR"), entries=prices(**amounts)),
+    )
+
+
+def priced_lab(core: Core) -> Lab:
+    lab = set_up_lab(core)
+    set_prices(core, lab)
+    core.execute(lab.admin, SetPackages(network_id=lab.network.network_id, packages=PACKAGES))
+    return lab
+
+
+def planned_case(core: Core, lab: Lab, upper: int = 12, lower: int = 10) -> UUID:
+    case_id = lab.ready_case()
+    core.submit(lab.doctor, case_id)
+    core.upload_plan(lab.planner, case_id, plan_summary(upper, lower))
+    return case_id
+
+
+# -- network settings ----------------------------------------------------------------------------
+def test_price_book_versions_and_packages_are_kept_in_the_network(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    set_prices(core, lab, lite="1090.00")
+    with core.storage.unit_of_work() as uow:
+        network = uow.accounts.get_network(lab.network.network_id)
+    assert [b.version for b in network.price_books] == [1, 2]
+    assert network.price_books[0].effective_from < network.price_books[1].effective_from
+    assert network.price_books[0].price(Item.package("lite")).amount == eur("990.00")
+    assert network.price_books[1].price(Item.package("lite")).amount == eur("1090.00")
+    assert network.packages == PACKAGES
+
+
+def test_only_the_networks_admin_sets_prices(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = set_up_lab(core)
+    with pytest.raises(PermissionDeniedError):
+        core.execute(
+            lab.doctor,
+            SetPriceBook(
+                network_id=lab.network.network_id, currency=Currency.of("EUR"), entries=prices()
+            ),
+        )
+
+
+def test_a_later_version_is_in_the_networks_one_currency(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    entry = (PriceEntry(Item.package("lite"), Money("990.00", "USD")),)
+    with pytest.raises(ValidationError) as info:
+        core.execute(
+            lab.admin,
+            SetPriceBook(
+                network_id=lab.network.network_id, currency=Currency.of("USD"), entries=entry
+            ),
+        )
+    assert [e.code for e in info.value.errors] == ["currency_mismatch"]
+
+
+def test_amounts_come_from_json_as_exact_decimals_and_floats_are_refused() -> None:
+    converter = make_converter()
+    document = {
+        "network_id": "00000000-0000-4000-8000-000000000001",
+        "currency": "EUR",
+        "entries": [
+            {
+                "item": {"kind": "package", "code": "lite"},
+                "amount": {"amount": "12.50", "currency": "EUR"},
+            }
+        ],
+    }
+    command = converter.load(json.dumps(document), SetPriceBook)
+    assert command.entries[0].amount == eur("12.50")
+    assert converter.unstructure(command)["entries"][0]["amount"] == {
+        "amount": "12.50",
+        "currency": "EUR",
+    }
+    document["entries"][0]["amount"]["amount"] = 12.5  # type: ignore[index]
+    with pytest.raises(ValidationError) as info:
+        converter.load(json.dumps(document), SetPriceBook)
+    assert [(e.code, e.path) for e in info.value.errors] == [
+        ("money_float", "$.entries[0].amount.amount")
+    ]
+
+
+# -- quotes bound to plan versions ---------------------------------------------------------------
+def test_a_plan_is_quoted_in_the_smallest_package_that_fits(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=12)
+    detail = core.get_case(lab.doctor, case_id)
+    assert detail.quote is not None
+    assert (detail.quote.package_id, detail.quote.plan_version) == ("lite", 1)
+    assert detail.quote.total == eur("990.00")
+    core.request_modification(lab.doctor, case_id, "Close the gap first.")
+    core.upload_plan(lab.planner, case_id, plan_summary(upper=20, lower=18))
+    bigger = core.get_case(lab.doctor, case_id).quote
+    assert bigger is not None and (bigger.package_id, bigger.plan_version) == ("comprehensive", 2)
+
+
+def test_the_approve_button_offers_the_quoted_package(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=12)
+    options = core.available_actions(lab.doctor, case_id)
+    approve = next(o for o in options if o.action is Action.ACCEPT_PLAN)
+    assert approve.defaults == {"plan_version": 1, "package": "lite"}
+    assert "package" in approve.inputs
+
+
+def test_a_network_without_prices_quotes_nothing(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = set_up_lab(core)
+    case_id = planned_case(core, lab)
+    assert core.get_case(lab.doctor, case_id).quote is None
+    case = core.accept_plan(lab.doctor, case_id, 1)
+    assert case.approved_quote is None and case.entitlements is None
+
+
+def test_approval_fixes_the_quote_in_another_fitting_package(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=12)
+    case = core.accept_plan(lab.doctor, case_id, 1, package="comprehensive")
+    assert case.approved_quote is not None
+    assert case.approved_quote.package_id == "comprehensive"
+    assert case.approved_quote.total == eur("1890.00")
+    assert case.approved_quote.book_version == 1
+    assert case.entitlements is not None and case.entitlements.package.id == "comprehensive"
+
+
+def test_a_package_that_does_not_fit_is_refused(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=20, lower=18)
+    for package, code in (("lite", "package_does_not_fit"), ("gold", "unknown_package")):
+        with pytest.raises(ValidationError) as info:
+            core.accept_plan(lab.doctor, case_id, 1, package=package)
+        assert [(e.code, e.path) for e in info.value.errors] == [(code, "$.package")]
+    assert core.get_case(lab.doctor, case_id).case.approved_quote is None
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    revisions=st.lists(
+        st.integers(1, 500_000).map(lambda c: f"{c // 100}.{c % 100:02d}"), max_size=3
+    ),
+    package=st.sampled_from(["lite", "comprehensive", None]),
+)
+def test_a_quote_never_changes_after_approval(revisions: list[str], package: str | None) -> None:
+    core = aligner_core.connect("memory://")
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=12)
+    approved = core.accept_plan(lab.doctor, case_id, 1, package=package).approved_quote
+    assert approved is not None
+    for amount in revisions:
+        set_prices(core, lab, lite=amount, comprehensive=amount)
+        assert core.get_case(lab.doctor, case_id).case.approved_quote == approved
+
+
+# -- follow-ups: within the package, beyond it; replacements; payment ---------------------------
+def shipped_case(core: Core, lab: Lab, package: str | None = None) -> UUID:
+    case_id = planned_case(core, lab, upper=12)
+    core.accept_plan(lab.doctor, case_id, 1, package=package)
+    core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
+    return case_id
+
+
+def test_a_refinement_is_free_within_the_package_then_priced(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)  # lite: one refinement within 12 months
+    assert (
+        core.entitlements(lab.doctor, parent).remaining(  # type: ignore[union-attr]
+            FollowUpKind.REFINEMENT, core.clock.now()
+        )
+        == 1
+    )
+    first = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    assert first.charge is not None and first.charge.total == eur("0.00")
+    entitled = core.entitlements(lab.doctor, first.case_id)
+    assert entitled is not None
+    assert entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now()) == 0
+    second = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    assert second.charge is not None and second.charge.total == eur("350.00")
+    assert [str(line.item) for line in second.charge.lines] == ["follow_up:refinement"]
+    revision = core.order_follow_up(lab.doctor, parent, RevisionOrder(instructions="Less IPR."))
+    assert revision.charge is not None and revision.charge.total == eur("450.00")
+
+
+def test_a_replacement_is_quoted_before_submission(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2, 4-5", lower="7")
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    quote = core.quote_replacement(lab.doctor, draft.case_id)
+    assert [(str(line.item), line.quantity) for line in quote.lines] == [
+        ("replacement_aligner:upper", 3),
+        ("replacement_aligner:lower", 1),
+    ]
+    assert quote.total == eur("180.00") and draft.charge == quote
+
+
+def test_a_replacement_says_how_it_is_paid_where_prices_are_kept(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2", not_quality_complaint=True)
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert ("payment_needed", "$.payment") in [(r.code, r.path) for r in reasons]
+    card = PaymentMethod.card_on_file(lab.doctor, "pm_1234567890")
+    paid = core.update_draft(lab.doctor, draft.case_id, payment=card)
+    assert paid.payment == card
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert "payment_needed" not in [r.code for r in reasons]
+
+
+def test_without_prices_no_payment_is_asked_for(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = set_up_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2", not_quality_complaint=True)
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    assert draft.charge is None
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert "payment_needed" not in [r.code for r in reasons]
