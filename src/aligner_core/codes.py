@@ -426,6 +426,8 @@ CODES: Final[Mapping[str, str]] = {
     "product_not_offered": N_("the network offers no product {product}"),
     "product_kind_mismatch": N_("the product {product} is a case of the kind {kind}"),
     "product_record_missing": N_("the product {product} needs {record}"),
+    # -- invoices in storage (#16) ----------------------------------------------------------------
+    "already_credited": N_("a credit note already reverses this invoice"),
 }
 
 
