@@ -17,7 +17,7 @@ from aligner_core.domain.invoices import InvoiceNumber
 from aligner_core.domain.ledger import IssuedInvoice
 from aligner_core.errors import ValidationError
 
-__all__ = ["CounterKey", "InvoiceNumbers", "in_period", "number_order"]
+__all__ = ["CounterKey", "InvoiceNumbers", "number_order", "selected"]
 
 #: (network id, year)
 CounterKey = tuple[UUID, int]
@@ -58,9 +58,19 @@ class InvoiceNumbers:
         return moves
 
 
-def in_period(entry: IssuedInvoice, since: datetime | None, until: datetime | None) -> bool:
-    return (since is None or entry.issued_at >= since) and (
-        until is None or entry.issued_at <= until
+def selected(
+    entry: IssuedInvoice,
+    network_id: UUID,
+    doctor_id: UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> bool:
+    """Whether ``list(network_id, doctor_id=..., since=..., until=...)`` shows ``entry``."""
+    return (
+        entry.network_id == network_id
+        and (doctor_id is None or entry.doctor_id == doctor_id)
+        and (since is None or entry.issued_at >= since)
+        and (until is None or entry.issued_at <= until)
     )
 
 

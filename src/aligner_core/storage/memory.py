@@ -52,7 +52,7 @@ from aligner_core.storage._bases import (
     check_delivery,
 )
 from aligner_core.storage._counts import CountKey, count_changes, count_key, tally
-from aligner_core.storage._invoices import CounterKey, InvoiceNumbers, in_period, number_order
+from aligner_core.storage._invoices import CounterKey, InvoiceNumbers, number_order, selected
 from aligner_core.storage._pending import PendingAccounts, PendingCases, check_count, check_text
 
 __all__ = [
@@ -376,16 +376,8 @@ class _Invoices:
     ) -> Sequence[IssuedInvoice]:
         with self._uow.storage._lock:
             every = {**self._uow.storage._state.invoices, **self.pending.added}
-        return sorted(
-            (
-                e
-                for e in every.values()
-                if e.network_id == network_id
-                and (doctor_id is None or e.doctor_id == doctor_id)
-                and in_period(e, since, until)
-            ),
-            key=number_order,
-        )
+        chosen = (e for e in every.values() if selected(e, network_id, doctor_id, since, until))
+        return sorted(chosen, key=number_order)
 
 
 class _Accounts:

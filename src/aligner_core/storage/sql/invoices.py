@@ -18,7 +18,7 @@ from uuid import UUID
 from aligner_core.domain.invoices import InvoiceNumber
 from aligner_core.domain.ledger import IssuedInvoice, entry_document, entry_of_document
 from aligner_core.errors import ConcurrencyConflictError, NotFoundError
-from aligner_core.storage._invoices import CounterKey, InvoiceNumbers, in_period, number_order
+from aligner_core.storage._invoices import CounterKey, InvoiceNumbers, number_order, selected
 from aligner_core.storage.sql.columns import encode_time
 from aligner_core.storage.sql.dialect import Cursor
 
@@ -96,11 +96,7 @@ class SqlInvoiceRepository:
         )
         found = {e.invoice_id: e for e in map(entry_of_document, (r[0] for r in rows))}
         for entry in self.pending.added.values():
-            if (
-                entry.network_id == network_id
-                and (doctor_id is None or entry.doctor_id == doctor_id)
-                and in_period(entry, since, until)
-            ):
+            if selected(entry, network_id, doctor_id, since, until):
                 found[entry.invoice_id] = entry
         return sorted(found.values(), key=number_order)
 
