@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,12 +53,18 @@ def _invoice(core: Core, lab: Lab, case_id: UUID, *lines: BillLine) -> IssueInvo
     return IssueInvoice(case_id=case_id, lines=lines or (ALIGNERS, SHIPPING), tax_percent="19")
 
 
-def test_the_admin_invoices_a_case_numbered_one_two_three(core: Core, lab: Lab) -> None:
+def test_the_admin_invoices_a_case_and_each_document_is_numbered_in_turn(
+    core: Core, lab: Lab
+) -> None:
     draft = _draft(core, lab.doctor, "Zwiebelmeier")
     case_id, number = draft.case_id, draft.number
     year = core.clock.now().year
     issued = [core.execute(lab.admin, _invoice(core, lab, case_id)) for _ in range(3)]
-    assert [str(e.number) for e in issued] == [f"INV-{year}-00000{i}" for i in (1, 2, 3)]
+    due = core.clock.now().date() + timedelta(30)
+    issued[2] = core.execute(lab.admin, IssueCreditNote(invoice_id=issued[2].invoice_id))
+    issued.append(core.execute(lab.admin, attrs.evolve(_invoice(core, lab, case_id), due_on=due)))
+    assert core.invoice(lab.doctor, issued[3].invoice_id).due_on == due
+    assert [str(e.number) for e in issued] == [f"INV-{year}-00000{i}" for i in (1, 2, 4, 5)]
     first = issued[0].invoice
     assert first.doctor_id == lab.doctor and first.kind is InvoiceKind.CHARGE
     assert first.subtotal == Money("834.90", "EUR") and first.tax == Money("158.63", "EUR")
@@ -72,7 +79,9 @@ def test_the_admin_invoices_a_case_numbered_one_two_three(core: Core, lab: Lab) 
     for text in exports:  # the case number, never the patient
         assert "Zwiebelmeier" not in text and str(number) in text
     assert from_json(exports[0]) == first
-    assert from_csv(exports[1]) == tuple(e.invoice for e in issued)
+    every = core.invoices(lab.admin)
+    assert [e.number.sequence for e in every] == [1, 2, 3, 4, 5]
+    assert from_csv(exports[1]) == tuple(e.invoice for e in every)
 
 
 def test_a_credit_note_reverses_an_invoice_once(core: Core, lab: Lab) -> None:
