@@ -429,6 +429,8 @@ CODES: Final[Mapping[str, str]] = {
     # -- quotes, packages and payment in the workflow (#16) ----------------------------------------
     "plan_not_quoted": N_("the plan has no quote, so no package can be chosen"),
     "payment_needed": N_("say how the order is paid"),
+    # -- invoices in storage (#16) ----------------------------------------------------------------
+    "already_credited": N_("a credit note already reverses this invoice"),
 }
 
 

@@ -15,7 +15,7 @@ case that changed under it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -67,6 +67,7 @@ __all__ = [
     "AddPractice",
     "AssignCase",
     "AttachFile",
+    "BillLine",
     "Block",
     "Cancel",
     "CaseCommand",
@@ -81,6 +82,8 @@ __all__ = [
     "DeleteDraft",
     "Hold",
     "InviteCollaborator",
+    "IssueCreditNote",
+    "IssueInvoice",
     "MuteNotifications",
     "OfferShades",
     "OrderFollowUp",
@@ -695,6 +698,36 @@ class SetPackages(Command):
     packages: tuple[Package, ...] = items(20, doc="The packages, smallest first.")
 
 
+# -- billing (issue #16) ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class BillLine(Checked):
+    """One invoice line: ``quantity`` times ``item`` (``product:aligners``) at ``unit``."""
+
+    item: str = text(80, doc="The item, written kind:code.")
+    quantity: int = integer(1, 10_000)
+    unit: str = text(24, doc="The unit amount as decimal text (12.50).")
+
+
+@attrs.frozen(kw_only=True)
+class IssueInvoice(Command):
+    """A network's admin invoices a case's doctor; the storage numbers the invoice."""
+
+    case_id: UUID = field()
+    lines: tuple[BillLine, ...] = items(100, min_items=1, doc="What is charged.")
+    tax_percent: str = text(10, doc="The tax rate in percent (19, 7.7).")
+    currency: str = text(3, default="EUR", doc="The ISO 4217 currency code.")
+    due_on: date | None = field(default=None, doc="When payment is due.")
+
+
+@attrs.frozen(kw_only=True)
+class IssueCreditNote(Command):
+    """A network's admin reverses an invoice fully with a numbered credit note."""
+
+    invoice_id: UUID = field()
+
+
 #: Every command class, by name (what a JSON API's ``type`` field names).
 COMMANDS: dict[str, type[Command]] = {
     cls.__name__: cls
@@ -748,5 +781,7 @@ COMMANDS: dict[str, type[Command]] = {
         SetCatalogue,
         SetPriceBook,
         SetPackages,
+        IssueInvoice,
+        IssueCreditNote,
     )
 }

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from aligner_core.domain.accounts import Account, Network
     from aligner_core.domain.audit import AuditEntry, AuditFilter
     from aligner_core.domain.cases import Case, CaseStatus
+    from aligner_core.domain.invoices import InvoiceNumber
+    from aligner_core.domain.ledger import IssuedInvoice
     from aligner_core.domain.outbox import DeliveryState, OutboxEntry
     from aligner_core.domain.queries import CaseFilter, CaseSummary, Page, Scope
     from aligner_core.domain.records import FileKind, FileReport
@@ -33,6 +35,7 @@ __all__ = [
     "FileScanner",
     "IdGenerator",
     "Intake",
+    "InvoiceRepository",
     "Notifier",
     "OutboxRepository",
     "ReceivedUpload",
@@ -222,6 +225,35 @@ class AuditRepository(Protocol):
     def list(self, network_id: UUID, query: AuditFilter) -> Page[AuditEntry]: ...
 
 
+class InvoiceRepository(Protocol):
+    """Issued invoices and credit notes, numbered without gaps per network and year.
+
+    ``next_number`` hands out ``INV-<year>-<n>`` after the last committed number of
+    the network and year (the counter is read once per unit of work). Added invoices
+    must carry the numbers the unit allocated, in order (else ``ValidationError`` at
+    commit); ``commit`` advances the counter by them only if no other unit did so
+    meanwhile, else it raises ``ConcurrencyConflictError`` and writes nothing. A
+    rolled-back unit consumes no number; committed numbers are 1..n, no gap, no
+    repeat. ``get`` raises ``NotFoundError``; ``list`` gives a network's invoices
+    (of one doctor, issued from ``since`` to ``until`` inclusive) in number order.
+    """
+
+    def next_number(self, network_id: UUID, year: int) -> InvoiceNumber: ...
+
+    def add(self, invoice: IssuedInvoice) -> None: ...
+
+    def get(self, invoice_id: UUID) -> IssuedInvoice: ...
+
+    def list(
+        self,
+        network_id: UUID,
+        *,
+        doctor_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Sequence[IssuedInvoice]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: commit all or nothing.
 
@@ -241,6 +273,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def invoices(self) -> InvoiceRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -35,7 +35,14 @@ from aligner_core import (
     TreatmentRequest,
     connect,
 )
-from aligner_core.commands import COMMANDS, CaseCommand, Command, InviteCollaborator
+from aligner_core.commands import (
+    COMMANDS,
+    BillLine,
+    CaseCommand,
+    Command,
+    InviteCollaborator,
+    IssueInvoice,
+)
 from aligner_core.domain.accounts import Address, Registration
 from aligner_core.domain.money import Currency
 from aligner_core.domain.patients import PatientDetails
@@ -155,6 +162,9 @@ def _base(cls: type[Command], ids: dict[str, Any]) -> dict[str, Any]:
         values["order"] = None if "kind" in values else RevisionOrder("more torque")
     if cls is InviteCollaborator:  # by account id (the e-mail address is the other way)
         values["email"] = None
+    if cls is IssueInvoice:
+        line = BillLine(item="product:aligners", quantity=1, unit="1.00")
+        values.update(lines=(line,), currency="EUR", tax_percent="19", due_on=None)
     return values
 
 

@@ -97,7 +97,7 @@ def test_a_version_2_sqlite_outbox_is_migrated(tmp_path: Path) -> None:
     try:
         _check_migrated(storage, old)
         version = storage._conn().execute("PRAGMA user_version").fetchone()[0]
-        assert version == DB_SCHEMA_VERSION == 6
+        assert version == DB_SCHEMA_VERSION == 7
     finally:
         storage.close()
 

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -14,7 +15,13 @@ from aligner_core.domain.cases import CaseStatus
 from aligner_core.domain.queries import CaseFilter, NameMatch, Scope
 from aligner_core.errors import SchemaVersionError, StorageError
 from aligner_core.storage.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
-from aligner_core.testing.contracts.storage import account, case, network, populate
+from aligner_core.testing.contracts.storage import (
+    account,
+    case,
+    issued_invoice,
+    network,
+    populate,
+)
 
 
 @pytest.fixture
@@ -339,7 +346,7 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
     conn.close()
 
     storage = SqliteStorage(db)
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 6
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 7
     with sqlite3.connect(db) as conn:  # the secret kept by version 1 is gone
         assert (
             conn.execute("SELECT count(*) FROM meta WHERE key = 'link_secret'").fetchone()[0] == 0
@@ -379,13 +386,39 @@ def test_version_5_adds_the_case_name_column_from_the_documents(db: Path) -> Non
     with storage.unit_of_work() as uow:
         page = uow.cases.list(Scope(everything=True), CaseFilter())
     assert {s.number: s.name for s in page.items} == named
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 6
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 7
+    storage.close()
+
+
+def _as_version_6(conn: sqlite3.Connection) -> None:
+    """The database as version 6 left it: no invoices."""
+    conn.execute("DROP TABLE invoices")
+    conn.execute("DROP TABLE invoice_counters")
+    conn.execute("PRAGMA user_version = 6")
+
+
+def test_version_7_adds_invoices_numbered_from_one(db: Path) -> None:
+    storage = SqliteStorage(db)
+    populate(storage, 3, seed=7)
+    storage.close()
+    with sqlite3.connect(db) as conn:
+        _as_version_6(conn)
+    storage = SqliteStorage(db)
+    network_id = uuid4()
+    with storage.unit_of_work() as uow:
+        number = uow.invoices.next_number(network_id, 2026)
+        uow.invoices.add(issued_invoice(network_id, number, uuid4()))
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        assert [str(e.number) for e in uow.invoices.list(network_id)] == ["INV-2026-000001"]
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 7
     storage.close()
 
 
 def _as_version_5(conn: sqlite3.Connection) -> None:
     """The database as version 5 left it: no assignee nor practice columns, and documents
     naming the assigned planner in their old field."""
+    _as_version_6(conn)
     for index in ("cases_assigned", "cases_practice"):
         conn.execute(f"DROP INDEX {index}")
     for column in ("assigned_to", "practice_id"):
@@ -404,7 +437,7 @@ def test_version_6_adds_the_assignee_and_practice_columns_from_the_documents(db:
     with sqlite3.connect(db) as conn:
         _as_version_5(conn)
     storage = SqliteStorage(db)
-    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 6
+    assert _pragma(db, "user_version") == DB_SCHEMA_VERSION == 7
     live = [c for c in pop.cases if c.status is not CaseStatus.DELETED]
     with storage.unit_of_work() as uow:
         assert [uow.cases.get(c.case_id) for c in pop.cases] == list(pop.cases)

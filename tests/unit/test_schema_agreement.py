@@ -20,7 +20,7 @@ import math
 import re
 import typing
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any, get_args, get_origin
 from uuid import UUID
@@ -154,6 +154,16 @@ def _field_values(hint: Any, spec: Spec) -> st.SearchStrategy[Any]:
         return st.sampled_from([low, high]) | st.integers(low, min(high, low + 10**6))
     if hint is timedelta:
         return st.timedeltas(timedelta(seconds=1), timedelta(days=365))
+    if hint is date:
+        return st.dates()
+    if get_origin(hint) is tuple and attrs.has(args[0]):  # nested inputs (invoice lines)
+        inner = typing.get_type_hints(args[0])
+        item = st.builds(
+            args[0],
+            **{a.name: _field_values(inner[a.name], spec_of(a)) for a in attrs.fields(args[0])},
+        )
+        assert spec.max_items is not None
+        return st.lists(item, min_size=spec.min_items, max_size=min(spec.max_items, 3)).map(tuple)
     if get_origin(hint) is tuple and issubclass(args[0], Enum):
         return st.lists(
             st.sampled_from(args[0]), unique=True, min_size=spec.min_items, max_size=spec.max_items

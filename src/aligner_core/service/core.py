@@ -8,8 +8,8 @@ execute it, so Python callers and JSON/form callers meet the same checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, overload
 from uuid import UUID
 
@@ -35,6 +35,8 @@ from aligner_core.commands import (
     DeleteDraft,
     Hold,
     InviteCollaborator,
+    IssueCreditNote,
+    IssueInvoice,
     MuteNotifications,
     OfferShades,
     OrderFollowUp,
@@ -66,6 +68,7 @@ from aligner_core.commands import (
     UpdateProfile,
     UploadPlan,
 )
+from aligner_core.domain import invoices
 from aligner_core.domain.accounts import (
     Account,
     AccountStatus,
@@ -80,6 +83,8 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditEntry, AuditFilter
 from aligner_core.domain.cases import Case, CaseKind
 from aligner_core.domain.events import EventType
+from aligner_core.domain.invoices import Statement
+from aligner_core.domain.ledger import IssuedInvoice
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.packages import Entitlements
 from aligner_core.domain.patients import PatientDetails
@@ -95,6 +100,7 @@ from aligner_core.errors import ValidationError
 from aligner_core.ports import Notifier
 from aligner_core.service import handlers, pricing, privacy, queries, sharing
 from aligner_core.service.deps import Deps, Links
+from aligner_core.service.handlers import billing
 from aligner_core.service.privacy import ErasureReport, ExportReport
 from aligner_core.service.views import (
     ActionOption,
@@ -194,6 +200,11 @@ class Core:
     def execute(
         self, actor_id: UUID | None, command: CaseCommand | CreateCase | OrderFollowUp
     ) -> Case: ...
+
+    @overload
+    def execute(
+        self, actor_id: UUID | None, command: IssueInvoice | IssueCreditNote
+    ) -> IssuedInvoice: ...
 
     @overload
     def execute(self, actor_id: UUID | None, command: Command) -> Any: ...  # a form's command
@@ -712,6 +723,46 @@ class Core:
     def open_file(self, actor_id: UUID, case_id: UUID, file_id: UUID) -> OpenedFile:
         """A file of a case: its record (name, media type, size, sha256) and its stream."""
         return queries.open_file(self.deps, actor_id, case_id, file_id)
+
+    # -- billing (issue #16) ----------------------------------------------------------------
+    def invoices(
+        self,
+        actor_id: UUID,
+        doctor_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Sequence[IssuedInvoice]:
+        """Invoices and credit notes in number order: an admin's network's, a doctor's own."""
+        return billing.invoices_of(self.deps, actor_id, doctor_id, since, until)
+
+    def invoice(self, actor_id: UUID, invoice_id: UUID) -> IssuedInvoice:
+        """One invoice, for its network's admin or its doctor (others: ``NotFoundError``)."""
+        return billing.find_invoice(self.deps, actor_id, invoice_id)
+
+    def statement(
+        self, actor_id: UUID, doctor_id: UUID, since: date, until: date, currency: str = "EUR"
+    ) -> Statement:
+        """A doctor's invoices and credit notes issued ``since``..``until`` (UTC days)."""
+        return billing.statement_of(self.deps, actor_id, doctor_id, since, until, currency)
+
+    def invoice_json(self, actor_id: UUID, invoice_id: UUID) -> str:
+        return invoices.to_json(self.invoice(actor_id, invoice_id).invoice)
+
+    def invoice_html(self, actor_id: UUID, invoice_id: UUID, *, issuer: str, recipient: str) -> str:
+        """The printable page of an invoice (``issuer`` and ``recipient`` shown as given)."""
+        found = self.invoice(actor_id, invoice_id).invoice
+        return invoices.to_html(found, issuer=issuer, recipient=recipient)
+
+    def invoices_csv(
+        self,
+        actor_id: UUID,
+        doctor_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> str:
+        """The invoices :meth:`invoices` lists, one CSV row per line."""
+        found = self.invoices(actor_id, doctor_id, since, until)
+        return invoices.to_csv(e.invoice for e in found)
 
     # -- running ------------------------------------------------------------------------
     def dispatcher(self, **options: Any) -> Dispatcher:

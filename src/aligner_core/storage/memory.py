@@ -23,6 +23,8 @@ import attrs
 from aligner_core.domain.accounts import Account, Network
 from aligner_core.domain.audit import AuditEntry, AuditFilter, audit_matches, audit_page
 from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.invoices import InvoiceNumber
+from aligner_core.domain.ledger import IssuedInvoice
 from aligner_core.domain.queries import (
     CaseFilter,
     CaseSummary,
@@ -50,6 +52,7 @@ from aligner_core.storage._bases import (
     check_delivery,
 )
 from aligner_core.storage._counts import CountKey, count_changes, count_key, tally
+from aligner_core.storage._invoices import CounterKey, InvoiceNumbers, number_order, selected
 from aligner_core.storage._pending import PendingAccounts, PendingCases, check_count, check_text
 
 __all__ = [
@@ -75,6 +78,8 @@ class _State:
     #: accepted collaborators -> the cases they were granted (owners are found by counts)
     shared: dict[UUID, set[UUID]] = attrs.field(factory=dict)
     audit: list[AuditEntry] = attrs.field(factory=list)
+    invoices: dict[UUID, IssuedInvoice] = attrs.field(factory=dict)
+    invoice_counters: dict[CounterKey, int] = attrs.field(factory=dict)
     next_number: int = 100
 
     def store_case(self, case: Case) -> None:
@@ -337,6 +342,44 @@ class _Audit:
         return audit_page(entries, query)
 
 
+class _Invoices:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.pending = InvoiceNumbers()
+
+    def _counter(self, key: CounterKey) -> int:
+        with self._uow.storage._lock:
+            return self._uow.storage._state.invoice_counters.get(key, 0)
+
+    def next_number(self, network_id: UUID, year: int) -> InvoiceNumber:
+        return self.pending.allocate((network_id, year), self._counter)
+
+    def add(self, invoice: IssuedInvoice) -> None:
+        self.pending.add(invoice)
+
+    def get(self, invoice_id: UUID) -> IssuedInvoice:
+        with self._uow.storage._lock:
+            found = self.pending.added.get(invoice_id) or self._uow.storage._state.invoices.get(
+                invoice_id
+            )
+        if found is None:
+            raise NotFoundError("invoice", invoice_id)
+        return found
+
+    def list(
+        self,
+        network_id: UUID,
+        *,
+        doctor_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Sequence[IssuedInvoice]:
+        with self._uow.storage._lock:
+            every = {**self._uow.storage._state.invoices, **self.pending.added}
+        chosen = (e for e in every.values() if selected(e, network_id, doctor_id, since, until))
+        return sorted(chosen, key=number_order)
+
+
 class _Accounts:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
@@ -561,6 +604,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     def _begin(self) -> None:
         self.cases, self.accounts, self.outbox = _Cases(self), _Accounts(self), _Outbox(self)
         self.audit = _Audit(self)
+        self.invoices = _Invoices(self)
 
     def _write(self) -> None:
         with self.storage._lock:
@@ -569,6 +613,9 @@ class MemoryUnitOfWork(UnitOfWorkBase):
             self._apply(state)
 
     def _check(self, state: _State) -> None:
+        for key, (base, _) in self.invoices.pending.advances().items():
+            if (last := state.invoice_counters.get(key, 0)) != base:
+                raise ConcurrencyConflictError("invoice number", key, base, last)
         for case_id, case in self.cases.updated.items():
             current = state.cases.get(case_id)
             if current is None:
@@ -655,3 +702,6 @@ class MemoryUnitOfWork(UnitOfWorkBase):
                 state.outbox[entry_id], **changes, lease_until=None, lease_token=None
             )
         state.audit.extend(self.audit.added)
+        for key, (_, last) in self.invoices.pending.advances().items():
+            state.invoice_counters[key] = last
+        state.invoices.update(self.invoices.pending.added)

@@ -36,7 +36,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresDialect", "PostgresStorage"]
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 #: The newest schema this module writes; a database with a higher version is refused.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: One advisory lock for all migrations on a database (they are rare and short).
 _MIGRATION_LOCK = "aligner_core:migrate"
@@ -165,6 +165,26 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             WHERE assigned_to IS NOT NULL""",
         """CREATE INDEX cases_practice ON cases (practice_id, owner_id, updated_at, number)
             WHERE practice_id IS NOT NULL""",
+    ),
+    7: (
+        # invoices and credit notes, numbered without gaps per network and year
+        """CREATE TABLE invoices (
+            invoice_id uuid PRIMARY KEY,
+            network_id uuid NOT NULL,
+            doctor_id uuid NOT NULL,
+            issued_at timestamptz NOT NULL,
+            year integer NOT NULL,
+            seq bigint NOT NULL,
+            number text COLLATE "C" NOT NULL,
+            doc jsonb NOT NULL,
+            UNIQUE (network_id, year, seq))""",
+        "CREATE INDEX invoices_doctor ON invoices (network_id, doctor_id, issued_at)",
+        "CREATE INDEX invoices_issued ON invoices (network_id, issued_at)",
+        """CREATE TABLE invoice_counters (
+            network_id uuid NOT NULL,
+            year integer NOT NULL,
+            last bigint NOT NULL,
+            PRIMARY KEY (network_id, year))""",
     ),
 }
 

@@ -23,7 +23,7 @@ from aligner_core.storage.sql.storage import SqlStorage
 __all__ = ["APPLICATION_ID", "DB_SCHEMA_VERSION", "PAGE_SIZE", "SqliteDialect", "SqliteStorage"]
 
 #: Version of the database layout (``PRAGMA user_version``); one migration per step.
-DB_SCHEMA_VERSION = 6
+DB_SCHEMA_VERSION = 7
 #: ``PRAGMA application_id`` of an aligner_core database ("AlCo").
 APPLICATION_ID = 0x416C436F
 PAGE_SIZE = 16384
@@ -175,6 +175,18 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
                                    json_extract(doc, '$.assigned_planner_id')),
             practice_id = json_extract(doc, '$.practice.practice_id')""",
         *_ASSIGNMENT_INDEXES,
+    ),
+    (
+        # 7: invoices and credit notes, numbered without gaps per network and year
+        """CREATE TABLE invoices (
+            invoice_id TEXT PRIMARY KEY, network_id TEXT NOT NULL, doctor_id TEXT NOT NULL,
+            issued_at TEXT NOT NULL, year INTEGER NOT NULL, seq INTEGER NOT NULL,
+            number TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (network_id, year, seq))""",
+        "CREATE INDEX invoices_doctor ON invoices (network_id, doctor_id, issued_at)",
+        "CREATE INDEX invoices_issued ON invoices (network_id, issued_at)",
+        """CREATE TABLE invoice_counters (
+            network_id TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,
+            PRIMARY KEY (network_id, year))""",
     ),
 )
 

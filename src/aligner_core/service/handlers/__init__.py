@@ -22,6 +22,8 @@ from aligner_core.commands import (
     CreateCase,
     CreateNetwork,
     DeleteDraft,
+    IssueCreditNote,
+    IssueInvoice,
     MuteNotifications,
     OfferShades,
     OrderFollowUp,
@@ -40,6 +42,7 @@ from aligner_core.service.deps import Deps
 from aligner_core.service.handlers import (
     accounts,
     assignment,
+    billing,
     collaboration,
     drafts,
     planning,
@@ -80,6 +83,8 @@ OTHER_HANDLERS: dict[type, Callable[[Deps, Any, Any], Any]] = {
     OrderFollowUp: drafts.order_follow_up,
     AttachFile: drafts.attach_file,
     DeleteDraft: drafts.delete_draft,
+    IssueInvoice: billing.issue_invoice,
+    IssueCreditNote: billing.issue_credit_note,
 }
 
 

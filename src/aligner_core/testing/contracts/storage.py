@@ -35,6 +35,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -58,7 +59,11 @@ from aligner_core.domain.audit import AuditAction, AuditEntry, AuditFilter
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold, RecordsRequest
 from aligner_core.domain.deadlines import Stage
 from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.domain.invoices import Invoice, InvoiceLine, InvoiceNumber, TaxRate
+from aligner_core.domain.ledger import IssuedInvoice
+from aligner_core.domain.money import Money
 from aligner_core.domain.patients import Gender, Patient
+from aligner_core.domain.prices import Item
 from aligner_core.domain.products import Catalogue, Product, Requirement, Turnaround
 from aligner_core.domain.queries import (
     MAX_OFFSET,
@@ -204,6 +209,29 @@ def case(
         assigned_to=assigned_to,
         practice=practice,
     )
+
+
+def issued_invoice(
+    network_id: UUID,
+    number: InvoiceNumber,
+    doctor_id: UUID,
+    issued_at: datetime = datetime(2026, 3, 1, 9, tzinfo=UTC),
+    *,
+    unit: str = "12.50",
+    case_number: int | None = 101,
+) -> IssuedInvoice:
+    """A stored-to-be invoice of one line (two aligner sets at ``unit`` euros, 19 % tax)."""
+    invoice = Invoice(
+        number=number,
+        kind="charge",
+        issued_at=issued_at,
+        doctor_id=doctor_id,
+        practice_id=doctor_id,
+        currency="EUR",
+        tax_rate=TaxRate("19"),
+        lines=(InvoiceLine(Item.product("aligners"), 2, Money(unit, "EUR"), case_number),),
+    )
+    return IssuedInvoice(uuid4(), network_id, invoice)
 
 
 def grant(
@@ -1382,6 +1410,129 @@ class StorageContract:
             uow.audit.add(entries[0])  # not committed: nothing written
         with storage.unit_of_work() as uow:
             assert uow.audit.list(net.network_id, AuditFilter()).total == 5
+
+    # ------------------------------------------------------------------ invoices
+    def _issue(
+        self, storage: Storage, network_id: UUID, doctor_id: UUID, year: int = 2026, **kw: Any
+    ) -> IssuedInvoice:
+        with storage.unit_of_work() as uow:
+            number = uow.invoices.next_number(network_id, year)
+            at = kw.pop("issued_at", datetime(year, 3, 1, 9, tzinfo=UTC))
+            entry = issued_invoice(network_id, number, doctor_id, at, **kw)
+            uow.invoices.add(entry)
+            uow.commit()
+        return entry
+
+    def test_invoices_round_trip_exactly_and_list_in_number_order(self, storage: Storage) -> None:
+        net, doctor, other = uuid4(), uuid4(), uuid4()
+        march = datetime(2026, 3, 1, 9, tzinfo=UTC)
+        first = self._issue(storage, net, doctor, unit="0.10", issued_at=march)
+        second = self._issue(storage, net, other, unit="1234.50", issued_at=march + timedelta(1))
+        third = self._issue(storage, net, doctor, unit="99.99", issued_at=march + timedelta(2))
+        self._issue(storage, uuid4(), doctor)  # another network
+        with storage.unit_of_work() as uow:
+            got = uow.invoices.get(second.invoice_id)
+            assert got == second and got.invoice.total == second.invoice.total
+            assert got.invoice.lines[0].unit.amount == Decimal("1234.50")
+            assert uow.invoices.list(net) == [first, second, third]
+            assert uow.invoices.list(net, doctor_id=doctor) == [first, third]
+            assert uow.invoices.list(net, since=march + timedelta(1)) == [second, third]
+            assert uow.invoices.list(net, until=march + timedelta(1)) == [first, second]
+            assert uow.invoices.list(uuid4()) == []
+            with pytest.raises(NotFoundError):
+                uow.invoices.get(uuid4())
+
+    def test_invoice_numbers_run_one_to_n_per_network_and_year(self, storage: Storage) -> None:
+        net, other, doctor = uuid4(), uuid4(), uuid4()
+        for _ in range(3):
+            self._issue(storage, net, doctor)
+            self._issue(storage, other, doctor)
+        self._issue(storage, net, doctor, year=2027)
+        with storage.unit_of_work() as uow:
+            numbers = [str(e.number) for e in uow.invoices.list(net)]
+            assert [str(e.number) for e in uow.invoices.list(other)] == numbers[:3]
+        assert numbers == [f"INV-2026-00000{i}" for i in (1, 2, 3)] + ["INV-2027-000001"]
+
+    def test_a_rolled_back_unit_of_work_consumes_no_invoice_number(self, storage: Storage) -> None:
+        net, doctor = uuid4(), uuid4()
+        with storage.unit_of_work() as uow:
+            entry = issued_invoice(net, uow.invoices.next_number(net, 2026), doctor)
+            uow.invoices.add(entry)
+            assert uow.invoices.list(net) == [entry]  # its own writes
+            assert uow.invoices.next_number(net, 2026).sequence == 2
+        with storage.unit_of_work() as uow:
+            assert uow.invoices.list(net) == []
+            with pytest.raises(NotFoundError):
+                uow.invoices.get(entry.invoice_id)
+        assert self._issue(storage, net, doctor).number.sequence == 1
+
+    def test_an_invoice_must_carry_a_number_its_unit_allocated(self, storage: Storage) -> None:
+        net, doctor = uuid4(), uuid4()
+        with storage.unit_of_work() as uow:
+            uow.invoices.add(issued_invoice(net, InvoiceNumber("INV", 2026, 5), doctor))
+            with pytest.raises(ValidationError):
+                uow.commit()
+        assert self._issue(storage, net, doctor).number.sequence == 1
+
+    def test_a_unit_that_lost_the_race_for_a_number_writes_nothing(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor = uuid4(), uuid4()
+        slow = storage.unit_of_work()
+        with slow:
+            late = issued_invoice(net, slow.invoices.next_number(net, 2026), doctor)
+            slow.invoices.add(late)
+            slow.cases.add(case(777, cast[1]))
+            self._issue(storage, net, doctor)
+            with pytest.raises(ConcurrencyConflictError):
+                slow.commit()
+        with storage.unit_of_work() as uow:
+            assert [e.number.sequence for e in uow.invoices.list(net)] == [1]
+            with pytest.raises(NotFoundError):
+                uow.cases.get_by_number(777)
+
+    def test_concurrent_invoice_numbers_have_no_gap_and_no_repeat(
+        self, storage: Storage, reopen_storage: Callable[[Storage], Storage] | None
+    ) -> None:
+        """Writers on separate handles (connections) allocate at once; some roll back."""
+        net, doctor = uuid4(), uuid4()
+        others = [reopen_storage(storage) for _ in range(2)] if reopen_storage else []
+        handles = [storage, *others] if others else [storage] * 3
+        barrier = threading.Barrier(6)
+        committed: list[InvoiceNumber] = []
+        errors: list[BaseException] = []
+
+        def write(worker: int) -> None:
+            try:
+                barrier.wait()
+                for round_ in range(5):
+                    keep = (worker + round_) % 3 != 0
+                    while True:
+                        try:
+                            with handles[worker % 3].unit_of_work() as uow:
+                                number = uow.invoices.next_number(net, 2026)
+                                uow.invoices.add(issued_invoice(net, number, doctor))
+                                if keep:
+                                    uow.commit()
+                            break
+                        except ConcurrencyConflictError:
+                            continue
+                    if keep:
+                        committed.append(number)
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for other in others:
+            other.close()
+        assert not errors
+        with storage.unit_of_work() as uow:
+            stored = [e.number.sequence for e in uow.invoices.list(net)]
+        assert sorted(n.sequence for n in committed) == stored == list(range(1, 21))
 
     def test_scrub_keeps_everything_that_is_current(self, storage: Storage, cast: Any) -> None:
         c = self._new_case(storage, cast[1])
