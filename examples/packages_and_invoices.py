@@ -7,9 +7,10 @@ as it was. (Invoices are built from these quotes elsewhere; here the totals are 
 from __future__ import annotations
 
 import sys
+from uuid import UUID
 
 import aligner_core
-from aligner_core.commands import SetPackages, SetPriceBook
+from aligner_core.commands import BillLine, IssueInvoice, SetPackages, SetPriceBook
 from aligner_core.domain.money import Currency, Money
 from aligner_core.domain.orders import RefinementOrder, ReplacementOrder, ReplacementReason
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
@@ -78,6 +79,21 @@ def main() -> int:
 
     approved = core.accept_plan(lab.doctor, case_id, 1, package="comprehensive").approved_quote
     show("the doctor approves in Comprehensive instead", approved)
+    assert approved is not None
+
+    def bill(case: UUID, quote: Quote) -> None:
+        """The lab's admin invoices what a quote charges (19% tax)."""
+        lines = tuple(
+            BillLine(item=str(line.item), quantity=line.quantity, unit=str(line.unit.amount))
+            for line in quote.lines
+        )
+        command = IssueInvoice(
+            case_id=case, lines=lines, tax_percent="19", currency=str(quote.currency)
+        )
+        issued = core.execute(lab.admin, command).invoice
+        print(f"invoice {issued.number}: {issued.subtotal} + tax {issued.tax} = {issued.total}")
+
+    bill(case_id, approved)
     core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
 
     card = PaymentMethod.card_on_file(lab.doctor, "pm_demo_card_0001")
@@ -87,6 +103,8 @@ def main() -> int:
         assert entitled is not None and draft.charge is not None
         left = entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now())
         print(f"refinement {n}: charge {draft.charge.total} ({left} included refinements left)")
+        if not draft.charge.total.is_zero:  # beyond the package: invoiced
+            bill(draft.case_id, draft.charge)
 
     order = ReplacementOrder(6, ReplacementReason.LOST, upper="5-6", lower="6")
     replacement = core.order_follow_up(lab.doctor, case_id, order, payment=card)
