@@ -7,18 +7,18 @@ as it was. (Invoices are built from these quotes elsewhere; here the totals are 
 from __future__ import annotations
 
 import sys
-from uuid import UUID
 
 import aligner_core
-from aligner_core.commands import BillLine, IssueInvoice, SetPackages, SetPriceBook
+from aligner_core.commands import SetPackages, SetPriceBook
 from aligner_core.domain.money import Currency, Money
 from aligner_core.domain.orders import RefinementOrder, ReplacementOrder, ReplacementReason
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
 from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.prices import Item, PriceEntry
 from aligner_core.domain.quotes import Quote
+from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import Arch
-from aligner_core.testing.factories import plan_summary, set_up_lab
+from aligner_core.testing.factories import arch_stl, plan_summary, set_up_lab
 
 
 def prices(lite: str, comprehensive: str) -> tuple[PriceEntry, ...]:
@@ -47,7 +47,10 @@ def main() -> int:
     core.execute(
         lab.admin,
         SetPriceBook(
-            network_id=network_id, currency=Currency.of("EUR"), entries=prices("990.00", "1890.00")
+            network_id=network_id,
+            currency=Currency.of("EUR"),
+            entries=prices("990.00", "1890.00"),
+            tax_percent="19",
         ),
     )
     packages = (
@@ -81,19 +84,12 @@ def main() -> int:
     show("the doctor approves in Comprehensive instead", approved)
     assert approved is not None
 
-    def bill(case: UUID, quote: Quote) -> None:
-        """The lab's admin invoices what a quote charges (19% tax)."""
-        lines = tuple(
-            BillLine(item=str(line.item), quantity=line.quantity, unit=str(line.unit.amount))
-            for line in quote.lines
-        )
-        command = IssueInvoice(
-            case_id=case, lines=lines, tax_percent="19", currency=str(quote.currency)
-        )
-        issued = core.execute(lab.admin, command).invoice
+    def billed() -> None:
+        """The newest invoice the network issued (approval and paid follow-ups issue one)."""
+        issued = core.invoices(lab.admin)[-1].invoice
         print(f"invoice {issued.number}: {issued.subtotal} + tax {issued.tax} = {issued.total}")
 
-    bill(case_id, approved)
+    billed()
     core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
 
     card = PaymentMethod.card_on_file(lab.doctor, "pm_demo_card_0001")
@@ -103,8 +99,12 @@ def main() -> int:
         assert entitled is not None and draft.charge is not None
         left = entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now())
         print(f"refinement {n}: charge {draft.charge.total} ({left} included refinements left)")
-        if not draft.charge.total.is_zero:  # beyond the package: invoiced
-            bill(draft.case_id, draft.charge)
+        if not draft.charge.total.is_zero:  # beyond the package: invoiced when submitted
+            for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
+                core.attach_file(lab.doctor, draft.case_id, kind, arch_stl(), "scan.stl")
+            core.confirm(lab.doctor, draft.case_id, complete=True, privacy=True)
+            core.submit(lab.doctor, draft.case_id)
+            billed()
 
     order = ReplacementOrder(6, ReplacementReason.LOST, upper="5-6", lower="6")
     replacement = core.order_follow_up(lab.doctor, case_id, order, payment=card)

@@ -688,6 +688,9 @@ class SetPriceBook(Command):
     overrides: tuple[PracticePrices, ...] = items(
         200, default=(), doc="Practices' own amounts (they take precedence)."
     )
+    tax_percent: str | None = text(
+        10, default=None, doc="The tax rate of its invoices, in percent (None: as it was)."
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -172,6 +172,8 @@ class Network(Checked):
     )
     #: the packages a plan is quoted in (the smallest that fits unless the doctor picks one)
     packages: tuple[Package, ...] = items(MAX_PACKAGES, default=(), doc="Treatment packages.")
+    #: the tax rate, in percent, of the invoices its charges issue ("19", "7.7")
+    tax_percent: str = text(10, default="0", doc="Tax rate of its invoices, in percent.")
 
     @property
     def products(self) -> Catalogue:

@@ -36,6 +36,7 @@ from aligner_core.domain.accounts import (
     Role,
 )
 from aligner_core.domain.events import DomainEvent, EventType
+from aligner_core.domain.invoices import TaxRate
 from aligner_core.domain.packages import packages_by_id
 from aligner_core.domain.prices import PriceBook
 from aligner_core.errors import NotFoundError, PermissionDeniedError, Reason, ValidationError
@@ -166,7 +167,9 @@ def set_price_book(deps: Deps, actor_id: UUID, command: SetPriceBook) -> Network
             entries=command.entries,
             overrides=command.overrides,
         )
-        network = attrs.evolve(network, price_books=(*network.price_books, book))
+        tax = network.tax_percent if command.tax_percent is None else command.tax_percent
+        TaxRate(tax)  # refused unless 0 to 100 percent, at most 4 decimal places
+        network = attrs.evolve(network, price_books=(*network.price_books, book), tax_percent=tax)
         uow.accounts.update_network(network)
         uow.commit()
     return network

@@ -14,6 +14,7 @@ from uuid import UUID
 from aligner_core.commands import IssueCreditNote, IssueInvoice
 from aligner_core.domain import permissions
 from aligner_core.domain.accounts import Account, Role
+from aligner_core.domain.cases import Case
 from aligner_core.domain.invoices import (
     Invoice,
     InvoiceKind,
@@ -21,11 +22,13 @@ from aligner_core.domain.invoices import (
     Statement,
     TaxRate,
     credit_note,
+    lines_of,
     statement,
 )
 from aligner_core.domain.ledger import IssuedInvoice
 from aligner_core.domain.money import Money
 from aligner_core.domain.prices import Item
+from aligner_core.domain.quotes import Quote
 from aligner_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
@@ -38,6 +41,7 @@ from aligner_core.service import pipeline
 from aligner_core.service.deps import Deps
 
 __all__ = [
+    "charge",
     "find_invoice",
     "invoices_of",
     "issue_credit_note",
@@ -62,6 +66,26 @@ def _numbered(deps: Deps, build: Callable[[UnitOfWork, datetime], IssuedInvoice]
             if attempt == _ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def charge(uow: UnitOfWork, deps: Deps, case: Case, quote: Quote, now: datetime) -> IssuedInvoice:
+    """The invoice of what a case's approval or paid follow-up charges, numbered in the
+    command's own unit of work (a lost race for the number is a conflict: try again)."""
+    network = uow.accounts.get_network(case.network_id)
+    invoice = Invoice(
+        number=uow.invoices.next_number(case.network_id, now.astimezone(UTC).year),
+        kind=InvoiceKind.CHARGE,
+        issued_at=now,
+        doctor_id=case.owner_id,
+        practice_id=case.practice.practice_id if case.practice else case.owner_id,
+        currency=quote.currency,
+        tax_rate=TaxRate(network.tax_percent),
+        lines=lines_of(quote, case.number),
+        payment=case.payment.kind if case.payment else None,
+    )
+    issued = IssuedInvoice(deps.ids.new_id(), case.network_id, invoice, case.case_id)
+    uow.invoices.add(issued)
+    return issued
 
 
 def issue_invoice(deps: Deps, actor_id: UUID, command: IssueInvoice) -> IssuedInvoice:

@@ -35,6 +35,7 @@ from aligner_core.domain.records import (
 from aligner_core.errors import PermissionDeniedError, Reason, ValidationError
 from aligner_core.service import pipeline, pricing, privacy
 from aligner_core.service.deps import Deps
+from aligner_core.service.handlers import billing
 from aligner_core.service.pipeline import Change, Handler, Step
 
 __all__ = ["HANDLERS", "attach_file", "create_case", "order_follow_up"]
@@ -285,12 +286,17 @@ def _delete(step: Step[DeleteDraft]) -> Change:
 
 def _submit(step: Step[Submit]) -> Change:
     """The order ships to its practice as the doctor keeps it now (an address fixed since),
-    or to the doctor's only practice when the draft named none."""
+    or to the doctor's only practice when the draft named none; a follow-up beyond the
+    package's entitlements is invoiced now."""
     case, named = step.case, step.case.practice
     current = step.actor.practice(named.practice_id) if named else _practice_for(step.actor, None)
     if current is not None:
         case = attrs.evolve(case, practice=current)
-    return Change(case, EventType.CASE_SUBMITTED)
+    details: dict[str, object] = {}
+    if case.charge is not None and not case.charge.total.is_zero:
+        invoice = billing.charge(step.uow, step.deps, case, case.charge, step.now).invoice
+        details["invoice"] = str(invoice.number)
+    return Change(case, EventType.CASE_SUBMITTED, details)
 
 
 HANDLERS: dict[type, Handler] = {

@@ -23,6 +23,7 @@ from aligner_core.domain.packages import Entitlements, fitting
 from aligner_core.domain.plans import PlanVersion
 from aligner_core.domain.quotes import Quote, quote_plan
 from aligner_core.errors import NotFoundError, ValidationError
+from aligner_core.service.handlers import billing
 from aligner_core.service.handlers._common import event_only, for_reason
 from aligner_core.service.pipeline import Change, Handler, Step
 
@@ -116,6 +117,9 @@ def _accept_plan(step: Step[AcceptPlan]) -> Change:
         case = attrs.evolve(
             case, approved_quote=quote, entitlements=Entitlements(package, step.now)
         )
+        invoice = billing.charge(step.uow, step.deps, case, quote, step.now).invoice
+        details = {"plan_version": version, "invoice": str(invoice.number)}
+        return Change(case, EventType.PLAN_ACCEPTED, details)
     return Change(case, EventType.PLAN_ACCEPTED, {"plan_version": version})
 
 
