@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -38,8 +40,8 @@ P = CollaboratorPermission
 class World:
     """A lab with two planners, a second doctor, and two outside collaborators."""
 
-    def __init__(self) -> None:
-        self.core: Core = aligner_core.connect("memory://")
+    def __init__(self, url: str = "memory://") -> None:
+        self.core: Core = aligner_core.connect(url)
         self.lab: Lab = set_up_lab(self.core)
         self.planner2 = self.lab.add(Role.PLANNER, "planner-two")
         self.doctor2 = self.lab.add(Role.DOCTOR, "doctor-two")
@@ -72,11 +74,14 @@ class World:
         core.respond_to_invitation(self.viewer, case_id, accept=True)
 
 
-@pytest.fixture
-def w() -> World:
-    world = World()
+@pytest.fixture(params=["memory", "sqlite"])
+def w(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """The world on the in-memory storage, then on an SQLite file."""
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
+    world = World(url)
     world.skip()
-    return world
+    yield world
+    world.core.storage.close()
 
 
 def test_account_activated_tells_the_user(w: World) -> None:

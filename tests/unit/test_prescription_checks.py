@@ -8,7 +8,6 @@ from uuid import uuid4
 
 import pytest
 
-import aligner_core
 from aligner_core import ui
 from aligner_core.bootstrap import Core
 from aligner_core.domain.actions import Action
@@ -23,8 +22,8 @@ from aligner_core.testing.factories import Lab, arch_stl, plan_summary, set_up_l
 
 
 @pytest.fixture
-def core() -> Core:
-    return aligner_core.connect("memory://")
+def core(core_on_each_storage: Core) -> Core:
+    return core_on_each_storage
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""Every workflow of the seeds, end to end through ``connect("memory://")``."""
+"""Every workflow of the seeds, end to end on the memory and the SQLite storage."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -53,9 +54,11 @@ P = CollaboratorPermission
 PDF = pdf_bytes()  # a well-formed PDF (the content checks parse it)
 
 
-@pytest.fixture
-def core() -> Iterator[Core]:
-    with connect("memory://") as c:
+@pytest.fixture(params=["memory", "sqlite"])
+def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
+    """A core on the in-memory storage, then on an SQLite file, both on a manual clock."""
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
+    with connect(url, clock=ManualClock()) as c:
         yield c
 
 
