@@ -15,19 +15,9 @@ from aligner_core.domain.outbox import OutboxEntry
 from aligner_core.errors import ValidationError
 from aligner_core.notifications.messages import render
 from aligner_core.service import sharing
-from aligner_core.testing.factories import Lab, registration, set_up_lab
+from aligner_core.testing.factories import Lab, registration
 
 ADDRESS = "tps@ortho-planning.example"
-
-
-@pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
-
-
-@pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
 
 
 def person(username: str, email: str = ADDRESS) -> Registration:

@@ -26,16 +26,6 @@ ALIGNERS = BillLine(item="product:aligners", quantity=2, unit="412.50")
 SHIPPING = BillLine(item="shipping:standard", quantity=1, unit="9.90")
 
 
-@pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
-
-
-@pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
-
-
 def _draft(core: Core, doctor: UUID, last_name: str = "Doe") -> Case:
     return core.create_case(
         doctor,

@@ -33,16 +33,6 @@ from aligner_core.testing.factories import (
 )
 
 
-@pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
-
-
-@pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
-
-
 def _told(core: Core, event: EventType) -> set[UUID]:
     with core.storage.unit_of_work() as uow:
         return {e.recipient_id for e in uow.outbox.pending() if e.event.type is event}

@@ -18,17 +18,7 @@ from aligner_core.domain.prescriptions import Pontic, Shade, TreatmentRequest, W
 from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import Tooth, ToothState
 from aligner_core.errors import InvalidTransitionError
-from aligner_core.testing.factories import Lab, arch_stl, plan_summary, set_up_lab
-
-
-@pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
-
-
-@pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
+from aligner_core.testing.factories import Lab, arch_stl, plan_summary
 
 
 def test_a_pontic_needs_a_gap_in_the_chart_or_an_extraction(core: Core, lab: Lab) -> None:

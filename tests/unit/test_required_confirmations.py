@@ -12,16 +12,6 @@ from aligner_core.errors import InvalidTransitionError, PermissionDeniedError, V
 from aligner_core.testing.factories import Lab, set_up_lab
 
 
-@pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
-
-
-@pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
-
-
 def test_a_network_asks_for_consent_and_terms_in_a_version(core: Core, lab: Lab) -> None:
     network = lab.network.network_id
     core.require_confirmations(lab.admin, network, consent_version="2026-01", terms_version="v3")

@@ -10,17 +10,7 @@ from aligner_core.domain.cases import CaseKind, CaseStatus
 from aligner_core.domain.orders import RetainerOrder, RetainerType
 from aligner_core.domain.queries import CaseFilter
 from aligner_core.errors import ValidationError
-from aligner_core.testing.factories import Lab, patient_details, set_up_lab
-
-
-@pytest.fixture
-def core(core_on_each_storage: Core) -> Core:
-    return core_on_each_storage
-
-
-@pytest.fixture
-def lab(core: Core) -> Lab:
-    return set_up_lab(core)
+from aligner_core.testing.factories import Lab, patient_details
 
 
 def _numbers(core: Core, lab: Lab, text: str) -> set[int]:

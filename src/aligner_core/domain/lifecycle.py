@@ -172,29 +172,25 @@ def impressions_by_post(case: Case) -> bool:
     return kind is not None and kind.by_post and _needs_scans(case)
 
 
+def _answers_request(attempt: Attempt) -> bool:
+    """This upload is the last of the records the lab asked for."""
+    request = attempt.case.records_request
+    missing = request.missing(attempt.case.records) if request is not None else ()
+    return request is not None and set(missing) <= {attempt.args.get("kind")}
+
+
 def _records_complete(status: CaseStatus) -> Callable[[Attempt], bool]:
     def check(attempt: Attempt) -> bool:
         request = attempt.case.records_request
-        return (
-            request is not None
-            and request.left_status is status
-            and set(request.missing(attempt.case.records)) <= {attempt.args.get("kind")}
-        )
+        return request is not None and request.left_status is status and _answers_request(attempt)
 
     return check
-
-
-def _records_incomplete(attempt: Attempt) -> bool:
-    request = attempt.case.records_request
-    return request is None or not set(request.missing(attempt.case.records)) <= {
-        attempt.args.get("kind")
-    }
 
 
 CONDITIONS: dict[str, Callable[[Attempt], bool]] = {
     **{f"left_{s.value}": _left(s) for s in HOLDABLE},
     **{f"records_complete_{s.value}": _records_complete(s) for s in RECORDS_CHECKED},
-    "records_incomplete": _records_incomplete,
+    "records_incomplete": lambda a: not _answers_request(a),
     "impressions_by_post": lambda a: impressions_by_post(a.case),
     "hold_before_production": _hold_before_production,
     "final_phase": lambda a: bool(a.args.get("final", True)),
