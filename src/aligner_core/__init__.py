@@ -59,6 +59,7 @@ from aligner_core.commands import (
     UpdateDraft,
     UpdatePractice,
     UpdateProfile,
+    UpgradePackage,
     UploadPlan,
 )
 from aligner_core.domain.accounts import (
@@ -232,6 +233,7 @@ __all__ = [
     "UpdateDraft",
     "UpdatePractice",
     "UpdateProfile",
+    "UpgradePackage",
     "UploadPlan",
     "ValidationError",
     "WearSchedule",

@@ -147,6 +147,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "request_records": N_("Request new records"),
         "assign": N_("Assign to lab staff"),
         "take": N_("Take the case"),
+        "upgrade_package": N_("Upgrade the package"),
     },
     AuditAction: {
         "view_case": N_("Viewed the case"),
@@ -200,6 +201,7 @@ LABELS: Final[Mapping[type[Enum], Mapping[Any, str]]] = {
         "records_requested": N_("New records requested"),
         "records_received": N_("Requested records received"),
         "case_assigned": N_("Case assigned"),
+        "package_upgraded": N_("Package upgraded"),
     },
     Stage: {
         "planning": N_("First treatment plan"),

@@ -431,6 +431,9 @@ CODES: Final[Mapping[str, str]] = {
     "payment_needed": N_("say how the order is paid"),
     # -- invoices in storage (#16) ----------------------------------------------------------------
     "already_credited": N_("a credit note already reverses this invoice"),
+    # add-ons and package upgrades (#16, main)
+    "add_on_unpriced": N_("the price book has no price for add-on {add_on}"),
+    "no_package_approved": N_("no package was approved for this case"),
 }
 
 

@@ -52,6 +52,7 @@ from aligner_core.domain.plans import (
     summary_problems,
 )
 from aligner_core.domain.prescriptions import Shade, TreatmentRequest
+from aligner_core.domain.prices import ITEM_CODE as ADD_ON_CODE
 from aligner_core.domain.prices import PracticePrices, PriceEntry
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.records import FileKind, ImpressionType
@@ -113,6 +114,7 @@ __all__ = [
     "UpdateDraft",
     "UpdatePractice",
     "UpdateProfile",
+    "UpgradePackage",
     "UploadPlan",
 ]
 
@@ -121,6 +123,8 @@ MAX_REASON = 2000
 MAX_COMMENT = 10_000
 #: The highest plan version a command may name.
 MAX_PLAN_VERSION = 1000
+#: Add-ons one order may carry.
+MAX_ADD_ONS = 8
 
 
 def _reason(doc: str) -> Any:
@@ -265,6 +269,28 @@ def _order_fits_kind(cmd: CreateCase | UpdateDraft) -> Iterable[FieldError]:
         yield FieldError.of("order_kind_mismatch", "$.order", kind=kind.value)
 
 
+def _add_on_codes(value: Any) -> Iterable[FieldError]:
+    """Add-on codes as a price book writes them (``tps``, ``rush``), each once."""
+    if not isinstance(value, tuple | list):
+        return
+    for index, code in enumerate(value):
+        if not isinstance(code, str) or not ADD_ON_CODE.fullmatch(code):
+            yield FieldError.of("invalid_item_code", f"$[{index}]")
+        elif code in value[:index]:
+            yield FieldError.of("duplicate_entry", f"$[{index}]", entry=code)
+
+
+def add_ons_field(default: Any) -> Any:
+    """The add-ons ordered with a case (each priced by the network's book as ``add_on:code``)."""
+    return items(
+        MAX_ADD_ONS,
+        default=default,
+        rules=[_add_on_codes],
+        item_pattern=f"^{ADD_ON_CODE.pattern}(?![\\s\\S])",  # the end in ECMA-262 and Python
+        doc="Add-ons ordered with the case (tps, rush...), each priced by the network's book.",
+    )
+
+
 @attrs.frozen(kw_only=True)
 class CreateCase(Command):
     """A new case for a new patient, in one step: product, patient, request, teeth, order.
@@ -294,6 +320,7 @@ class CreateCase(Command):
         doc="A product code of the network's catalogue (default: its first product of the kind).",
     )
     payment: PaymentMethod | None = field(default=None, doc="How a retainer order is paid.")
+    add_ons: tuple[str, ...] = add_ons_field(())
 
     __rules__ = (_new_patient_kind, _order_fits_kind)
 
@@ -310,6 +337,7 @@ class OrderFollowUp(Command):
         default=None, doc="The practice the aligners ship to (the parent's if unsaid)."
     )
     payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
+    add_ons: tuple[str, ...] = add_ons_field(())
 
     @property
     def kind(self) -> CaseKind:
@@ -330,6 +358,7 @@ class UpdateDraft(CaseCommand):
     )
     practice_id: UUID | None = field(default=None, doc="The practice the aligners ship to.")
     payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
+    add_ons: tuple[str, ...] | None = add_ons_field(None)
 
 
 @attrs.frozen(kw_only=True)
@@ -480,6 +509,15 @@ class AcceptPlan(CaseCommand):
     package: str | None = text(
         40, default=None, doc="The package chosen (one that fits; the quoted one if unsaid)."
     )
+
+
+@attrs.frozen(kw_only=True)
+class UpgradePackage(CaseCommand):
+    """The primary doctor moves an approved case to a larger package: the difference of
+    the two packages' amounts in the current price book is invoiced."""
+
+    action = Action.UPGRADE_PACKAGE
+    package: str = text(40, doc="The package upgraded to (one covering more).")
 
 
 @attrs.frozen(kw_only=True)
@@ -786,5 +824,6 @@ COMMANDS: dict[str, type[Command]] = {
         SetPackages,
         IssueInvoice,
         IssueCreditNote,
+        UpgradePackage,
     )
 }

@@ -237,6 +237,9 @@ class _Builder:
     def _tuple(self, args: tuple[Any, ...], spec: Spec | None) -> dict[str, Any]:
         if len(args) == 2 and args[1] is Ellipsis:
             schema: dict[str, Any] = {"type": "array", "items": self.value(args[0])}
+            if spec is not None and spec.item_pattern is not None:
+                schema["items"] = {"type": "string", "pattern": spec.item_pattern}
+                schema["uniqueItems"] = True
             if spec is not None and spec.min_items:
                 schema["minItems"] = spec.min_items
             limit = spec.max_items if spec is not None else None

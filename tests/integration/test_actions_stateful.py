@@ -68,6 +68,7 @@ from aligner_core import (
     TakeCase,
     ToothChart,
     UpdateDraft,
+    UpgradePackage,
     UploadPlan,
     connect,
 )
@@ -170,6 +171,7 @@ def valid_command(action: Action, case: Case, people: dict[str, UUID]) -> Any:
         ),
         Action.ASSIGN: lambda: AssignCase(case_id=cid, assignee_id=people["planner"]),
         Action.TAKE: lambda: TakeCase(case_id=cid),
+        Action.UPGRADE_PACKAGE: lambda: UpgradePackage(case_id=cid, package="comprehensive"),
     }
     return made[action]()
 

@@ -33,6 +33,7 @@ from aligner_core.domain.orders import (
     RetainerType,
     RevisionOrder,
 )
+from aligner_core.domain.packages import Entitlements, Package
 from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.plans import PlanVersion
 from aligner_core.domain.prescriptions import TreatmentRequest
@@ -212,6 +213,8 @@ def _source_changes(row: Row, source: CaseStatus) -> dict[str, Any]:
         return {"records": by_post()}
     if action is Action.COMPLETE_DIGITISING:
         return {"records": by_post(received=True)}
+    if action is Action.UPGRADE_PACKAGE:  # approved in a package
+        return {"entitlements": Entitlements(Package("lite", "Lite", 14), NOW)}
     if source is S.AWAITING_RECORDS and row.when:
         left = S(row.when.removeprefix("records_complete_")) if "complete_" in row.when else None
         kinds = (FileKind.UPPER_SCAN,) if left else (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN)

@@ -5,6 +5,7 @@ amounts through JSON and SQLite."""
 from __future__ import annotations
 
 import json
+import tempfile
 from uuid import UUID
 
 import pytest
@@ -25,10 +26,11 @@ from aligner_core.domain.orders import (
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
 from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.prices import Item, PriceEntry
+from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import Arch
-from aligner_core.errors import PermissionDeniedError, ValidationError
+from aligner_core.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
 from aligner_core.serialization import make_converter
-from aligner_core.testing.factories import Lab, plan_summary, set_up_lab
+from aligner_core.testing.factories import Lab, arch_stl, plan_summary, set_up_lab
 
 PACKAGES = (
     Package("lite", "Lite", 14, (Allowance(FollowUpKind.REFINEMENT, 1, 12),)),
@@ -54,6 +56,8 @@ def prices(lite: str = "990.00", comprehensive: str = "1890.00") -> tuple[PriceE
         PriceEntry(Item.follow_up("retainer"), eur("240.00")),
         PriceEntry(Item.replacement(Arch.UPPER), eur("45.00")),
         PriceEntry(Item.replacement(Arch.LOWER), eur("45.00")),
+        PriceEntry(Item.add_on("tps"), eur("150.00")),
+        PriceEntry(Item.add_on("rush"), eur("95.00")),
     )
 
 
@@ -204,6 +208,7 @@ def test_a_package_that_does_not_fit_is_refused(core_on_each_storage: Core) -> N
     assert core.get_case(lab.doctor, case_id).case.approved_quote is None
 
 
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
 @settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -212,16 +217,28 @@ def test_a_package_that_does_not_fit_is_refused(core_on_each_storage: Core) -> N
         st.integers(1, 500_000).map(lambda c: f"{c // 100}.{c % 100:02d}"), max_size=3
     ),
     package=st.sampled_from(["lite", "comprehensive", None]),
+    upgrade=st.booleans(),
 )
-def test_a_quote_never_changes_after_approval(revisions: list[str], package: str | None) -> None:
-    core = aligner_core.connect("memory://")
-    lab = priced_lab(core)
-    case_id = planned_case(core, lab, upper=12)
-    approved = core.accept_plan(lab.doctor, case_id, 1, package=package).approved_quote
-    assert approved is not None
-    for amount in revisions:
-        set_prices(core, lab, lite=amount, comprehensive=amount)
-        assert core.get_case(lab.doctor, case_id).case.approved_quote == approved
+def test_a_quote_never_changes_after_approval(
+    storage: str, revisions: list[str], package: str | None, upgrade: bool
+) -> None:
+    """Later price books (and an upgrade) never alter the approved quote, on either storage."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = "memory://" if storage == "memory" else f"sqlite:///{folder}/cases.db"
+        core = aligner_core.connect(url)
+        try:
+            lab = priced_lab(core)
+            case_id = planned_case(core, lab, upper=12)
+            approved = core.accept_plan(lab.doctor, case_id, 1, package=package).approved_quote
+            assert approved is not None
+            for amount in revisions:
+                set_prices(core, lab, lite=amount, comprehensive=amount)
+                assert core.get_case(lab.doctor, case_id).case.approved_quote == approved
+            if upgrade and approved.package_id == "lite":
+                core.upgrade_package(lab.doctor, case_id, "comprehensive")
+            assert core.get_case(lab.doctor, case_id).case.approved_quote == approved
+        finally:
+            core.storage.close()
 
 
 # -- follow-ups: within the package, beyond it; replacements; payment ---------------------------
@@ -294,3 +311,146 @@ def test_without_prices_no_payment_is_asked_for(core_on_each_storage: Core) -> N
     assert draft.charge is None
     reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
     assert "payment_needed" not in [r.code for r in reasons]
+
+
+# -- add-ons: quoted with the plan, charged with a follow-up, checked against the book ----------
+def test_add_ons_are_quoted_with_the_plan_and_invoiced_at_approval(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = lab.ready_case()
+    core.update_draft(lab.doctor, case_id, add_ons=["tps", "rush"])
+    core.submit(lab.doctor, case_id)
+    core.upload_plan(lab.planner, case_id, plan_summary(12, 10))
+    quote = core.get_case(lab.doctor, case_id).case.quote_of(1)
+    assert quote is not None and quote.add_ons == ("tps", "rush")
+    assert quote.total == eur("1235.00")  # lite 990 + tps 150 + rush 95
+    core.accept_plan(lab.doctor, case_id, 1, package="comprehensive")
+    invoice = core.invoices(lab.admin)[-1].invoice
+    assert [str(line.item) for line in invoice.lines] == [
+        "package:comprehensive",
+        "add_on:tps",
+        "add_on:rush",
+    ]
+    assert invoice.subtotal == eur("2135.00")
+
+
+def test_an_add_on_the_book_does_not_price_is_refused(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = lab.ready_case()
+    with pytest.raises(ValidationError) as info:
+        core.update_draft(lab.doctor, case_id, add_ons=["rush", "gold-plating"])
+    assert [(e.code, e.path) for e in info.value.errors] == [("add_on_unpriced", "$.add_ons[1]")]
+    with pytest.raises(ValidationError) as info:
+        core.update_draft(lab.doctor, case_id, add_ons=["Rush!", "rush", "rush"])
+    assert [(e.code, e.path) for e in info.value.errors] == [
+        ("invalid_item_code", "$.add_ons[0]"),
+        ("duplicate_entry", "$.add_ons[2]"),
+    ]
+    assert core.get_case(lab.doctor, case_id).case.add_ons == ()
+
+
+def test_rush_on_an_included_refinement_is_charged_and_invoiced(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    draft = core.order_follow_up(lab.doctor, parent, RefinementOrder(), add_ons=["rush"])
+    assert draft.charge is not None
+    assert [(str(x.item), x.unit) for x in draft.charge.lines] == [
+        ("follow_up:refinement", eur("0.00")),
+        ("add_on:rush", eur("95.00")),
+    ]
+    without = core.update_draft(lab.doctor, draft.case_id, add_ons=[])
+    assert without.charge is not None and without.charge.total == eur("0.00")
+    again = core.update_draft(lab.doctor, draft.case_id, add_ons=["rush"])
+    assert again.charge is not None and again.charge.total == eur("95.00")
+    before = len(core.invoices(lab.admin))
+    for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
+        core.attach_file(lab.doctor, again.case_id, kind, arch_stl(), "scan.stl")
+    core.confirm(lab.doctor, again.case_id, complete=True, privacy=True)
+    core.submit(lab.doctor, again.case_id)
+    issued = core.invoices(lab.admin)
+    assert len(issued) == before + 1
+    assert issued[-1].invoice.subtotal == eur("95.00")
+
+
+def test_a_changed_replacement_order_is_quoted_again(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2")
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    assert draft.charge is not None and draft.charge.total == eur("45.00")
+    wider = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2-4", lower="5")
+    changed = core.update_draft(lab.doctor, draft.case_id, order=wider)
+    assert changed.charge == core.quote_replacement(lab.doctor, draft.case_id)
+    assert changed.charge is not None and changed.charge.total == eur("180.00")
+
+
+# -- entitlements go back when a follow-up draft is deleted ------------------------------------
+def test_deleting_an_included_follow_up_draft_gives_its_entitlement_back(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)  # lite: one refinement included
+
+    def left() -> int:
+        entitled = core.entitlements(lab.doctor, parent)
+        assert entitled is not None
+        return entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now())
+
+    first = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    assert left() == 0
+    core.delete_draft(lab.doctor, first.case_id)
+    assert left() == 1
+    second = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    assert second.charge is not None and second.charge.total == eur("0.00")
+    assert left() == 0
+    priced = core.order_follow_up(lab.doctor, parent, RefinementOrder())
+    core.delete_draft(lab.doctor, priced.case_id)  # it spent nothing: nothing comes back
+    assert left() == 0
+
+
+# -- upgrades: a priced step to a larger package ------------------------------------------------
+def test_an_upgrade_invoices_the_difference_and_moves_the_entitlements(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)  # lite, 990.00
+    approved = core.get_case(lab.doctor, parent).case.approved_quote
+    core.order_follow_up(lab.doctor, parent, RefinementOrder())  # lite's one refinement
+    upgraded = core.upgrade_package(lab.doctor, parent, "comprehensive")
+    assert upgraded.approved_quote == approved  # the approval stays as approved
+    assert upgraded.entitlements is not None
+    assert upgraded.entitlements.package.id == "comprehensive"
+    now = core.clock.now()
+    assert upgraded.entitlements.remaining(FollowUpKind.REFINEMENT, now) == 2  # 3, one spent
+    assert upgraded.entitlements.remaining(FollowUpKind.REVISION, now) == 1
+    invoice = core.invoices(lab.admin)[-1].invoice
+    assert [(str(x.item), x.unit) for x in invoice.lines] == [
+        ("upgrade:comprehensive", eur("900.00"))
+    ]
+    assert ("package", "comprehensive") in upgraded.history[-1].details
+    with pytest.raises(ValidationError) as info:
+        core.upgrade_package(lab.doctor, parent, "lite")
+    assert info.value.errors[0].code == "upgrade_not_larger"
+
+
+def test_only_the_doctor_upgrades_an_approved_package(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    with pytest.raises(PermissionDeniedError):
+        core.upgrade_package(lab.admin, parent, "comprehensive")
+    unpriced = set_up_lab(core, code="PLAIN")
+    plain = shipped_case(core, unpriced)
+    reasons = core.blockers(unpriced.doctor, plain, Action.UPGRADE_PACKAGE).state
+    assert [r.code for r in reasons] == ["no_package_approved"]
+    with pytest.raises(InvalidTransitionError):
+        core.upgrade_package(unpriced.doctor, plain, "comprehensive")

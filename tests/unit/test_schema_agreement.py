@@ -64,7 +64,7 @@ from aligner_core.domain.patients import Gender, Patient, PatientDetails
 from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
 from aligner_core.domain.prescriptions import Pontic, TreatmentRequest
-from aligner_core.domain.prices import PracticePrices, PriceEntry
+from aligner_core.domain.prices import ITEM_CODE, PracticePrices, PriceEntry
 from aligner_core.domain.products import Catalogue, Product
 from aligner_core.domain.queries import CaseFilter, CaseSummary, Page
 from aligner_core.domain.records import FileKind, ImpressionType, MediaType
@@ -131,6 +131,9 @@ _NESTED: dict[Any, st.SearchStrategy[Any]] = {
     tuple[PriceEntry, ...]: s.price_books().map(lambda book: book.entries),
     tuple[PracticePrices, ...]: s.price_books().map(lambda book: book.overrides),
     tuple[Package, ...]: st.lists(s.packages(), max_size=4, unique_by=lambda p: p.id).map(tuple),
+    tuple[str, ...]: st.lists(  # add-on codes
+        st.from_regex(ITEM_CODE, fullmatch=True), unique=True, max_size=3
+    ).map(tuple),
 }
 
 

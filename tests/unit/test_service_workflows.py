@@ -954,6 +954,7 @@ A = Action
                 A.INVITE_COLLABORATOR,
                 A.REVOKE_COLLABORATOR,
                 A.ORDER_FOLLOW_UP,
+                A.UPGRADE_PACKAGE,
             },
         ),
         (
@@ -970,6 +971,7 @@ A = Action
                 A.INVITE_COLLABORATOR,
                 A.REVOKE_COLLABORATOR,
                 A.ORDER_FOLLOW_UP,
+                A.UPGRADE_PACKAGE,
             },
         ),
         ("on_hold", "planner", {A.VIEW, A.RELEASE, A.COMMENT, A.ADD_DOCUMENT}),

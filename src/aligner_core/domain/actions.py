@@ -43,3 +43,4 @@ class Action(StrEnum):
     REQUEST_RECORDS = "request_records"
     ASSIGN = "assign"
     TAKE = "take"
+    UPGRADE_PACKAGE = "upgrade_package"

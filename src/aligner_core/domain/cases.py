@@ -230,6 +230,9 @@ class Case:
     payment: PaymentMethod | None = None
     #: what this follow-up order costs, worked out when it was ordered (None: not priced)
     charge: Quote | None = None
+    #: the add-ons ordered with the case (``tps``, ``rush``): quoted with its plan or charged
+    #: with the follow-up
+    add_ons: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         numbers = [p.number for p in self.plans]

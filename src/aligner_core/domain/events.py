@@ -53,6 +53,7 @@ class EventType(StrEnum):
     RECORDS_REQUESTED = "records_requested"
     RECORDS_RECEIVED = "records_received"
     CASE_ASSIGNED = "case_assigned"
+    PACKAGE_UPGRADED = "package_upgraded"
 
 
 def _data(value: Mapping[str, object] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

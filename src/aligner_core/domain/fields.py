@@ -73,6 +73,8 @@ class Spec:
     format: str | None = None
     rules: tuple[Rule, ...] = ()
     doc: str = ""
+    #: a list's texts match this (anchored) pattern, each once (the schema says so; rules check)
+    item_pattern: str | None = None
 
 
 _DEFAULT_SPEC: Final = Spec()
@@ -155,9 +157,17 @@ def items(
     rules: Iterable[Rule] = (),
     doc: str = "",
     kw_only: bool = False,
+    item_pattern: str | None = None,
 ) -> Any:
-    """A tuple of at most ``max_items`` items (checked before its items are read)."""
-    spec = Spec(max_items=max_items, min_items=min_items, rules=tuple(rules), doc=doc)
+    """A tuple of at most ``max_items`` items (checked before its items are read);
+    ``item_pattern``: distinct texts matching it (the ``rules`` check that)."""
+    spec = Spec(
+        max_items=max_items,
+        min_items=min_items,
+        rules=tuple(rules),
+        doc=doc,
+        item_pattern=item_pattern,
+    )
     return _field(spec, default, None, _guarded(converter) if converter else None, kw_only)
 
 

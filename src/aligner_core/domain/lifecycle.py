@@ -150,6 +150,8 @@ TABLE: tuple[Row, ...] = (
     # assignment to lab staff (#15 item 5): any submitted open case; a planner takes one
     Row(Action.ASSIGN, tuple(s for s in OPEN if s is not S.DRAFT), None),
     Row(Action.TAKE, (S.IN_PLANNING,), None),
+    # a larger package after approval (#16): a priced step, invoiced
+    Row(Action.UPGRADE_PACKAGE, (S.IN_PRODUCTION, S.SHIPPED, S.CLOSED), None),
 )
 
 
@@ -519,6 +521,12 @@ FOLLOWS: dict[CaseKind, frozenset[CaseKind]] = {
 }
 
 
+def _package_approved(attempt: Attempt) -> Iterable[Reason]:
+    """Only a case approved in a package can move to a larger one."""
+    if attempt.case.entitlements is None:
+        yield Reason("no_package_approved")
+
+
 def _follow_up_guard(attempt: Attempt) -> Iterable[Reason]:
     kind, parent = attempt.args.get("kind"), attempt.case
     if not isinstance(kind, CaseKind):
@@ -587,6 +595,7 @@ def _steps_in_parent_plan(parent: Case, order: object) -> Iterable[Reason]:
 STATE_GUARDS: dict[Action, tuple[Guard, ...]] = {
     Action.SUBMIT: (_submit_guard, _practice_guard),
     Action.TAKE: (_unassigned,),
+    Action.UPGRADE_PACKAGE: (_package_approved,),
     Action.SHIP_IMPRESSIONS: (_impressions_by_post,),
     Action.RECEIVE_IMPRESSIONS: (_impressions_awaited,),
     Action.COMPLETE_DIGITISING: (_digitised,),

@@ -153,10 +153,11 @@ def choose(packages: Iterable[Package], summary: PlanSummary, package_id: str) -
 
 @attrs.frozen
 class FollowUpUse:
-    """A follow-up order the package paid for (one entitlement spent)."""
+    """A follow-up order the package paid for (one entitlement spent), and by which case."""
 
     kind: FollowUpKind = attrs.field(converter=FollowUpKind)
     at: datetime = attrs.field(validator=aware)
+    case_number: int | None = None
 
 
 def _uses(value: Iterable[FollowUpUse]) -> tuple[FollowUpUse, ...]:
@@ -191,11 +192,19 @@ class Entitlements:
         """What remains of every allowance at ``at``."""
         return {kind: self.remaining(kind, at) for kind in FollowUpKind}
 
-    def spend(self, kind: FollowUpKind, at: datetime) -> Entitlements:
-        """The entitlements after a follow-up of ``kind`` at ``at`` (unchanged if not included)."""
+    def spend(
+        self, kind: FollowUpKind, at: datetime, case_number: int | None = None
+    ) -> Entitlements:
+        """The entitlements after a follow-up of ``kind`` at ``at`` (unchanged if not included);
+        ``case_number`` names the order that spent it, so deleting that draft gives it back."""
         if self.remaining(kind, at) == 0:
             return self
-        return attrs.evolve(self, used=(*self.used, FollowUpUse(kind, at)))
+        return attrs.evolve(self, used=(*self.used, FollowUpUse(kind, at, case_number)))
+
+    def given_back(self, case_number: int) -> Entitlements:
+        """The entitlements without what case ``case_number`` spent (its draft was deleted)."""
+        kept = tuple(use for use in self.used if use.case_number != case_number)
+        return self if len(kept) == len(self.used) else attrs.evolve(self, used=kept)
 
     def upgraded(self, package: Package) -> Entitlements:
         """The same approval and uses under a larger package (windows still run from approval)."""
@@ -224,13 +233,14 @@ def price_follow_up(
     at: datetime,
     book: PriceBook,
     practice_id: UUID | None = None,
+    case_number: int | None = None,
 ) -> FollowUpCharge:
-    """The charge of a follow-up of ``kind`` ordered at ``at``, and the entitlements after it."""
+    """The charge of follow-up ``case_number`` of ``kind`` ordered at ``at``, and the
+    entitlements after it."""
     kind = FollowUpKind(kind)
     if entitlements.remaining(kind, at) > 0:
-        return FollowUpCharge(
-            kind, True, Money.zero(book.currency), book.version, entitlements.spend(kind, at)
-        )
+        spent = entitlements.spend(kind, at, case_number)
+        return FollowUpCharge(kind, True, Money.zero(book.currency), book.version, spent)
     price = book.price(Item.follow_up(kind.value), practice_id)
     return FollowUpCharge(kind, False, price.amount, price.book_version, entitlements)
 

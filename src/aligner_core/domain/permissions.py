@@ -83,6 +83,7 @@ MATRIX: dict[Action, frozenset[Relation]] = {
     Action.REQUEST_RECORDS: _LAB,
     Action.ASSIGN: frozenset({R.ADMIN}),
     Action.TAKE: frozenset({R.PLANNER}),
+    Action.UPGRADE_PACKAGE: frozenset({R.OWNER}),
 }
 
 _GRANT_RELATIONS = {

@@ -26,6 +26,7 @@ from aligner_core.domain.teeth import Arch
 from aligner_core.errors import ValidationError
 
 __all__ = [
+    "ITEM_CODE",
     "Item",
     "ItemKind",
     "PracticePrices",
@@ -35,7 +36,9 @@ __all__ = [
     "in_effect",
 ]
 
-_CODE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+#: An item, package or add-on code: 1 to 40 lowercase letters, digits, ``_`` or ``-``.
+ITEM_CODE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_CODE: Final = ITEM_CODE
 
 
 class ItemKind(StrEnum):

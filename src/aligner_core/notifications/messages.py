@@ -331,6 +331,10 @@ _DEFAULT_PARTS: Mapping[EventType, _Parts] = {
         N_("Case $case_number was assigned to you."),
         N_("Open the case"),
     ),
+    _E.PACKAGE_UPGRADED: _case(
+        N_("package upgraded"),
+        N_("Case $case_number was moved to a larger package; the difference is invoiced."),
+    ),
 }
 _GENERIC = _case(N_("update"), N_("There is an update on case $case_number."))
 

@@ -66,6 +66,7 @@ RULES: dict[EventType, tuple[Audience, ...]] = {
     EventType.RECORDS_REQUESTED: (A.DOCTOR, A.COMMENTING_COLLABORATORS),
     EventType.RECORDS_RECEIVED: (),  # the lab side: audiences
     EventType.CASE_ASSIGNED: (A.SUBJECT,),
+    EventType.PACKAGE_UPGRADED: (),  # the invoice is the record; nobody is e-mailed
 }
 
 #: Events every recipient gets whatever their preferences.

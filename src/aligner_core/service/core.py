@@ -66,6 +66,7 @@ from aligner_core.commands import (
     UpdateDraft,
     UpdatePractice,
     UpdateProfile,
+    UpgradePackage,
     UploadPlan,
 )
 from aligner_core.domain import invoices
@@ -285,10 +286,12 @@ class Core:
         practice_id: UUID | None = None,
         product: str | None = None,
         payment: PaymentMethod | None = None,
+        add_ons: Sequence[str] = (),
     ) -> Case:
         """A new draft for a new patient (treatment, direct manufacturing or retainer);
         ``product`` names one of the network's catalogue (default: its first of the kind);
-        ``payment`` says how a retainer is paid."""
+        ``payment`` says how a retainer is paid; ``add_ons`` (``tps``, ``rush``) are quoted
+        with the plan."""
         command = CreateCase(
             kind=kind,
             patient=patient,
@@ -300,6 +303,7 @@ class Core:
             practice_id=practice_id,
             product=product,
             payment=payment,
+            add_ons=tuple(add_ons),
         )
         return self.execute(doctor_id, command)
 
@@ -312,17 +316,19 @@ class Core:
         request: TreatmentRequest | None = None,
         practice_id: UUID | None = None,
         payment: PaymentMethod | None = None,
+        add_ons: Sequence[str] = (),
     ) -> Case:
         """A refinement, retainer, remake/replacement or revision draft on an existing case.
 
         In a network with prices the draft carries its ``charge`` (nothing within the
-        parent's package, else the price book's amount)."""
+        parent's package, else the price book's amount; add-ons always from the book)."""
         command = OrderFollowUp(
             parent_case_id=parent_case_id,
             order=order,
             request=request,
             practice_id=practice_id,
             payment=payment,
+            add_ons=tuple(add_ons),
         )
         return self.execute(doctor_id, command)
 
@@ -338,7 +344,9 @@ class Core:
         name: str | None = None,
         practice_id: UUID | None = None,
         payment: PaymentMethod | None = None,
+        add_ons: Sequence[str] | None = None,
     ) -> Case:
+        """Change a draft; None leaves a field as it is (a follow-up's charge follows)."""
         command = UpdateDraft(
             case_id=case_id,
             patient=patient,
@@ -348,6 +356,7 @@ class Core:
             name=name,
             practice_id=practice_id,
             payment=payment,
+            add_ons=None if add_ons is None else tuple(add_ons),
         )
         return self.execute(doctor_id, command)
 
@@ -459,6 +468,10 @@ class Core:
         (one that fits) or else the quoted one."""
         command = AcceptPlan(case_id=case_id, plan_version=plan_version, package=package)
         return self.execute(doctor_id, command)
+
+    def upgrade_package(self, doctor_id: UUID, case_id: UUID, package: str) -> Case:
+        """Move an approved case to a larger package; the difference is invoiced."""
+        return self.execute(doctor_id, UpgradePackage(case_id=case_id, package=package))
 
     def reject_plan(self, doctor_id: UUID, case_id: UUID, reason: str) -> Case:
         return self.execute(doctor_id, RejectPlan(case_id=case_id, reason=reason))

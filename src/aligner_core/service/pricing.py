@@ -9,21 +9,30 @@ against the parent's accepted plan. The queries shown before submission
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+import attrs
+
 from aligner_core.domain.accounts import Network
-from aligner_core.domain.cases import Case, CaseKind
+from aligner_core.domain.cases import Case
 from aligner_core.domain.orders import ReplacementOrder
 from aligner_core.domain.packages import Entitlements, FollowUpKind, price_follow_up
 from aligner_core.domain.plans import PlanSummary
-from aligner_core.domain.prices import Item
+from aligner_core.domain.prices import Item, ItemKind
 from aligner_core.domain.quotes import Quote, QuoteLine, quote_replacement
 from aligner_core.errors import ValidationError
 from aligner_core.service import pipeline
 from aligner_core.service.deps import Deps
 
-__all__ = ["entitlements", "follow_up_charge", "replacement_quote"]
+__all__ = [
+    "entitlements",
+    "follow_up_charge",
+    "priced_add_ons",
+    "recharged",
+    "replacement_quote",
+]
 
 #: The follow-up kinds a package may include.
 _INCLUDED = {kind.value: kind for kind in FollowUpKind}
@@ -52,30 +61,99 @@ def _replacement(network: Network, parent: Case, order: ReplacementOrder) -> Quo
     )
 
 
+def _add_on_lines(
+    network: Network, add_ons: Sequence[str], practice_id: UUID | None
+) -> list[QuoteLine]:
+    """A line per add-on the book prices (one it no longer prices is not charged)."""
+    book = network.price_book
+    found = (None if book is None else book.lookup(Item.add_on(c), practice_id) for c in add_ons)
+    return [QuoteLine(price.item, 1, price.amount) for price in found if price is not None]
+
+
+def priced_add_ons(
+    network: Network, add_ons: Sequence[str], practice_id: UUID | None
+) -> tuple[str, ...]:
+    """The add-ons of an order, each priced by the network's book when it keeps one
+    (``add_on_unpriced`` names the first it does not price)."""
+    book = network.price_book
+    for index, code in enumerate(add_ons):
+        if book is not None and book.lookup(Item.add_on(code), practice_id) is None:
+            raise ValidationError.of("add_on_unpriced", f"$.add_ons[{index}]", add_on=code)
+    return tuple(add_ons)
+
+
+def _with_add_ons(
+    network: Network, quote: Quote | None, add_ons: Sequence[str], practice_id: UUID | None
+) -> Quote | None:
+    extra = _add_on_lines(network, add_ons, practice_id)
+    if not extra:
+        return quote
+    if quote is None:
+        book = network.price_book
+        assert book is not None
+        return Quote(book.currency, book.version, extra)
+    kept = [line for line in quote.lines if line.item.kind is not ItemKind.ADD_ON]
+    return attrs.evolve(quote, lines=(*kept, *extra))
+
+
 def follow_up_charge(
-    network: Network, parent: Case, kind: CaseKind, order: object, at: datetime
+    network: Network,
+    parent: Case,
+    draft: Case,
+    at: datetime,
 ) -> tuple[Quote | None, Entitlements | None]:
-    """The charge of a follow-up of ``kind`` ordered on ``parent`` at ``at``, and the
-    parent's entitlements after it (None, None: the network prices nothing)."""
+    """The charge of follow-up ``draft`` (its kind, order and add-ons) ordered on ``parent``
+    at ``at``, and the parent's entitlements after it (an included follow-up reserves one
+    in the draft's number; None, None: the network prices nothing)."""
     book = network.price_book
     if book is None:
         return None, parent.entitlements
     practice_id = _practice_id(parent)
+    quote, entitled = _base_charge(network, parent, draft, at)
+    return _with_add_ons(network, quote, draft.add_ons, practice_id), entitled
+
+
+def _base_charge(
+    network: Network, parent: Case, draft: Case, at: datetime
+) -> tuple[Quote | None, Entitlements | None]:
+    book = network.price_book
+    assert book is not None
+    practice_id = _practice_id(parent)
     try:
-        if isinstance(order, ReplacementOrder):
-            return _replacement(network, parent, order), parent.entitlements
-        follow_up = _INCLUDED.get(kind.value)
+        if isinstance(draft.order, ReplacementOrder):
+            return _replacement(network, parent, draft.order), parent.entitlements
+        follow_up = _INCLUDED.get(draft.kind.value)
         if follow_up is None:
             return None, parent.entitlements
         if parent.entitlements is None:  # no package approved: the book's amount
             price = book.price(Item.follow_up(follow_up.value), practice_id)
             line = QuoteLine(price.item, 1, price.amount)
             return Quote(book.currency, book.version, (line,)), None
-        charge = price_follow_up(parent.entitlements, follow_up, at, book, practice_id)
+        charge = price_follow_up(
+            parent.entitlements, follow_up, at, book, practice_id, case_number=draft.number
+        )
     except ValidationError:
         return None, parent.entitlements  # what the book does not price is not charged here
     line = QuoteLine(charge.item, 1, charge.amount)
     return Quote(book.currency, charge.book_version, (line,)), charge.entitlements
+
+
+def recharged(network: Network, parent: Case, draft: Case) -> Quote | None:
+    """A follow-up draft's charge after its order or add-ons changed: replacement steps
+    quoted again, add-ons from the book, a refinement's or revision's line as reserved."""
+    if network.price_book is None:
+        return draft.charge
+    practice_id = _practice_id(parent)
+    base = draft.charge
+    if isinstance(draft.order, ReplacementOrder):
+        try:
+            base = _replacement(network, parent, draft.order)
+        except ValidationError:
+            base = None
+    elif base is not None:
+        kept = [line for line in base.lines if line.item.kind is not ItemKind.ADD_ON]
+        base = attrs.evolve(base, lines=kept) if kept else None
+    return _with_add_ons(network, base, draft.add_ons, practice_id)
 
 
 def replacement_quote(deps: Deps, actor_id: UUID, case_id: UUID) -> Quote:

@@ -65,7 +65,12 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
                 actor_id, "create case", None, Reason("only_doctors_order", kind="permission")
             )
         now = deps.clock.now()
-        product = _product(uow.accounts.get_network(actor.network_id), command)
+        network = uow.accounts.get_network(actor.network_id)
+        product = _product(network, command)
+        practice = _practice_for(actor, command.practice_id)
+        add_ons = pricing.priced_add_ons(
+            network, command.add_ons, practice.practice_id if practice else None
+        )
         request = command.request
         if request is None and command.kind is CaseKind.TREATMENT:
             request = TreatmentRequest()
@@ -84,9 +89,10 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             records=Records(impression_type=command.impression_type),
             history=(HistoryEntry(now, actor.account_id, "create", None, CaseStatus.DRAFT),),
             name=command.name,
-            practice=_practice_for(actor, command.practice_id),
+            practice=practice,
             product=product,
             payment=command.payment,
+            add_ons=add_ons,
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
@@ -132,7 +138,10 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             )
         )
         network = uow.accounts.get_network(parent.network_id)
-        charge, entitled = pricing.follow_up_charge(network, parent, kind, command.order, now)
+        practice = _practice_for(actor, command.practice_id, parent.practice)
+        add_ons = pricing.priced_add_ons(
+            network, command.add_ons, practice.practice_id if practice else None
+        )
         draft = Case(
             case_id=deps.ids.new_id(),
             number=1,
@@ -153,16 +162,18 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
                 g for g in parent.collaborators if g.status is GrantStatus.ACCEPTED
             ),
             # ships where the parent shipped unless the order names another practice
-            practice=_practice_for(actor, command.practice_id, parent.practice),
+            practice=practice,
             product=_follow_up_product(network, kind),
             payment=command.payment,
-            charge=charge,
+            add_ons=add_ons,
         )
         number = uow.cases.next_number()
         created = HistoryEntry(
             now, actor.account_id, "create", None, CaseStatus.DRAFT, {"parent": parent.number}
         )
-        case = attrs.evolve(draft, number=number, history=(created,))
+        draft = attrs.evolve(draft, number=number, history=(created,))
+        charge, entitled = pricing.follow_up_charge(network, parent, draft, now)
+        case = attrs.evolve(draft, charge=charge)
         uow.cases.add(case)
         ordered = HistoryEntry(
             now,
@@ -202,8 +213,17 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
         changes["practice"] = _practice_for(step.actor, command.practice_id)
     if command.payment is not None:
         changes["payment"] = command.payment
+    network = step.uow.accounts.get_network(case.network_id)
+    if command.add_ons is not None:
+        practice = changes.get("practice", case.practice)
+        practice_id = practice.practice_id if practice else None
+        changes["add_ons"] = pricing.priced_add_ons(network, command.add_ons, practice_id)
     fields = [("impression_type" if k == "records" else k) for k in changes]
-    return Change(attrs.evolve(case, **changes), details={"fields": ",".join(fields)})
+    updated = attrs.evolve(case, **changes)
+    if case.parent_id is not None and ("order" in changes or "add_ons" in changes):
+        parent = step.uow.cases.get(case.parent_id)
+        updated = attrs.evolve(updated, charge=pricing.recharged(network, parent, updated))
+    return Change(updated, details={"fields": ",".join(fields)})
 
 
 def _set_teeth(step: Step[SetTeeth]) -> Change:
@@ -280,8 +300,22 @@ def delete_draft(deps: Deps, actor_id: UUID, command: DeleteDraft) -> Case:
 
 
 def _delete(step: Step[DeleteDraft]) -> Change:
-    name = f"Deleted draft {step.case.number}"
-    return Change(erased(step.case, name, retain_clinical=False), EventType.CASE_DELETED)
+    """The draft erased; an included follow-up it reserved goes back to its parent's package."""
+    case = step.case
+    if case.parent_id is not None:
+        parent = step.uow.cases.get(case.parent_id)
+        entitled = parent.entitlements
+        if entitled is not None and entitled.given_back(case.number) != entitled:
+            step.uow.cases.update(
+                attrs.evolve(
+                    parent,
+                    entitlements=entitled.given_back(case.number),
+                    updated_at=step.now,
+                    version=parent.version + 1,
+                )
+            )
+    name = f"Deleted draft {case.number}"
+    return Change(erased(case, name, retain_clinical=False), EventType.CASE_DELETED)
 
 
 def _submit(step: Step[Submit]) -> Change:

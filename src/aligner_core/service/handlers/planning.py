@@ -14,14 +14,16 @@ from aligner_core.commands import (
     RequestModification,
     RevokeShare,
     SharePlan,
+    UpgradePackage,
     UploadPlan,
 )
 from aligner_core.domain.accounts import Network, Role
 from aligner_core.domain.cases import Case, ShareLink
 from aligner_core.domain.events import EventType
-from aligner_core.domain.packages import Entitlements, fitting
+from aligner_core.domain.packages import Entitlements, fitting, price_upgrade
 from aligner_core.domain.plans import PlanVersion
-from aligner_core.domain.quotes import Quote, quote_plan
+from aligner_core.domain.prices import Item
+from aligner_core.domain.quotes import Quote, QuoteLine, quote_plan
 from aligner_core.errors import NotFoundError, ValidationError
 from aligner_core.service.handlers import billing
 from aligner_core.service.handlers._common import event_only, for_reason
@@ -73,6 +75,7 @@ def _quote(network: Network, case: Case, plan: PlanVersion) -> Quote | None:
             book,
             network.packages,
             plan_version=plan.number,
+            add_ons=[c for c in case.add_ons if book.lookup(Item.add_on(c), _practice_id(case))],
             practice_id=_practice_id(case),
         )
     except ValidationError:
@@ -123,6 +126,32 @@ def _accept_plan(step: Step[AcceptPlan]) -> Change:
     return Change(case, EventType.PLAN_ACCEPTED, {"plan_version": version})
 
 
+def _upgrade_package(step: Step[UpgradePackage]) -> Change:
+    """A larger package for an approved case: its entitlements move to it (windows still run
+    from the approval, follow-ups spent stay spent) and the difference in the current book's
+    amounts is invoiced. The approved quote stays as approved."""
+    case, wanted = step.case, step.command.package
+    entitled = case.entitlements
+    assert entitled is not None  # the lifecycle's guard: only an approved package upgrades
+    network = step.uow.accounts.get_network(case.network_id)
+    book = network.price_book
+    if book is None:
+        raise ValidationError.of("price_book_none", "$.package")
+    target = {p.id: p for p in network.packages}.get(wanted)
+    if target is None:
+        raise ValidationError.of("unknown_package", "$.package", package=wanted)
+    upgrade = price_upgrade(entitled.package, target, book, _practice_id(case))
+    case = attrs.evolve(case, entitlements=entitled.upgraded(target))
+    details = {"package": target.id, "from": upgrade.from_package}
+    if not upgrade.amount.is_zero:
+        line = QuoteLine(upgrade.item, 1, upgrade.amount)
+        quote = Quote(book.currency, upgrade.book_version, (line,))
+        details["invoice"] = str(
+            billing.charge(step.uow, step.deps, case, quote, step.now).invoice.number
+        )
+    return Change(case, EventType.PACKAGE_UPGRADED, details)
+
+
 def _share_plan(step: Step[SharePlan]) -> Change:
     command, case, now = step.command, step.case, step.now
     link = ShareLink(
@@ -157,4 +186,5 @@ HANDLERS: dict[type, Handler] = {
     RequestModification: for_reason(EventType.MODIFICATION_REQUESTED),
     SharePlan: _share_plan,
     RevokeShare: _revoke_share,
+    UpgradePackage: _upgrade_package,
 }
