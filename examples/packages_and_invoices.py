@@ -1,7 +1,9 @@
 """Packages and quotes (#16): a lab's price book and packages, a plan's quote, approval in
 a package the doctor picks, follow-ups within the package (free) and beyond it (priced),
 a replacement quoted before it is sent, and a price change that leaves the approved quote
-as it was. (Invoices are built from these quotes elsewhere; here the totals are printed.)
+as it was, and the doctor's practice metrics: cases started, approved and shipped and the
+net revenue of the year to date. (Invoices are built from these quotes; here their totals
+are printed.)
 """
 
 from __future__ import annotations
@@ -125,6 +127,13 @@ def main() -> int:
         f" the approved quote is unchanged: {after == approved}"
     )
     show("the approved quote", after)
+
+    figures = core.practice_metrics(lab.doctor)  # the admin reads the network's, or any doctor's
+    ytd = figures.year_to_date
+    print(
+        f"the doctor's year to date (until {figures.until}): {ytd.started} cases started,"
+        f" {ytd.approved} approved, {ytd.shipped} shipped; revenue {ytd.revenue} net of tax"
+    )
     return 0 if after == approved else 1
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aligner_core.domain.cases import Case, CaseStatus
     from aligner_core.domain.invoices import InvoiceNumber
     from aligner_core.domain.ledger import IssuedInvoice
+    from aligner_core.domain.metrics import CaseMoments
     from aligner_core.domain.outbox import DeliveryState, OutboxEntry
     from aligner_core.domain.queries import CaseFilter, CaseSummary, Page, Scope
     from aligner_core.domain.records import FileKind, FileReport
@@ -98,6 +99,18 @@ class CaseRepository(Protocol):
 
     def file_digests(self) -> set[str]:
         """The sha256 of every file any case refers to (what the blob store must keep)."""
+        ...
+
+    def moments(
+        self, network_id: UUID, since: datetime, *, owner_id: UUID | None = None
+    ) -> Sequence[CaseMoments]:
+        """When the committed cases of a network (of one owner) updated at or after ``since``
+        were submitted, approved and first shipped, by number; deleted drafts left out.
+
+        Practice metrics read these instead of whole cases: every moment of a case is
+        at or before its ``updated_at``, so ``since`` (the start of a period) leaves out
+        only cases with nothing in it. A naive ``since`` is a ``ValidationError``.
+        """
         ...
 
 

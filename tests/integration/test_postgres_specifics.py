@@ -416,6 +416,21 @@ def test_my_cases_are_served_by_the_assignee_index(
     assert plans and "cases_assigned" in plans[0], plans
 
 
+def test_case_moments_are_served_by_the_network_and_owner_indexes(
+    open_storage: Callable[..., PostgresStorage],
+) -> None:
+    storage = _populated(open_storage)
+    with storage.unit_of_work() as uow:
+        row = uow.cases.list(Scope(everything=True), CaseFilter(limit=1)).items[0]
+    since = row.updated_at
+    network = _plans(storage, lambda uow: uow.cases.moments(row.network_id, since))
+    assert network and "cases_network_updated" in network[0], network
+    mine = _plans(
+        storage, lambda uow: uow.cases.moments(row.network_id, since, owner_id=row.owner_id)
+    )
+    assert mine and any(f"cases_{i}_updated" in mine[0] for i in ("owner", "network")), mine
+
+
 def test_dashboard_counts_read_the_kept_counts(
     open_storage: Callable[..., PostgresStorage],
 ) -> None:

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -213,6 +213,29 @@ def test_my_cases_and_a_practices_cases_are_served_by_their_indexes(db: Path) ->
     query = CaseFilter(practice_id=practice.practice_id)
     shipped = _plans(storage, _list(storage, Scope(member_id=doctor), query))
     assert "USING INDEX cases_practice (practice_id=? AND owner_id=?)" in shipped[0], shipped
+    storage.close()
+
+
+def test_case_moments_are_read_by_index_and_from_the_documents_in_the_database(
+    db: Path,
+) -> None:
+    storage = SqliteStorage(db)
+    pop = populate(storage, 30, seed=2)
+    since = pop.cases[0].created_at
+    net, owner = pop.networks[0].network_id, pop.doctors[0].account_id
+
+    def read(owner_id: UUID | None) -> Callable[[], object]:
+        def run() -> object:
+            with storage.unit_of_work() as uow:
+                return uow.cases.moments(net, since, owner_id=owner_id)
+
+        return run
+
+    [network_plan] = _plans(storage, read(None))
+    [owner_plan] = _plans(storage, read(owner))
+    assert "USING INDEX cases_network_updated (network_id=? AND updated_at>?)" in network_plan
+    assert "USING INDEX cases_owner_updated (owner_id=? AND updated_at>?)" in owner_plan
+    assert "SCAN cases" not in network_plan + owner_plan
     storage.close()
 
 

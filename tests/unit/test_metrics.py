@@ -63,3 +63,36 @@ def test_revenue_is_the_net_of_the_invoices_of_the_year_and_credit_notes_cancel(
     assert before.year_to_date.revenue == total(
         (b.subtotal for b in bills if b.issued_at.month <= 6), EUR
     )
+
+
+_MOMENTS = st.one_of(
+    st.none(),
+    st.datetimes(datetime(2025, 11, 1), datetime(2027, 2, 1), timezones=st.just(UTC)),
+)
+
+
+@given(
+    st.lists(
+        st.builds(CaseMoments, st.integers(1, 10**6), st.sampled_from([ANN, BEN]),
+                  _MOMENTS, _MOMENTS, _MOMENTS),
+        max_size=30,
+    ),
+    st.dates(date(2026, 1, 1), date(2026, 12, 31)),
+)  # fmt: skip
+def test_the_year_to_date_is_the_sum_of_the_months_and_of_the_doctors(
+    cases: list[CaseMoments], until: date
+) -> None:
+    network = practice_metrics(cases, [], until=until, currency=EUR)
+    each = [practice_metrics(cases, [], until=until, currency=EUR, doctor_id=d) for d in (ANN, BEN)]
+    assert len(network.months) == until.month
+    for field in ("started", "approved", "shipped"):
+        months = [getattr(m, field) for m in network.months]
+        assert getattr(network.year_to_date, field) == sum(months)
+        assert sum(getattr(d.year_to_date, field) for d in each) == sum(months)
+        in_period = sum(
+            1
+            for c in cases
+            if (t := getattr(c, f"{field}_at")) is not None
+            and date(2026, 1, 1) <= t.date() <= until
+        )
+        assert sum(months) == in_period

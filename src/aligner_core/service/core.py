@@ -86,6 +86,7 @@ from aligner_core.domain.cases import Case, CaseKind
 from aligner_core.domain.events import EventType
 from aligner_core.domain.invoices import Statement
 from aligner_core.domain.ledger import IssuedInvoice
+from aligner_core.domain.metrics import PracticeMetrics
 from aligner_core.domain.orders import OrderDetails
 from aligner_core.domain.packages import Entitlements
 from aligner_core.domain.patients import PatientDetails
@@ -99,7 +100,7 @@ from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Tooth, ToothChart, ToothState
 from aligner_core.errors import ValidationError
 from aligner_core.ports import Notifier
-from aligner_core.service import handlers, pricing, privacy, queries, sharing
+from aligner_core.service import handlers, metrics, pricing, privacy, queries, sharing
 from aligner_core.service.deps import Deps, Links
 from aligner_core.service.handlers import billing
 from aligner_core.service.privacy import ErasureReport, ExportReport
@@ -776,6 +777,22 @@ class Core:
         """The invoices :meth:`invoices` lists, one CSV row per line."""
         found = self.invoices(actor_id, doctor_id, since, until)
         return invoices.to_csv(e.invoice for e in found)
+
+    def practice_metrics(
+        self,
+        actor_id: UUID,
+        *,
+        year: int | None = None,
+        until: date | None = None,
+        doctor_id: UUID | None = None,
+    ) -> PracticeMetrics:
+        """Cases started, approved and shipped, and net revenue, per month and year to date.
+
+        Of ``year`` (default: ``until``'s) up to ``until`` (default: today, or 31 December
+        of a past year); an admin reads the network's (one doctor's with ``doctor_id``),
+        a doctor their own; others are refused (``PermissionDeniedError``).
+        """
+        return metrics.metrics_of(self.deps, actor_id, year=year, until=until, doctor_id=doctor_id)
 
     # -- running ------------------------------------------------------------------------
     def dispatcher(self, **options: Any) -> Dispatcher:

@@ -25,6 +25,7 @@ from aligner_core.domain.audit import AuditEntry, AuditFilter, audit_matches, au
 from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.invoices import InvoiceNumber
 from aligner_core.domain.ledger import IssuedInvoice
+from aligner_core.domain.metrics import CaseMoments, moments_of
 from aligner_core.domain.queries import (
     CaseFilter,
     CaseSummary,
@@ -324,6 +325,23 @@ class _Cases:
         with self._uow.storage._lock:
             cases = list(self._committed().cases.values())
         return {f.sha256 for c in cases for f in c.records.files}
+
+    def moments(
+        self, network_id: UUID, since: datetime, *, owner_id: UUID | None = None
+    ) -> Sequence[CaseMoments]:
+        if since.utcoffset() is None:
+            raise ValidationError.of("naive_datetime", "$.since")
+        with self._uow.storage._lock:
+            cases = list(self._committed().cases.values())
+        found = [
+            c
+            for c in cases
+            if c.network_id == network_id
+            and (owner_id is None or c.owner_id == owner_id)
+            and c.status is not CaseStatus.DELETED
+            and c.updated_at >= since
+        ]
+        return [moments_of(c) for c in sorted(found, key=lambda c: c.number)]
 
 
 class _Audit:

@@ -240,6 +240,10 @@ class PostgresDialect:
         "SELECT DISTINCT f->'report'->>'sha256' "
         "FROM cases, jsonb_array_elements(doc->'records'->'files') AS f"
     )
+    case_moments = (
+        "number, owner_id, doc->>'submitted_at', accepted_at, "
+        "jsonb_path_query_array(doc, '$.shipments[*].shipped_at')::text"
+    )
 
     def __init__(
         self,

@@ -214,6 +214,11 @@ class SqliteDialect:
         "SELECT DISTINCT json_extract(f.value, '$.report.sha256') "
         "FROM cases, json_each(cases.doc, '$.records.files') AS f"
     )
+    case_moments = (
+        "number, owner_id, json_extract(doc, '$.submitted_at'), accepted_at, "
+        "(SELECT json_group_array(json_extract(s.value, '$.shipped_at')) "
+        "FROM json_each(doc, '$.shipments') AS s)"
+    )
 
     def __init__(self, path: str, *, synchronous: str, busy_timeout: float) -> None:
         self.path = path

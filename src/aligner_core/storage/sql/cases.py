@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
 
 from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.metrics import CaseMoments
 from aligner_core.domain.queries import (
     CaseFilter,
     CaseSummary,
@@ -18,16 +21,19 @@ from aligner_core.domain.queries import (
     cursor_after,
     storable_text,
 )
-from aligner_core.errors import ConcurrencyConflictError, NotFoundError
+from aligner_core.errors import ConcurrencyConflictError, NotFoundError, ValidationError
 from aligner_core.storage._counts import CountKey, count_changes, tally
 from aligner_core.storage._pending import PendingCases, fits
 from aligner_core.storage.sql import listing
 from aligner_core.storage.sql.columns import (
     CASE_COLUMNS,
     CaseRow,
+    as_time,
     as_uuid,
     case_row,
     check_document,
+    decode_time,
+    encode_time,
     load_summary,
 )
 from aligner_core.storage.sql.dialect import Cursor
@@ -161,6 +167,28 @@ class SqlCaseRepository:
         rows = self._uow.session.fetch(self._uow.storage.dialect.file_digests, ())
         return {r[0] for r in rows if r[0]}
 
+    def moments(
+        self, network_id: UUID, since: datetime, *, owner_id: UUID | None = None
+    ) -> Sequence[CaseMoments]:
+        """The moments of a network's (an owner's) cases updated since ``since``, by number.
+
+        The ``(network_id, updated_at)`` or ``(owner_id, updated_at)`` index finds the
+        rows; the dialect reads the few fields out of each document in the database.
+        """
+        if since.utcoffset() is None:
+            raise ValidationError.of("naive_datetime", "$.since")
+        clauses = ["network_id = ?", "updated_at >= ?", "status <> ?"]
+        params: list[Any] = [str(network_id), encode_time(since), CaseStatus.DELETED.value]
+        if owner_id is not None:
+            clauses.append("owner_id = ?")
+            params.append(str(owner_id))
+        sql = (
+            f"SELECT {self._uow.storage.dialect.case_moments} FROM cases "
+            f"WHERE {' AND '.join(clauses)} ORDER BY number"
+        )
+        rows = self._uow.session.fetch(sql, params, "reading case moments")
+        return [_moments(row) for row in rows]
+
     # ------------------------------------------------------------------ writes
     def add(self, case: Case) -> None:
         """Queue a new case (version 1); a taken id or number fails at commit."""
@@ -252,3 +280,11 @@ class SqlCaseRepository:
         """After commit: remember the stored versions (the next read needs no document)."""
         for w in writes:
             self._memo.put(w.case.case_id, w.case, w.row)
+
+
+def _moments(row: Sequence[Any]) -> CaseMoments:
+    """A row of ``Dialect.case_moments`` as ``CaseMoments`` (first shipped: the earliest)."""
+    shipped = (datetime.fromisoformat(t) for t in json.loads(row[4] or "[]") if t)
+    return CaseMoments(
+        row[0], as_uuid(row[1]), decode_time(row[2]), as_time(row[3]), min(shipped, default=None)
+    )

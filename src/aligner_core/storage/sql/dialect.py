@@ -4,7 +4,8 @@ The repositories and the unit of work (``aligner_core.storage.sql``) are
 written once, in SQL both SQLite and PostgreSQL understand, with ``?``
 placeholders. A dialect supplies everything else: connections and
 transactions, error mapping, the case number sequence, substring search, the
-lock of an outbox claim and bulk loading. ``docs/storage.md`` says how to add one.
+lock of an outbox claim, bulk loading and reading fields out of JSON documents.
+``docs/storage.md`` says how to add one.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ class Dialect(Protocol):
 
     #: ``SELECT`` of the distinct sha256 of every file any case refers to.
     file_digests: str
+    #: The select list of a case's moments, read from its row and document in the
+    #: database (no document leaves it): number, owner_id, the document's
+    #: ``submitted_at`` (text), accepted_at, and its shipments' ``shipped_at`` as
+    #: JSON array text (``"[]"`` for none).
+    case_moments: str
 
     def scrub(self, session: Session) -> None:
         """Make overwritten or deleted rows unrecoverable from the database's files."""

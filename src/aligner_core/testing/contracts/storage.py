@@ -56,11 +56,12 @@ from aligner_core.domain.accounts import (
     Role,
 )
 from aligner_core.domain.audit import AuditAction, AuditEntry, AuditFilter
-from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold, RecordsRequest
+from aligner_core.domain.cases import Case, CaseKind, CaseStatus, Hold, RecordsRequest, Shipment
 from aligner_core.domain.deadlines import Stage
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.invoices import Invoice, InvoiceLine, InvoiceNumber, TaxRate
 from aligner_core.domain.ledger import IssuedInvoice
+from aligner_core.domain.metrics import CaseMoments, moments_of
 from aligner_core.domain.money import Money
 from aligner_core.domain.patients import Gender, Patient
 from aligner_core.domain.prices import Item
@@ -97,6 +98,7 @@ __all__ = [
     "case",
     "case_filters",
     "enrol",
+    "expected_moments",
     "network",
     "outbox_entry",
     "populate",
@@ -467,6 +469,55 @@ def _changed(c: Case, pop: Population, rnd: random.Random) -> Case:
     elif what == "assign":
         changes.update(assigned_to=rnd.choice([None, *pop.assignees]))
     return attrs.evolve(c, **changes)
+
+
+def _shipment(phase: int, at: datetime) -> Shipment:
+    return Shipment(uuid4(), "DHL", f"TRACK{phase}", phase, False, at)
+
+
+def _with_moments(cases: Iterable[Case]) -> tuple[Case, ...]:
+    """``cases`` submitted, approved and shipped at random times (some not, some in other
+    zones, shipments out of order), each updated at or after its moments."""
+    rnd = random.Random(3)
+    zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    changed = []
+    for c in cases:
+        at = c.created_at
+
+        def later(at: datetime) -> datetime:
+            step = timedelta(hours=rnd.randrange(0, 24 * 60), microseconds=rnd.choice([0, 7]))
+            return (at + step).astimezone(rnd.choice(zones))
+
+        submitted = later(at) if rnd.random() < 0.8 else None
+        accepted = later(submitted) if submitted and rnd.random() < 0.7 else None
+        times = [later(accepted) for _ in range(rnd.choice([0, 1, 3]))] if accepted else []
+        rnd.shuffle(times)
+        shipments = tuple(_shipment(i + 1, t) for i, t in enumerate(times))
+        last = max([c.updated_at, *(t for t in (submitted, accepted, *times) if t)])
+        changed.append(
+            attrs.evolve(
+                c,
+                submitted_at=submitted,
+                accepted_at=accepted,
+                shipments=shipments,
+                updated_at=last + timedelta(minutes=rnd.choice([0, 5])),
+            )
+        )
+    return tuple(changed)
+
+
+def expected_moments(
+    cases: Iterable[Case], network_id: UUID, since: datetime, owner_id: UUID | None = None
+) -> list[CaseMoments]:
+    """The reference answer for ``CaseRepository.moments``."""
+    return [
+        moments_of(c)
+        for c in sorted(cases, key=lambda c: c.number)
+        if c.network_id == network_id
+        and (owner_id is None or c.owner_id == owner_id)
+        and c.status is not CaseStatus.DELETED
+        and c.updated_at >= since
+    ]
 
 
 class StorageContract:
@@ -1380,6 +1431,92 @@ class StorageContract:
             uow.commit()
         with storage.unit_of_work() as uow:
             assert uow.cases.file_digests() == set(digests)
+
+    # ------------------------------------------------------------------ case moments (metrics)
+    def test_moments_agree_with_the_cases_for_generated_periods(
+        self, make_storage: Callable[[], Storage]
+    ) -> None:
+        """Networks, owners, period starts in several zones: the moments of exactly the
+        cases updated since, read without whole documents, equal ``moments_of`` them."""
+        storage = make_storage()
+        try:
+            pop = attrs.evolve(
+                population(50, seed=9), cases=_with_moments(population(50, seed=9).cases)
+            )
+            with storage.unit_of_work() as uow:
+                enrol(uow, pop)
+                for c in pop.cases:
+                    uow.cases.add(c)
+                uow.commit()
+            updated = sorted({c.updated_at for c in pop.cases})
+            zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))]
+            starts = st.builds(
+                lambda t, nudge, zone: (t + nudge).astimezone(zone),
+                st.sampled_from([T0 - timedelta(days=1), *updated]),
+                st.sampled_from([timedelta(0), timedelta(microseconds=1), -timedelta(seconds=1)]),
+                st.sampled_from(zones),
+            )
+            owners = st.sampled_from([None, *(d.account_id for d in pop.doctors), uuid4()])
+
+            @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(
+                net=st.sampled_from([*(n.network_id for n in pop.networks), uuid4()]),
+                since=starts,
+                owner=owners,
+            )
+            def check(net: UUID, since: datetime, owner: UUID | None) -> None:
+                with storage.unit_of_work() as uow:
+                    found = uow.cases.moments(net, since, owner_id=owner)
+                assert list(found) == expected_moments(pop.cases, net, since, owner)
+
+            check()
+        finally:
+            storage.close()
+
+    def test_moments_leave_out_deleted_drafts_and_follow_updates(
+        self, storage: Storage, cast: Any
+    ) -> None:
+        net, doctor, planner = cast
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        kept = self._new_case(storage, doctor, created_at=start + timedelta(days=3))
+        gone = self._new_case(storage, doctor, created_at=start + timedelta(days=4))
+        old = self._new_case(storage, doctor, created_at=start - timedelta(days=40))
+        with storage.unit_of_work() as uow:
+            assert [m.case_number for m in uow.cases.moments(net.network_id, start)] == [
+                kept.number,
+                gone.number,
+            ]
+            assert uow.cases.moments(net.network_id, start, owner_id=planner.account_id) == []
+            assert uow.cases.moments(uuid4(), start) == []
+            shipped = start + timedelta(days=20)
+            uow.cases.update(
+                attrs.evolve(
+                    old,
+                    status=CaseStatus.SHIPPED,
+                    submitted_at=start - timedelta(days=39),
+                    accepted_at=start + timedelta(days=10),
+                    shipments=(_shipment(1, shipped + timedelta(days=30)), _shipment(2, shipped)),
+                    updated_at=shipped + timedelta(days=30),
+                    version=2,
+                )
+            )
+            uow.cases.update(attrs.evolve(gone, status=CaseStatus.DELETED, version=2))
+            assert len(uow.cases.moments(net.network_id, start)) == 2  # committed state only
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            found = uow.cases.moments(net.network_id, start, owner_id=doctor.account_id)
+            assert found == [
+                CaseMoments(kept.number, doctor.account_id),
+                CaseMoments(
+                    old.number,
+                    doctor.account_id,
+                    start - timedelta(days=39),
+                    start + timedelta(days=10),
+                    shipped,
+                ),
+            ]
+            with pytest.raises(ValidationError):
+                uow.cases.moments(net.network_id, datetime(2026, 1, 1))  # naive: no instant
 
     def test_the_audit_log_keeps_entries_per_network_newest_first(
         self, storage: Storage, cast: Any
