@@ -1,6 +1,7 @@
 """Packages and quotes (#16): a lab's price book and packages, a plan's quote, approval in
 a package the doctor picks, follow-ups within the package (free) and beyond it (priced),
-a replacement quoted before it is sent, and a price change that leaves the approved quote
+a replacement quoted before it is sent, add-ons (TPS, rush) quoted with a plan, an
+upgrade to a larger package invoiced as the difference, and a price change that leaves the approved quote
 as it was, and the doctor's practice metrics: cases started, approved and shipped and the
 net revenue of the year to date. (Invoices are built from these quotes; here their totals
 are printed.)
@@ -30,6 +31,8 @@ def prices(lite: str, comprehensive: str) -> tuple[PriceEntry, ...]:
         Item.follow_up("refinement"): "350.00",
         Item.replacement(Arch.UPPER): "45.00",
         Item.replacement(Arch.LOWER): "45.00",
+        Item.add_on("tps"): "150.00",  # treatment planning services
+        Item.add_on("rush"): "95.00",
     }
     return tuple(PriceEntry(item, Money(amount, "EUR")) for item, amount in amounts.items())
 
@@ -114,6 +117,17 @@ def main() -> int:
         "a replacement, quoted before it is sent",
         core.quote_replacement(lab.doctor, replacement.case_id),
     )
+
+    second = lab.ready_case(last_name="Roe")
+    core.update_draft(lab.doctor, second, add_ons=["tps", "rush"])
+    core.submit(lab.doctor, second)
+    core.upload_plan(lab.planner, second, plan_summary(10, 8))
+    show("a second case ordered with TPS and rush", core.get_case(lab.doctor, second).quote)
+    core.accept_plan(lab.doctor, second, 1)
+    billed()
+    core.upgrade_package(lab.doctor, second, "comprehensive")
+    print("later the doctor upgrades it to Comprehensive: the difference is invoiced")
+    billed()
 
     core.execute(
         lab.admin,
