@@ -1,10 +1,10 @@
 """Packages and quotes (#16): a lab's price book and packages, a plan's quote, approval in
 a package the doctor picks, follow-ups within the package (free) and beyond it (priced),
 a replacement quoted before it is sent, add-ons (TPS, rush) quoted with a plan, an
-upgrade to a larger package invoiced as the difference, and a price change that leaves the approved quote
-as it was, and the doctor's practice metrics: cases started, approved and shipped and the
-net revenue of the year to date. (Invoices are built from these quotes; here their totals
-are printed.)
+upgrade to a larger package invoiced as the difference, a price change that leaves the
+approved quote as it was, and the doctor's practice metrics: cases started, approved
+and shipped and the net revenue of the year to date. (Invoices are built from these
+quotes; here their totals are printed.)
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ entries, commit. Handlers (``service/handlers``) only say what changes.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -187,10 +189,35 @@ def check_version(command: CaseCommand, case: Case) -> None:
         raise ConcurrencyConflictError("case", case.number, expected, case.version)
 
 
+#: How often a command that lost the race for an invoice number runs again: the number is
+#: the network's, not the case's, so the user has nothing to reload.
+NUMBER_RACE_ATTEMPTS = 12
+
+
 def run(
     deps: Deps, actor_id: UUID, command: CaseCommand, handler: Handler, prepared: Any = None
 ) -> Case:
-    """Run one command on one case: everything in one unit of work, or nothing."""
+    """Run one command on one case: everything in one unit of work, or nothing (again, when
+    another writer took the invoice number it drew)."""
+    for attempt in range(NUMBER_RACE_ATTEMPTS):
+        try:
+            return _run_once(deps, actor_id, command, handler, prepared)
+        except ConcurrencyConflictError as conflict:
+            if conflict.kind != "invoice number" or attempt == NUMBER_RACE_ATTEMPTS - 1:
+                raise
+            log.info("%s: invoice number taken, running again", type(command).__name__)
+            pause_after_race(attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def pause_after_race(attempt: int) -> None:
+    """A short random wait before running again, so the winners get through first."""
+    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+
+
+def _run_once(
+    deps: Deps, actor_id: UUID, command: CaseCommand, handler: Handler, prepared: Any
+) -> Case:
     with deps.storage.unit_of_work() as uow:
         now = deps.clock.now()
         name = type(command).action

@@ -49,22 +49,20 @@ __all__ = [
     "statement_of",
 ]
 
-#: How often a unit of work that lost the race for an invoice number runs again.
-_ATTEMPTS = 5
-
 
 def _numbered(deps: Deps, build: Callable[[UnitOfWork, datetime], IssuedInvoice]) -> IssuedInvoice:
     """Run ``build`` in a unit of work and commit, again if another one took the number."""
-    for attempt in range(_ATTEMPTS):
+    for attempt in range(pipeline.NUMBER_RACE_ATTEMPTS):
         try:
             with deps.storage.unit_of_work() as uow:
                 entry = build(uow, deps.clock.now())
                 uow.invoices.add(entry)
                 uow.commit()
             return entry
-        except ConcurrencyConflictError:
-            if attempt == _ATTEMPTS - 1:
+        except ConcurrencyConflictError as conflict:
+            if conflict.kind != "invoice number" or attempt == pipeline.NUMBER_RACE_ATTEMPTS - 1:
                 raise
+            pipeline.pause_after_race(attempt)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
