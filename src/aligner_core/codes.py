@@ -434,6 +434,7 @@ CODES: Final[Mapping[str, str]] = {
     # add-ons and package upgrades (#16, main)
     "add_on_unpriced": N_("the price book has no price for add-on {add_on}"),
     "no_package_approved": N_("no package was approved for this case"),
+    "payment_not_owned": N_("the way to pay is not yours or one of your practices'"),
 }
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import aligner_core
 from aligner_core.bootstrap import Core
 from aligner_core.commands import SetPackages, SetPriceBook
+from aligner_core.domain.accounts import Address, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.money import Currency, Money
 from aligner_core.domain.orders import (
@@ -454,3 +455,25 @@ def test_only_the_doctor_upgrades_an_approved_package(core_on_each_storage: Core
     assert [r.code for r in reasons] == ["no_package_approved"]
     with pytest.raises(InvalidTransitionError):
         core.upgrade_package(unpriced.doctor, plain, "comprehensive")
+
+
+def test_an_order_is_paid_only_with_the_doctors_own_methods(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)
+    other = lab.add(Role.DOCTOR, "other-doctor")
+    stolen = PaymentMethod.card_on_file(other, "pm_someone_elses")
+    order = ReplacementOrder(3, ReplacementReason.BROKEN, upper="2", not_quality_complaint=True)
+    with pytest.raises(ValidationError) as info:
+        core.order_follow_up(lab.doctor, parent, order, payment=stolen)
+    assert [(e.code, e.path) for e in info.value.errors] == [
+        ("payment_not_owned", "$.payment.owner_id")
+    ]
+    draft = core.order_follow_up(lab.doctor, parent, order)
+    with pytest.raises(ValidationError):
+        core.update_draft(lab.doctor, draft.case_id, payment=stolen)
+    address = Address(country="DE", city="Berlin", postal_code="10115", street="Hauptstr. 1")
+    practice = core.add_practice(lab.doctor, lab.doctor, "Mitte", address).practices[-1]
+    by_practice = PaymentMethod.invoice(practice.practice_id)
+    paid = core.update_draft(lab.doctor, draft.case_id, payment=by_practice)
+    assert paid.payment == by_practice

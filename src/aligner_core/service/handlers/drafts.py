@@ -24,6 +24,7 @@ from aligner_core.domain.cases import Case, CaseKind, CaseStatus, HistoryEntry
 from aligner_core.domain.erasure import erased
 from aligner_core.domain.events import EventType
 from aligner_core.domain.patients import Patient
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.prescriptions import TreatmentRequest
 from aligner_core.domain.records import (
     Acceptance,
@@ -54,6 +55,16 @@ def _practice_for(
     if found is None:
         raise ValidationError.of("practice_not_owned", "$.practice_id")
     return found
+
+
+def _payment_of(owner: Account, payment: PaymentMethod | None) -> PaymentMethod | None:
+    """A way to pay held by the ordering doctor or one of their practices: never another
+    doctor's card or account."""
+    if payment is None or payment.owner_id == owner.account_id:
+        return payment
+    if owner.practice(payment.owner_id) is None:
+        raise ValidationError.of("payment_not_owned", "$.payment.owner_id")
+    return payment
 
 
 def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
@@ -91,7 +102,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             name=command.name,
             practice=practice,
             product=product,
-            payment=command.payment,
+            payment=_payment_of(actor, command.payment),
             add_ons=add_ons,
         )
         case = attrs.evolve(draft, number=uow.cases.next_number())
@@ -164,7 +175,7 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             # ships where the parent shipped unless the order names another practice
             practice=practice,
             product=_follow_up_product(network, kind),
-            payment=command.payment,
+            payment=_payment_of(actor, command.payment),
             add_ons=add_ons,
         )
         number = uow.cases.next_number()
@@ -212,7 +223,7 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
     if command.practice_id is not None:
         changes["practice"] = _practice_for(step.actor, command.practice_id)
     if command.payment is not None:
-        changes["payment"] = command.payment
+        changes["payment"] = _payment_of(step.actor, command.payment)
     network = step.uow.accounts.get_network(case.network_id)
     if command.add_ons is not None:
         practice = changes.get("practice", case.practice)
