@@ -748,10 +748,25 @@ class Core:
     def invoice_json(self, actor_id: UUID, invoice_id: UUID) -> str:
         return invoices.to_json(self.invoice(actor_id, invoice_id).invoice)
 
-    def invoice_html(self, actor_id: UUID, invoice_id: UUID, *, issuer: str, recipient: str) -> str:
-        """The printable page of an invoice (``issuer`` and ``recipient`` shown as given)."""
-        found = self.invoice(actor_id, invoice_id).invoice
-        return invoices.to_html(found, issuer=issuer, recipient=recipient)
+    def invoice_html(
+        self,
+        actor_id: UUID,
+        invoice_id: UUID,
+        *,
+        issuer: str | None = None,
+        recipient: str | None = None,
+    ) -> str:
+        """The printable page of an invoice, for its network's admin or its doctor.
+
+        ``issuer`` and ``recipient`` are shown as given; left out, they are the network's
+        name and the doctor's name with the practice invoiced (never the patient).
+        """
+        entry = self.invoice(actor_id, invoice_id)
+        if issuer is None or recipient is None:
+            network, doctor = billing.parties_of(self.deps, entry)
+            issuer = network if issuer is None else issuer
+            recipient = doctor if recipient is None else recipient
+        return invoices.to_html(entry.invoice, issuer=issuer, recipient=recipient)
 
     def invoices_csv(
         self,
