@@ -17,7 +17,8 @@ needs no per-command code:
   fields, the command it sent (with what the shell knows added), a command API's
   OpenAPI paths; :func:`commands_on` -- the commands one route runs on an account
   (or an invoice) named in its URL, :func:`local_path` -- where it may send the user back;
-- :func:`order_choices` -- a new order's practices and catalogue products.
+- :func:`order_choices`, :func:`attach_uploads` -- a new order's practices and catalogue
+  products, the uploads of a form attached to its case.
 
 Field labels and hints are English unless a ``texts`` catalog (English text ->
 translation) is given; enum labels, button labels and error messages are the
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from types import NoneType, UnionType
@@ -86,6 +87,7 @@ __all__ = [
     "Form",
     "Step",
     "api_paths",
+    "attach_uploads",
     "buttons",
     "case_filter",
     "choices_of",
@@ -1182,3 +1184,19 @@ def local_path(target: str | None, default: str = "/") -> str:
     text = target or ""
     plain = all(" " < c <= "~" for c in text)  # no spaces, no controls a browser would drop
     return text if plain and text[:1] == "/" and text[1:2] not in ("/", "\\") else default
+
+
+def attach_uploads(
+    run: Callable[[AttachFile], object], fields: Mapping[str, Any], case_id: UUID
+) -> dict[str, AlignerError]:
+    """Attach each upload in ``fields`` (:func:`form_data`) whose input a file kind names
+    (``upper_scan``) to the case, through ``run`` (the shell's ``core.execute`` for the
+    user); the refusals by input name, for the form to show under its file inputs."""
+    refused: dict[str, AlignerError] = {}
+    for kind in FileKind:
+        for name, stream in fields.get(kind.value) or ():
+            try:
+                run(AttachFile(case_id=case_id, kind=kind, name=name, content=stream))
+            except AlignerError as error:
+                refused[kind.value] = error
+    return refused

@@ -458,3 +458,22 @@ def test_commands_on_an_account_or_an_invoice_leave_case_commands_out() -> None:
 def test_a_way_back_stays_on_the_site(target: str | None, expected: str) -> None:
     assert ui.local_path(target) == expected
     assert ui.local_path(target, "/invoices") == (expected if expected != "/" else "/invoices")
+
+
+def test_uploads_named_by_file_kind_are_attached_and_refusals_kept_by_input() -> None:
+    import io
+    from functools import partial
+
+    core = aligner_core.connect("memory://")
+    lab = set_up_lab(core)
+    case = core.create_case(lab.doctor, CaseKind.TREATMENT, patient_details())
+    fields = {
+        "upper_scan": [("upper.stl", io.BytesIO(arch_stl()))],
+        "lower_scan": [("lower.stl", io.BytesIO(b"%PDF-1.4 not a mesh"))],
+        "photo_frontal": [],  # an input left empty
+        "notes": "not an upload",
+    }
+    refused = ui.attach_uploads(partial(core.execute, lab.doctor), fields, case.case_id)
+    assert set(refused) == {"lower_scan"} and isinstance(refused["lower_scan"], RejectedFileError)
+    files = core.get_case(lab.doctor, case.case_id).case.records.files
+    assert [(f.kind, f.name) for f in files] == [(FileKind.UPPER_SCAN, "upper.stl")]
