@@ -147,22 +147,30 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     roles = {"role": [(r, "") for r in ("doctor", "planner", "production")]}
 
+    def signup(request: Request, token: str, status: int = 200, **kw: Any) -> HTMLResponse:
+        """The registration form, or an e-mail invitation's (its token in the URL, no code)."""
+        cls = commands.AcceptInvitation if token else commands.Register
+        skip = {"token", "registration.reference_code"} if token else ()
+        shown = form(request, None, cls, choices=roles, skip=skip, **kw)
+        return render(request, "register.html", status=status, form=shown, invited=bool(token))
+
     @app.get("/register")
-    def register_page(request: Request) -> HTMLResponse:
-        return render(
-            request, "register.html", form=form(request, None, commands.Register, choices=roles)
-        )
+    @app.get("/invitations/{token}")
+    def register_page(request: Request, token: str = "") -> HTMLResponse:
+        return signup(request, token)
 
     @app.post("/register")
-    async def register(request: Request) -> HTMLResponse:
+    @app.post("/invitations/{token}")
+    async def register(request: Request, token: str = "") -> HTMLResponse:
+        """A new account: blocked until an admin activates it, active at once if invited."""
+        cls = commands.AcceptInvitation if token else commands.Register
         fields = await posted(request)
         try:
             account = core.execute(
-                None, ui.read_command(commands.Register, fields, converter=convert)
+                None, ui.read_command(cls, fields, converter=convert, token=token)
             )
         except AlignerError as e:
-            shown = form(request, None, commands.Register, choices=roles, values=fields, error=e)
-            return render(request, "register.html", status=e.http_status, form=shown)
+            return signup(request, token, e.http_status, values=fields, error=e)
         code = fields.get("registration.reference_code", "")
         admins = core.network_admins(code) if code else ()
         return render(request, "registered.html", account=account, admins=admins)
