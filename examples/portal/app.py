@@ -315,8 +315,9 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         return Response(core.invoices_csv(me.account_id), media_type="text/csv", headers=headers)
 
     @app.get("/invoices/{invoice_id}")
-    def invoice(me: Me, invoice_id: UUID) -> HTMLResponse:
-        return HTMLResponse(core.invoice_html(me.account_id, invoice_id))
+    def invoice(request: Request, me: Me, invoice_id: UUID) -> HTMLResponse:
+        page = core.invoice_html(me.account_id, invoice_id, language=language(request, me))
+        return HTMLResponse(page)
 
     @app.get("/share/{token}")
     def shared(request: Request, token: str) -> HTMLResponse:

@@ -89,6 +89,7 @@ def test_an_invoice_prints_for_its_doctor_and_admin_only_and_lists_as_csv(
     for reader in (lab.doctor, lab.admin):
         code, _, body = call(portal, reader, f"/invoices/{entry.invoice_id}")
         assert code == 200 and str(entry.number) in body and lab.network.name in body
+        assert "Subtotal" in body and "<dt>To</dt>" in body
         assert "Doe" not in body  # the case number, never the patient
     assert call(portal, other, f"/invoices/{entry.invoice_id}")[0] == 404
     code, _, csv = call(portal, lab.doctor, "/invoices.csv")

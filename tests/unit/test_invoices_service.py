@@ -189,6 +189,9 @@ def test_the_printable_invoice_names_the_lab_the_doctor_and_the_practice(
     assert f"{doctor.display_name}, {doctor.clinic_name}" in core.invoice_html(
         lab.admin, at_clinic.invoice_id
     )
+    german = core.invoice_html(lab.doctor, at_practice.invoice_id, language="de-DE")
+    assert '<html lang="de">' in german and "Zwischensumme" in german and "Rechnung" in german
+    assert "Subtotal" in page and "Subtotal" not in german
     stranger = lab.add(Role.DOCTOR, "doctor-stranger")
     with pytest.raises(NotFoundError):
         core.invoice_html(stranger, at_practice.invoice_id)

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, overload
 from uuid import UUID
 
+from aligner_core import i18n
 from aligner_core.commands import (
     AcceptInvitation,
     AcceptOrder,
@@ -755,18 +756,24 @@ class Core:
         *,
         issuer: str | None = None,
         recipient: str | None = None,
+        language: str | None = None,
     ) -> str:
         """The printable page of an invoice, for its network's admin or its doctor.
 
         ``issuer`` and ``recipient`` are shown as given; left out, they are the network's
-        name and the doctor's name with the practice invoiced (never the patient).
+        name and the doctor's name with the practice invoiced (never the patient). The
+        page's words are in ``language`` (English without a catalog for it).
         """
         entry = self.invoice(actor_id, invoice_id)
         if issuer is None or recipient is None:
             network, doctor = billing.parties_of(self.deps, entry)
             issuer = network if issuer is None else issuer
             recipient = doctor if recipient is None else recipient
-        return invoices.to_html(entry.invoice, issuer=issuer, recipient=recipient)
+        lang = i18n.resolve(language)
+        texts = {key: i18n.gettext(text, lang) for key, text in invoices.HTML_TEXTS.items()}
+        return invoices.to_html(
+            entry.invoice, issuer=issuer, recipient=recipient, texts=texts, lang=lang
+        )
 
     def invoices_csv(
         self,
