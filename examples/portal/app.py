@@ -10,6 +10,7 @@ What is left here is HTTP: routes, cookies, uploads, templates. Login is a stub
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -146,22 +147,30 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     roles = {"role": [(r, "") for r in ("doctor", "planner", "production")]}
 
+    def signup(request: Request, token: str, status: int = 200, **kw: Any) -> HTMLResponse:
+        """The registration form, or an e-mail invitation's (its token in the URL, no code)."""
+        cls = commands.AcceptInvitation if token else commands.Register
+        skip = {"token", "registration.reference_code"} if token else ()
+        shown = form(request, None, cls, choices=roles, skip=skip, **kw)
+        return render(request, "register.html", status=status, form=shown, invited=bool(token))
+
     @app.get("/register")
-    def register_page(request: Request) -> HTMLResponse:
-        return render(
-            request, "register.html", form=form(request, None, commands.Register, choices=roles)
-        )
+    @app.get("/invitations/{token}")
+    def register_page(request: Request, token: str = "") -> HTMLResponse:
+        return signup(request, token)
 
     @app.post("/register")
-    async def register(request: Request) -> HTMLResponse:
+    @app.post("/invitations/{token}")
+    async def register(request: Request, token: str = "") -> HTMLResponse:
+        """A new account: blocked until an admin activates it, active at once if invited."""
+        cls = commands.AcceptInvitation if token else commands.Register
         fields = await posted(request)
         try:
             account = core.execute(
-                None, ui.read_command(commands.Register, fields, converter=convert)
+                None, ui.read_command(cls, fields, converter=convert, token=token)
             )
         except AlignerError as e:
-            shown = form(request, None, commands.Register, choices=roles, values=fields, error=e)
-            return render(request, "register.html", status=e.http_status, form=shown)
+            return signup(request, token, e.http_status, values=fields, error=e)
         code = fields.get("registration.reference_code", "")
         admins = core.network_admins(code) if code else ()
         return render(request, "registered.html", account=account, admins=admins)
@@ -186,28 +195,20 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         practice = form(request, me, commands.AddPractice, skip={"account_id"})
         return render(request, "profile.html", me, status, account=shown, form=page, add=practice)
 
-    @app.post("/profile/practices/{name}")
-    async def practices(
-        request: Request, me: Me, name: str, account: UUID | None = None
-    ) -> Response:
-        """Add or remove a treating practice (a doctor's own, or as their network's admin)."""
-        if name not in ("AddPractice", "RemovePractice"):
+    @app.post("/accounts/{account_id}/do/{name}")
+    @app.post("/invoices/{invoice_id}/do/{name}")
+    async def on_record(request: Request, me: Me, name: str, back: str = "/") -> Response:
+        """A command on the account or invoice in the URL (AddPractice, Block, IssueCreditNote)."""
+        field, subject = next((k, v) for k, v in request.path_params.items() if k != "name")
+        cls, fields = ui.commands_on(field).get(name), await posted(request)
+        if cls is None:
             raise NotFoundError("command", name)
-        target, fields = account or me.account_id, await posted(request)
-        command = ui.read_command(commands.COMMANDS[name], fields, account_id=target)
-        core.execute(me.account_id, command)
-        return redirect(f"/profile?saved=1{f'&account={account}' if account else ''}")
+        core.execute(me.account_id, ui.read_command(cls, fields, **{field: subject}))
+        return redirect(ui.local_path(back))
 
     @app.get("/admin/users")
     def users(request: Request, me: Me) -> HTMLResponse:
         return render(request, "users.html", me, accounts=core.list_accounts(me.account_id))
-
-    @app.post("/admin/users/{account_id}/{name}")
-    def manage(me: Me, account_id: UUID, name: str) -> Response:
-        if name not in ("Activate", "Block"):
-            raise NotFoundError("command", name)
-        core.execute(me.account_id, commands.COMMANDS[name](account_id=account_id))  # type: ignore[call-arg]
-        return redirect("/admin/users")
 
     # -- dashboard and case list ----------------------------------------------------------
     @app.get("/")
@@ -221,12 +222,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
 
     # -- the new-case wizard: product, patient, teeth, request, files and confirmations -----
     def wizard(request: Request, me: Any, status: int = 200, **kw: Any) -> HTMLResponse:
-        ships = [(str(p.practice_id), p.name) for p in me.practices]
-        offered = [(p.code, p.name) for p in core.catalogue(me.account_id).products]
-        kinds = {
-            "choices": {"kind": NEW_KINDS, "practice_id": ships, "product": offered},
-            "variants": {"order": "retainer"},
-        }
+        choices = {"kind": NEW_KINDS, **ui.order_choices(me, core.catalogue(me.account_id))}
+        kinds = {"choices": choices, "variants": {"order": "retainer"}}
         made = form(request, me, commands.CreateCase, **kinds, **kw)
         ticks = form(request, me, commands.Confirm, values=kw.get("values"))
         return render(request, "wizard.html", me, status, form=made, confirm=ticks)
@@ -234,20 +231,6 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     @app.get("/cases/new")
     def new_case(request: Request, me: Me) -> HTMLResponse:
         return wizard(request, me)
-
-    def attach(me: Any, case: aligner_core.Case, fields: dict[str, Any]) -> dict[str, Any]:
-        """Each upload in ``fields`` (named by file kind) into the case: refusals by name."""
-        errors: dict[str, Any] = {}
-        for kind in aligner_core.FileKind:
-            for name, stream in fields.get(kind.value) or ():
-                try:
-                    command = commands.AttachFile(
-                        case_id=case.case_id, kind=kind, name=name, content=stream
-                    )
-                    core.execute(me.account_id, command)
-                except AlignerError as e:
-                    errors[kind.value] = e
-        return errors
 
     @app.post("/cases/new")
     async def create(request: Request, me: Me) -> Response:
@@ -262,7 +245,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
             return wizard(request, me, 422, values=fields, error=e)
         case = core.execute(me.account_id, command)
         core.execute(me.account_id, ui.read_command(commands.Confirm, fields, case_id=case.case_id))
-        errors = attach(me, case, fields)
+        errors = ui.attach_uploads(partial(core.execute, me.account_id), fields, case.case_id)
         if errors:
             return case_page(request, me, case.number, 422, file_errors=errors)
         return redirect(f"/cases/{case.number}?done=CreateCase")
@@ -291,7 +274,8 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     @app.post("/cases/{number}/files")
     async def add_files(request: Request, me: Me, number: int) -> Response:
         case = core.get_case_by_number(me.account_id, number).case
-        errors = attach(me, case, await posted(request))
+        fields = await posted(request)
+        errors = ui.attach_uploads(partial(core.execute, me.account_id), fields, case.case_id)
         if errors:
             return case_page(request, me, number, 422, file_errors=errors)
         return redirect(f"/cases/{number}?done=AttachFile")
@@ -319,6 +303,21 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         opened = core.open_file(me.account_id, case.case_id, file_id)
         headers = {"Content-Disposition": f'attachment; filename="{opened.record.name}"'}
         return Streaming(iter(opened), media_type=opened.record.media_type, headers=headers)
+
+    # -- invoices: a doctor's own, an admin's network's; each printable, all as CSV -------------
+    @app.get("/invoices")
+    def invoices(request: Request, me: Me) -> HTMLResponse:
+        return render(request, "invoices.html", me, invoices=core.invoices(me.account_id))
+
+    @app.get("/invoices.csv")
+    def invoices_csv(me: Me) -> Response:
+        headers = {"Content-Disposition": 'attachment; filename="invoices.csv"'}
+        return Response(core.invoices_csv(me.account_id), media_type="text/csv", headers=headers)
+
+    @app.get("/invoices/{invoice_id}")
+    def invoice(request: Request, me: Me, invoice_id: UUID) -> HTMLResponse:
+        page = core.invoice_html(me.account_id, invoice_id, language=language(request, me))
+        return HTMLResponse(page)
 
     @app.get("/share/{token}")
     def shared(request: Request, token: str) -> HTMLResponse:

@@ -15,7 +15,10 @@ needs no per-command code:
   request parameters, the dashboard's counts in order;
 - :func:`form_data`, :func:`read_command`, :func:`api_paths` -- a posted form as
   fields, the command it sent (with what the shell knows added), a command API's
-  OpenAPI paths.
+  OpenAPI paths; :func:`commands_on` -- the commands one route runs on an account
+  (or an invoice) named in its URL, :func:`local_path` -- where it may send the user back;
+- :func:`order_choices`, :func:`attach_uploads` -- a new order's practices and catalogue
+  products, the uploads of a form attached to its case.
 
 Field labels and hints are English unless a ``texts`` catalog (English text ->
 translation) is given; enum labels, button labels and error messages are the
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from types import NoneType, UnionType
@@ -40,8 +43,10 @@ import attrs
 
 from aligner_core import i18n
 from aligner_core.commands import (
+    COMMANDS,
     AssignCase,
     AttachFile,
+    CaseCommand,
     ConfirmDelivery,
     InviteCollaborator,
     OrderFollowUp,
@@ -52,12 +57,13 @@ from aligner_core.commands import (
     Submit,
     UpdateDraft,
 )
-from aligner_core.domain.accounts import GrantStatus, Practice, Role
+from aligner_core.domain.accounts import Account, GrantStatus, Practice, Role
 from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
 from aligner_core.domain.lifecycle import FOLLOWS, impressions_by_post
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
+from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import DASHBOARD_STATUSES, MAX_NAME, CaseFilter, SortKey
 from aligner_core.domain.records import FileKind
 from aligner_core.domain.teeth import PERMANENT_TEETH, Notation, Tooth, ToothChart, ToothState
@@ -81,15 +87,19 @@ __all__ = [
     "Form",
     "Step",
     "api_paths",
+    "attach_uploads",
     "buttons",
     "case_filter",
     "choices_of",
+    "commands_on",
     "drop_blank_rows",
     "form_data",
     "form_for",
     "form_values",
     "label",
+    "local_path",
     "message",
+    "order_choices",
     "progress",
     "read_command",
     "review",
@@ -842,7 +852,7 @@ def _people(
     """Options of the identifier fields of ``command`` on ``case``."""
     names = {p.account_id: p.display_name for p in people}
     if command in (UpdateDraft, OrderFollowUp) and practices:  # where the aligners ship to
-        return {"practice_id": [(str(p.practice_id), p.name) for p in practices]}
+        return {"practice_id": _practices(practices)}
     if command is Reassign:
         doctors = [p for p in people if p.role is Role.DOCTOR and p.active]
         others = [p for p in doctors if p.account_id != case.owner_id]
@@ -1139,3 +1149,54 @@ def case_filter(params: Mapping[str, Any], *, page_size: int = 20) -> CaseFilter
 def choices_of(kind: type[Enum], language: str = "en") -> tuple[Choice, ...]:
     """Every member of an enum as a choice (a filter's options)."""
     return tuple(Choice(str(m.value), label(m, language)) for m in kind)
+
+
+def _practices(practices: Iterable[Practice]) -> list[tuple[str, str]]:
+    return [(str(p.practice_id), p.name) for p in practices]
+
+
+def order_choices(account: Account, catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:
+    """The options of a new order's ``practice_id`` (the doctor's practices, where the
+    aligners ship to) and ``product`` (``core.catalogue(...)``), as :func:`form_for`'s
+    ``choices``."""
+    return {
+        "practice_id": _practices(account.practices),
+        "product": [(p.code, p.name) for p in catalogue.products],
+    }
+
+
+def commands_on(field: str, commands: Mapping[str, type] = COMMANDS) -> dict[str, type]:
+    """The commands on the record a field names, by name: ``"account_id"`` gives the
+    account commands (``AddPractice``, ``Block``, ``UpdateProfile``, ...), ``"invoice_id"``
+    ``IssueCreditNote``. Case commands are left out (they go to the case's route), so a
+    shell runs these on one route with the record's id from its URL."""
+    return {
+        name: cls
+        for name, cls in commands.items()
+        if not issubclass(cls, CaseCommand)
+        and any(a.name == field for a in attrs.fields(cast(Any, cls)))
+    }
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site (``/profile?saved=1``), else ``default``:
+    where a form may send the user back without becoming an open redirect."""
+    text = target or ""
+    plain = all(" " < c <= "~" for c in text)  # no spaces, no controls a browser would drop
+    return text if plain and text[:1] == "/" and text[1:2] not in ("/", "\\") else default
+
+
+def attach_uploads(
+    run: Callable[[AttachFile], object], fields: Mapping[str, Any], case_id: UUID
+) -> dict[str, AlignerError]:
+    """Attach each upload in ``fields`` (:func:`form_data`) whose input a file kind names
+    (``upper_scan``) to the case, through ``run`` (the shell's ``core.execute`` for the
+    user); the refusals by input name, for the form to show under its file inputs."""
+    refused: dict[str, AlignerError] = {}
+    for kind in FileKind:
+        for name, stream in fields.get(kind.value) or ():
+            try:
+                run(AttachFile(case_id=case_id, kind=kind, name=name, content=stream))
+            except AlignerError as error:
+                refused[kind.value] = error
+    return refused

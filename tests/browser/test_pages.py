@@ -190,11 +190,11 @@ def test_cancel_reassign_and_block(portal: Any, people: dict[str, UUID]) -> None
     assert status_of(portal, people, n) == "cancelled"
     users = page(portal, people["admin"], "/admin/users")
     assert "Block dr-two" in users
-    assert post(portal, people["admin"], f"/admin/users/{people['dr-two']}/Block", {})[0] == 303
+    assert post(portal, people["admin"], f"/accounts/{people['dr-two']}/do/Block", {})[0] == 303
     assert not portal.core.find_account("dr-two").is_active
     code, location, _ = post(portal, people["dr-two"], f"/cases/{n}/do/Comment", {"text": "hi"})
     assert code == 303 and location.endswith("/login")  # a blocked account is logged out
-    assert post(portal, people["admin"], f"/admin/users/{people['dr-two']}/Activate", {})[0] == 303
+    assert post(portal, people["admin"], f"/accounts/{people['dr-two']}/do/Activate", {})[0] == 303
 
 
 def test_the_case_list_filters_sorts_and_pages(portal: Any, people: dict[str, UUID]) -> None:
@@ -236,12 +236,14 @@ def test_practices_assignment_taking_and_my_cases(portal: Any, people: dict[str,
         doctor = core.activate(people["admin"], account.account_id).account_id
     where = {"country": "Germany", "city": "Köln", "postal_code": "50667", "street": "Domkloster 4"}
     practice = {"name": "Praxis am Dom", **{f"shipping_address.{k}": v for k, v in where.items()}}
-    assert post(portal, doctor, "/profile/practices/AddPractice", practice)[0] == 303
+    back = "?back=/profile%3Fsaved%3D1"
+    code, location, _ = post(portal, doctor, f"/accounts/{doctor}/do/AddPractice{back}", practice)
+    assert (code, location) == (303, "/profile?saved=1")
     assert "Praxis am Dom" in page(portal, doctor, "/profile")
     assert "Praxis am Dom" in page(portal, doctor, "/cases/new")  # the wizard's choice
     added = core.get_account(doctor, doctor).practices[-1]
     gone = {"practice_id": str(added.practice_id)}
-    assert post(portal, doctor, "/profile/practices/RemovePractice", gone)[0] == 303
+    assert post(portal, doctor, f"/accounts/{doctor}/do/RemovePractice", gone)[0] == 303
     assert core.get_account(doctor, doctor).practices == ()
 
     case = submitted_case(portal, people)

@@ -20,7 +20,7 @@ from aligner_core.domain.invoices import InvoiceKind, from_csv, from_json
 from aligner_core.domain.money import Money
 from aligner_core.domain.records import ImpressionType
 from aligner_core.errors import NotFoundError, PermissionDeniedError, ValidationError
-from aligner_core.testing.factories import Lab, patient_details, set_up_lab
+from aligner_core.testing.factories import Lab, address, patient_details, set_up_lab
 
 ALIGNERS = BillLine(item="product:aligners", quantity=2, unit="412.50")
 SHIPPING = BillLine(item="shipping:standard", quantity=1, unit="9.90")
@@ -164,3 +164,34 @@ def test_stored_invoice_totals_are_the_sum_of_their_lines(lines: list[BillLine],
     assert stored.subtotal.amount == expected
     assert sum((t.amount for t in stored.line_taxes), Decimal(0)) == stored.tax.amount
     assert stored.total.amount == expected + stored.tax.amount
+
+
+def test_the_printable_invoice_names_the_lab_the_doctor_and_the_practice(
+    core: Core, lab: Lab
+) -> None:
+    doctor = core.get_account(lab.doctor, lab.doctor)
+    at_clinic = core.execute(lab.admin, _invoice(core, lab, _case(core, lab.doctor)))
+    practice = core.add_practice(lab.doctor, lab.doctor, "Praxis Nord", address()).practices[-1]
+    case = core.create_case(
+        lab.doctor,
+        CaseKind.TREATMENT,
+        patient_details("Zwiebelmeier"),
+        impression_type=ImpressionType.INTRAORAL_SCAN,
+        practice_id=practice.practice_id,
+    )
+    at_practice = core.execute(lab.admin, _invoice(core, lab, case.case_id))
+    page = core.invoice_html(lab.doctor, at_practice.invoice_id)
+    assert f"<dd>{lab.network.name}</dd>" in page
+    assert f"<dd>{doctor.display_name}, Praxis Nord</dd>" in page
+    assert "Zwiebelmeier" not in page and "Jane" not in page
+    other = core.invoice_html(lab.admin, at_clinic.invoice_id, recipient="Accounts")
+    assert f"<dd>{doctor.clinic_name}</dd>" not in other and "<dd>Accounts</dd>" in other
+    assert f"{doctor.display_name}, {doctor.clinic_name}" in core.invoice_html(
+        lab.admin, at_clinic.invoice_id
+    )
+    german = core.invoice_html(lab.doctor, at_practice.invoice_id, language="de-DE")
+    assert '<html lang="de">' in german and "Zwischensumme" in german and "Rechnung" in german
+    assert "Subtotal" in page and "Subtotal" not in german
+    stranger = lab.add(Role.DOCTOR, "doctor-stranger")
+    with pytest.raises(NotFoundError):
+        core.invoice_html(stranger, at_practice.invoice_id)

@@ -7,12 +7,14 @@ import sys
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+import attrs
 import pytest
 
 import aligner_core
 from aligner_core import ui
 from aligner_core.commands import (
     AcceptPlan,
+    Block,
     CreateCase,
     OrderFollowUp,
     Register,
@@ -403,3 +405,75 @@ def test_labels_and_errors_in_the_users_language() -> None:
     assert [c.label for c in form["patient.gender"].choices][:2] == ["Männlich", "Weiblich"]
     assert ui.label(CaseStatus.SHIPPED, "de") == "Versandt"
     assert ui.label(CaseStatus.SHIPPED) == "Shipped"
+
+
+def test_a_new_orders_choices_are_the_doctors_practices_and_the_networks_products() -> None:
+    from aligner_core.domain.products import DEFAULT_PRODUCTS, Catalogue
+    from aligner_core.testing.factories import address
+
+    core = aligner_core.connect("memory://")
+    lab = set_up_lab(core)
+    bare = ui.order_choices(core.get_account(lab.doctor, lab.doctor), core.catalogue(lab.doctor))
+    assert bare["practice_id"] == []
+    assert bare["product"] == [(p.code, p.name) for p in DEFAULT_PRODUCTS]
+    doctor = core.add_practice(lab.doctor, lab.doctor, "Praxis Süd", address())
+    one = Catalogue(products=DEFAULT_PRODUCTS[:1])
+    chosen = ui.order_choices(doctor, one)
+    assert chosen == {
+        "practice_id": [(str(doctor.practices[0].practice_id), "Praxis Süd")],
+        "product": [(DEFAULT_PRODUCTS[0].code, DEFAULT_PRODUCTS[0].name)],
+    }
+    form = ui.form_for(CreateCase, choices=chosen)
+    assert [c.label for c in form["practice_id"].choices] == ["Praxis Süd"]
+
+
+def test_commands_on_an_account_or_an_invoice_leave_case_commands_out() -> None:
+    on_accounts = ui.commands_on("account_id")
+    assert {"Activate", "Block", "AddPractice", "RemovePractice", "UpdateProfile"} <= set(
+        on_accounts
+    )
+    assert "Comment" not in on_accounts and "CreateCase" not in on_accounts
+    assert all("account_id" in attrs.fields_dict(c) for c in on_accounts.values())
+    assert set(ui.commands_on("invoice_id")) == {"IssueCreditNote"}
+    assert "AcceptPlan" not in ui.commands_on("case_id")  # a case command: the case's route
+    assert ui.commands_on("no_such_field") == {}
+    assert ui.commands_on("account_id", {"Block": Block, "Ship": Ship}) == {"Block": Block}
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/profile?saved=1&account=x", "/profile?saved=1&account=x"),
+        ("/admin/users", "/admin/users"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("/\t/evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/a b", "/"),
+        ("", "/"),
+        (None, "/"),
+    ],
+)
+def test_a_way_back_stays_on_the_site(target: str | None, expected: str) -> None:
+    assert ui.local_path(target) == expected
+    assert ui.local_path(target, "/invoices") == (expected if expected != "/" else "/invoices")
+
+
+def test_uploads_named_by_file_kind_are_attached_and_refusals_kept_by_input() -> None:
+    import io
+    from functools import partial
+
+    core = aligner_core.connect("memory://")
+    lab = set_up_lab(core)
+    case = core.create_case(lab.doctor, CaseKind.TREATMENT, patient_details())
+    fields = {
+        "upper_scan": [("upper.stl", io.BytesIO(arch_stl()))],
+        "lower_scan": [("lower.stl", io.BytesIO(b"%PDF-1.4 not a mesh"))],
+        "photo_frontal": [],  # an input left empty
+        "notes": "not an upload",
+    }
+    refused = ui.attach_uploads(partial(core.execute, lab.doctor), fields, case.case_id)
+    assert set(refused) == {"lower_scan"} and isinstance(refused["lower_scan"], RejectedFileError)
+    files = core.get_case(lab.doctor, case.case_id).case.records.files
+    assert [(f.kind, f.name) for f in files] == [(FileKind.UPPER_SCAN, "upper.stl")]

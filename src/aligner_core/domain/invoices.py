@@ -27,6 +27,7 @@ from uuid import UUID
 
 import attrs
 
+from aligner_core.codes import N_
 from aligner_core.domain._bounds import whole
 from aligner_core.domain._checks import aware
 from aligner_core.domain.money import (
@@ -452,23 +453,24 @@ def from_csv(text: str) -> tuple[Invoice, ...]:
 
 # -- HTML ------------------------------------------------------------------------------------
 
-#: The words of the HTML rendering; a portal passes its translations to :func:`to_html`.
+#: The words of the HTML rendering (msgids of the library's catalogs: ``Core.invoice_html``
+#: translates them); a shell may pass its own to :func:`to_html`.
 HTML_TEXTS: Final[Mapping[str, str]] = {
-    "charge": "Invoice",
-    "credit_note": "Credit note",
-    "refers_to": "Reverses invoice",
-    "issued": "Issued",
-    "from": "From",
-    "to": "To",
-    "item": "Item",
-    "case": "Case",
-    "quantity": "Quantity",
-    "unit": "Unit price",
-    "amount": "Amount",
-    "subtotal": "Subtotal",
-    "tax": "Tax",
-    "total": "Total",
-    "payment": "Payment",
+    "charge": N_("Invoice"),
+    "credit_note": N_("Credit note"),
+    "refers_to": N_("Reverses invoice"),
+    "issued": N_("Issued"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "item": N_("Item"),
+    "case": N_("Case"),
+    "quantity": N_("Quantity"),
+    "unit": N_("Unit price"),
+    "amount": N_("Amount"),
+    "subtotal": N_("Subtotal"),
+    "tax": N_("Tax"),
+    "total": N_("Total"),
+    "payment": N_("Payment"),
 }
 
 _PAGE: Final = string.Template("""<!DOCTYPE html>

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, overload
 from uuid import UUID
 
+from aligner_core import i18n
 from aligner_core.commands import (
     AcceptInvitation,
     AcceptOrder,
@@ -762,10 +763,31 @@ class Core:
     def invoice_json(self, actor_id: UUID, invoice_id: UUID) -> str:
         return invoices.to_json(self.invoice(actor_id, invoice_id).invoice)
 
-    def invoice_html(self, actor_id: UUID, invoice_id: UUID, *, issuer: str, recipient: str) -> str:
-        """The printable page of an invoice (``issuer`` and ``recipient`` shown as given)."""
-        found = self.invoice(actor_id, invoice_id).invoice
-        return invoices.to_html(found, issuer=issuer, recipient=recipient)
+    def invoice_html(
+        self,
+        actor_id: UUID,
+        invoice_id: UUID,
+        *,
+        issuer: str | None = None,
+        recipient: str | None = None,
+        language: str | None = None,
+    ) -> str:
+        """The printable page of an invoice, for its network's admin or its doctor.
+
+        ``issuer`` and ``recipient`` are shown as given; left out, they are the network's
+        name and the doctor's name with the practice invoiced (never the patient). The
+        page's words are in ``language`` (English without a catalog for it).
+        """
+        entry = self.invoice(actor_id, invoice_id)
+        if issuer is None or recipient is None:
+            network, doctor = billing.parties_of(self.deps, entry)
+            issuer = network if issuer is None else issuer
+            recipient = doctor if recipient is None else recipient
+        lang = i18n.resolve(language)
+        texts = {key: i18n.gettext(text, lang) for key, text in invoices.HTML_TEXTS.items()}
+        return invoices.to_html(
+            entry.invoice, issuer=issuer, recipient=recipient, texts=texts, lang=lang
+        )
 
     def invoices_csv(
         self,

@@ -46,6 +46,7 @@ __all__ = [
     "invoices_of",
     "issue_credit_note",
     "issue_invoice",
+    "parties_of",
     "statement_of",
 ]
 
@@ -168,6 +169,19 @@ def find_invoice(deps: Deps, actor_id: UUID, invoice_id: UUID) -> IssuedInvoice:
     if not admin and actor.account_id != entry.doctor_id:
         raise NotFoundError("invoice", invoice_id)
     return entry
+
+
+def parties_of(deps: Deps, entry: IssuedInvoice) -> tuple[str, str]:
+    """Who issued an invoice (the network's name) and to whom (the doctor's name and the
+    practice invoiced, the doctor's clinic if it is gone): names on the page, never a patient's."""
+    with deps.storage.unit_of_work() as uow:
+        network = uow.accounts.get_network(entry.network_id)
+        doctor = uow.accounts.get(entry.doctor_id)
+    practice = next(
+        (p.name for p in doctor.practices if p.practice_id == entry.invoice.practice_id),
+        doctor.clinic_name,
+    )
+    return network.name, f"{doctor.display_name}, {practice}"
 
 
 def statement_of(
