@@ -970,7 +970,7 @@ def buttons(
                 language=language,
                 notation=notation,
                 texts=texts,
-                choices=_people(option.command, case, everyone, now, own),
+                choices={**option.choices, **_people(option.command, case, everyone, now, own)},
                 variants={"order": tag} if tag else None,
                 skip={"request"} if tag else (),  # the draft's request is edited on the draft
                 form_id=name,

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aligner_core
+from aligner_core import ui
 from aligner_core.bootstrap import Core
 from aligner_core.commands import SetPackages, SetPriceBook
 from aligner_core.domain.accounts import Address, Role
@@ -477,3 +478,27 @@ def test_an_order_is_paid_only_with_the_doctors_own_methods(core_on_each_storage
     by_practice = PaymentMethod.invoice(practice.practice_id)
     paid = core.update_draft(lab.doctor, draft.case_id, payment=by_practice)
     assert paid.payment == by_practice
+
+
+def test_the_buttons_offer_the_packages_to_pick(core_on_each_storage: Core) -> None:
+    """Approve offers the packages the plan fits; upgrade those covering more (a select)."""
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    case_id = planned_case(core, lab, upper=20)  # too many steps for lite
+    options = {o.action: o for o in core.available_actions(lab.doctor, case_id)}
+    assert options[Action.ACCEPT_PLAN].choices == {"package": (("comprehensive", "Comprehensive"),)}
+    parent = shipped_case(core, lab)
+    options = {o.action: o for o in core.available_actions(lab.doctor, parent)}
+    assert options[Action.UPGRADE_PACKAGE].choices == {
+        "package": (("comprehensive", "Comprehensive"),)
+    }
+    case = core.get_case(lab.doctor, parent).case
+    (button,) = [
+        b for b in ui.buttons(options.values(), case=case) if b.command == "UpgradePackage"
+    ]
+    (field,) = [f for f in button.form.fields if f.name == "package"]
+    assert [c.value for c in field.choices] == ["comprehensive"]
+    core.upgrade_package(lab.doctor, parent, "comprehensive")
+    options = {o.action: o for o in core.available_actions(lab.doctor, parent)}
+    case = core.get_case(lab.doctor, parent).case
+    assert not [b for b in ui.buttons(options.values(), case=case) if b.command == "UpgradePackage"]

@@ -14,6 +14,7 @@ from aligner_core.domain.accounts import Account, AccountStatus, Network, Practi
 from aligner_core.domain.actions import Action
 from aligner_core.domain.audit import AuditAction
 from aligner_core.domain.cases import Case, CaseStatus
+from aligner_core.domain.packages import fitting
 from aligner_core.domain.prescription_checks import plan_warnings
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import MAX_SEARCH_TERMS, CaseFilter, CaseSummary, Page, name_key
@@ -134,6 +135,22 @@ def _defaults(action: Action, case: Case) -> dict[str, Any]:
     return {}
 
 
+def _choices(
+    action: Action, case: Case, network: Network | None
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The packages to pick from: those the latest plan fits when approving, those covering
+    more than the approved one when upgrading (a network without packages offers none)."""
+    if network is None or not network.packages:
+        return {}
+    plan, entitled = case.latest_plan, case.entitlements
+    if action is Action.ACCEPT_PLAN and plan is not None:
+        return {"package": tuple((p.id, p.name) for p in fitting(network.packages, plan.summary))}
+    if action is Action.UPGRADE_PACKAGE and entitled is not None:
+        larger = [p for p in network.packages if p.covers_more_than(entitled.package)]
+        return {"package": tuple((p.id, p.name) for p in larger)}
+    return {}
+
+
 def _options(
     actor: Account,
     case: Case,
@@ -161,6 +178,7 @@ def _options(
                 _defaults(action, case),
                 reasons,
                 _warnings(action, case),
+                _choices(action, case, network),
             )
         )
     return tuple(found)

@@ -90,9 +90,10 @@ class ActionOption:
 
     ``inputs`` are the command's fields the user fills in (the case is given);
     ``defaults`` are values taken from the case (the plan version to approve);
-    ``blockers`` is empty when the action is available now; ``warnings`` are what
-    the user should see before taking it (how the plan to approve departs from the
-    request), never a refusal.
+    ``choices`` the options of a field, as (value, label) pairs (the packages a plan fits
+    or a case may upgrade to); ``blockers`` is empty when the action is available now;
+    ``warnings`` are what the user should see before taking it (how the plan to approve
+    departs from the request), never a refusal.
     """
 
     action: Action
@@ -102,6 +103,7 @@ class ActionOption:
     defaults: Mapping[str, Any] = attrs.field(factory=dict)
     blockers: tuple[Reason, ...] = ()
     warnings: tuple[Reason, ...] = ()
+    choices: Mapping[str, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
 
     @property
     def available(self) -> bool:
