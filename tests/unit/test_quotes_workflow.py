@@ -18,21 +18,24 @@ from aligner_core.bootstrap import Core
 from aligner_core.commands import SetPackages, SetPriceBook
 from aligner_core.domain.accounts import Address, Role
 from aligner_core.domain.actions import Action
+from aligner_core.domain.cases import CaseKind
 from aligner_core.domain.money import Currency, Money
 from aligner_core.domain.orders import (
     RefinementOrder,
     ReplacementOrder,
     ReplacementReason,
+    RetainerOrder,
+    RetainerType,
     RevisionOrder,
 )
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
 from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.prices import Item, PriceEntry
-from aligner_core.domain.records import FileKind
+from aligner_core.domain.records import FileKind, ImpressionType
 from aligner_core.domain.teeth import Arch
 from aligner_core.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
 from aligner_core.serialization import make_converter
-from aligner_core.testing.factories import Lab, arch_stl, plan_summary, set_up_lab
+from aligner_core.testing.factories import Lab, arch_stl, patient_details, plan_summary, set_up_lab
 
 PACKAGES = (
     Package("lite", "Lite", 14, (Allowance(FollowUpKind.REFINEMENT, 1, 12),)),
@@ -370,6 +373,9 @@ def test_rush_on_an_included_refinement_is_charged_and_invoiced(
     assert without.charge is not None and without.charge.total == eur("0.00")
     again = core.update_draft(lab.doctor, draft.case_id, add_ons=["rush"])
     assert again.charge is not None and again.charge.total == eur("95.00")
+    reasons = core.blockers(lab.doctor, draft.case_id, Action.SUBMIT).state
+    assert ("payment_needed", "$.payment") in [(r.code, r.path) for r in reasons]
+    core.update_draft(lab.doctor, draft.case_id, payment=PaymentMethod.invoice(lab.doctor))
     before = len(core.invoices(lab.admin))
     for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
         core.attach_file(lab.doctor, again.case_id, kind, arch_stl(), "scan.stl")
@@ -502,3 +508,64 @@ def test_the_buttons_offer_the_packages_to_pick(core_on_each_storage: Core) -> N
     options = {o.action: o for o in core.available_actions(lab.doctor, parent)}
     case = core.get_case(lab.doctor, parent).case
     assert not [b for b in ui.buttons(options.values(), case=case) if b.command == "UpgradePackage"]
+
+
+# -- a new patient's order without a plan to approve is charged when it is submitted -----------
+def test_a_new_patients_retainer_is_charged_per_set_and_invoiced_at_submit(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    network_id = lab.network.network_id
+    entries = (*prices(), PriceEntry(Item.retainer_set("removable"), eur("120.00")))
+    core.execute(
+        lab.admin, SetPriceBook(network_id=network_id, currency=Currency.of("EUR"), entries=entries)
+    )
+    order = RetainerOrder(RetainerType.REMOVABLE, sets=2)
+    case = core.create_case(
+        lab.doctor,
+        CaseKind.RETAINER,
+        patient_details(),
+        order=order,
+        impression_type=ImpressionType.INTRAORAL_SCAN,
+        add_ons=["rush"],
+    )
+    assert case.charge is not None
+    assert [(str(x.item), x.quantity, x.amount) for x in case.charge.lines] == [
+        ("retainer_set:removable", 2, eur("240.00")),
+        ("add_on:rush", 1, eur("95.00")),
+    ]
+    three = core.update_draft(
+        lab.doctor, case.case_id, order=RetainerOrder(RetainerType.REMOVABLE, sets=3)
+    )
+    assert three.charge is not None and three.charge.total == eur("455.00")
+    for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
+        core.attach_file(lab.doctor, case.case_id, kind, arch_stl(), "scan.stl")
+    core.confirm(lab.doctor, case.case_id, complete=True, privacy=True)
+    reasons = core.blockers(lab.doctor, case.case_id, Action.SUBMIT).state
+    assert [r.code for r in reasons] == ["payment_needed"]
+    core.update_draft(lab.doctor, case.case_id, payment=PaymentMethod.on_account(lab.doctor))
+    before = len(core.invoices(lab.admin))
+    core.submit(lab.doctor, case.case_id)
+    issued = core.invoices(lab.admin)
+    assert len(issued) == before + 1 and issued[-1].invoice.subtotal == eur("455.00")
+
+
+def test_a_direct_manufacturing_case_is_charged_its_product_price(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    unpriced = core.create_case(lab.doctor, CaseKind.DIRECT_MANUFACTURING, patient_details())
+    assert unpriced.charge is None  # the book has no price for the product
+    entries = (*prices(), PriceEntry(Item.product("direct_manufacturing"), eur("700.00")))
+    core.execute(
+        lab.admin,
+        SetPriceBook(
+            network_id=lab.network.network_id, currency=Currency.of("EUR"), entries=entries
+        ),
+    )
+    case = core.create_case(lab.doctor, CaseKind.DIRECT_MANUFACTURING, patient_details())
+    assert case.charge is not None and case.charge.total == eur("700.00")
+    reasons = core.blockers(lab.doctor, case.case_id, Action.SUBMIT).state
+    assert "payment_needed" in [r.code for r in reasons]

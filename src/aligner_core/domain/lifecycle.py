@@ -424,10 +424,14 @@ _PAID_ON_ORDER = frozenset({CaseKind.RETAINER, CaseKind.REPLACEMENT, CaseKind.RE
 
 
 def _payment_named(attempt: Attempt) -> Iterable[Reason]:
-    """A retainer, replacement or revision order says how it is paid, where the network
-    has a price book (a network without prices asks for none)."""
+    """A retainer, replacement or revision order, or any order that carries a charge, says
+    how it is paid, where the network has a price book (a network without prices asks for
+    none)."""
     network, case = attempt.network, attempt.case
-    if network is None or not network.price_books or case.kind not in _PAID_ON_ORDER:
+    charged = case.charge is not None and not case.charge.total.is_zero
+    if network is None or not network.price_books:
+        return
+    if case.kind not in _PAID_ON_ORDER and not charged:
         return
     if case.payment is None:
         yield Reason("payment_needed", path="$.payment")

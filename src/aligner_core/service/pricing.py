@@ -16,8 +16,8 @@ from uuid import UUID
 import attrs
 
 from aligner_core.domain.accounts import Network
-from aligner_core.domain.cases import Case
-from aligner_core.domain.orders import ReplacementOrder
+from aligner_core.domain.cases import Case, CaseKind
+from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
 from aligner_core.domain.packages import Entitlements, FollowUpKind, price_follow_up
 from aligner_core.domain.plans import PlanSummary
 from aligner_core.domain.prices import Item, ItemKind
@@ -29,6 +29,7 @@ from aligner_core.service.deps import Deps
 __all__ = [
     "entitlements",
     "follow_up_charge",
+    "new_order_charge",
     "priced_add_ons",
     "recharged",
     "replacement_quote",
@@ -136,6 +137,27 @@ def _base_charge(
         return None, parent.entitlements  # what the book does not price is not charged here
     line = QuoteLine(charge.item, 1, charge.amount)
     return Quote(book.currency, charge.book_version, (line,)), charge.entitlements
+
+
+def new_order_charge(network: Network, case: Case) -> Quote | None:
+    """What a new patient's order without a plan to approve costs: a retainer's sets at the
+    book's ``retainer_set:<type>`` amount, a direct-manufacturing case its
+    ``product:<code>`` amount, plus its add-ons (None: the network prices none of it)."""
+    book = network.price_book
+    if book is None or case.parent_id is not None:
+        return None
+    practice_id, lines = _practice_id(case), []
+    if isinstance(case.order, RetainerOrder):
+        item, quantity = Item.retainer_set(case.order.type.value), case.order.sets
+    elif case.kind is CaseKind.DIRECT_MANUFACTURING and case.product is not None:
+        item, quantity = Item.product(case.product), 1
+    else:
+        return None
+    price = book.lookup(item, practice_id)
+    if price is not None:
+        lines.append(QuoteLine(price.item, quantity, price.amount))
+    lines += _add_on_lines(network, case.add_ons, practice_id)
+    return Quote(book.currency, book.version, lines) if lines else None
 
 
 def recharged(network: Network, parent: Case, draft: Case) -> Quote | None:

@@ -105,6 +105,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             payment=_payment_of(actor, command.payment),
             add_ons=add_ons,
         )
+        draft = attrs.evolve(draft, charge=pricing.new_order_charge(network, draft))
         case = attrs.evolve(draft, number=uow.cases.next_number())
         uow.cases.add(case)
         uow.commit()
@@ -234,6 +235,8 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
     if case.parent_id is not None and ("order" in changes or "add_ons" in changes):
         parent = step.uow.cases.get(case.parent_id)
         updated = attrs.evolve(updated, charge=pricing.recharged(network, parent, updated))
+    elif {"order", "add_ons", "practice"} & changes.keys():
+        updated = attrs.evolve(updated, charge=pricing.new_order_charge(network, updated))
     return Change(updated, details={"fields": ",".join(fields)})
 
 
@@ -331,8 +334,8 @@ def _delete(step: Step[DeleteDraft]) -> Change:
 
 def _submit(step: Step[Submit]) -> Change:
     """The order ships to its practice as the doctor keeps it now (an address fixed since),
-    or to the doctor's only practice when the draft named none; a follow-up beyond the
-    package's entitlements is invoiced now."""
+    or to the doctor's only practice when the draft named none; what the order costs now
+    (a follow-up beyond the package, rush, a new patient's retainer) is invoiced now."""
     case, named = step.case, step.case.practice
     current = step.actor.practice(named.practice_id) if named else _practice_for(step.actor, None)
     if current is not None:
