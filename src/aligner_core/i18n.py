@@ -35,6 +35,7 @@ from typing import Any, Final, TypeVar
 
 from aligner_core._labels import ENUM_PARAMS, LABELS, WORDS
 from aligner_core.codes import english, fill, template_of, word_fields
+from aligner_core.domain.money import Money
 from aligner_core.errors import (
     MAX_LISTED,
     AlignerError,
@@ -51,6 +52,7 @@ __all__ = [
     "BASE_LANGUAGE",
     "DOMAIN",
     "LOCALE_DIR",
+    "format_money",
     "gettext",
     "label",
     "languages",
@@ -121,6 +123,20 @@ def gettext(text: str, language: str | None) -> str:
 
 
 # -- labels ------------------------------------------------------------------------------------
+def format_money(value: Money, language: str | None = BASE_LANGUAGE) -> str:
+    """An exact amount as ``language`` writes it, with CLDR's symbol and separators
+    (``€1,890.00`` in English, ``1.890,00 €`` in German) and the currency's own digits;
+    the tag as given picks the region's format (``de-CH``), unlike the catalogs."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import format_currency
+
+    try:
+        locale = Locale.parse((language or BASE_LANGUAGE).replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        locale = Locale.parse(BASE_LANGUAGE)
+    return format_currency(value.amount, value.currency.code, locale=locale)
+
+
 def _english_label(member: Enum) -> str:
     labels = LABELS.get(type(member))
     if labels is None or member.value not in labels:

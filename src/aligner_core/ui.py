@@ -62,6 +62,7 @@ from aligner_core.domain.actions import Action
 from aligner_core.domain.cases import Case, CaseKind, CaseStatus
 from aligner_core.domain.fields import spec_of
 from aligner_core.domain.lifecycle import FOLLOWS, impressions_by_post
+from aligner_core.domain.money import Money
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import DASHBOARD_STATUSES, MAX_NAME, CaseFilter, SortKey
@@ -99,6 +100,7 @@ __all__ = [
     "label",
     "local_path",
     "message",
+    "money",
     "order_choices",
     "progress",
     "read_command",
@@ -215,6 +217,11 @@ def _t(text: str, texts: Texts | None) -> str:
 def _humanize(name: str) -> str:
     words = name.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def money(value: Money, language: str = "en") -> str:
+    """An amount as ``language`` writes it (``1.890,00 €`` in German): a template's filter."""
+    return i18n.format_money(value, language)
 
 
 def label(member: Enum, language: str = "en") -> str:

@@ -72,7 +72,7 @@ def test_invoices_are_listed_for_their_doctor_and_the_networks_admin(
     number, link = str(entry.number), f'href="/invoices/{entry.invoice_id}"'
     own = call(portal, lab.doctor, "/invoices")[2]
     assert number in own and link in own and 'href="/invoices"' in own  # and the menu's link
-    assert "EUR 1890.00" in own and "EUR 359.10" in own and "EUR 2249.10" in own
+    assert "€1,890.00" in own and "€359.10" in own and "€2,249.10" in own
     assert "Credit note" not in own  # the doctor has no button
     network = call(portal, lab.admin, "/invoices")[2]
     assert number in network and "IssueCreditNote" in network
@@ -104,7 +104,7 @@ def test_the_admin_credits_an_invoice_once(portal: Any, billed: tuple[Lab, UUID,
     assert call(portal, lab.admin, credit, {})[:2] == (303, "/invoices")
     assert call(portal, lab.admin, credit, {})[0] == 422  # already credited
     listed = call(portal, lab.doctor, "/invoices")[2]
-    assert "Credit note" in listed and "EUR -2249.10" in listed
+    assert "Credit note" in listed and "-€2,249.10" in listed
     assert "IssueCreditNote" not in call(portal, lab.admin, "/invoices")[2]
 
 

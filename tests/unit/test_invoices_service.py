@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aligner_core
+from aligner_core import ui
 from aligner_core.bootstrap import Core
 from aligner_core.commands import BillLine, IssueCreditNote, IssueInvoice
 from aligner_core.domain.accounts import Role
@@ -192,6 +193,11 @@ def test_the_printable_invoice_names_the_lab_the_doctor_and_the_practice(
     german = core.invoice_html(lab.doctor, at_practice.invoice_id, language="de-DE")
     assert '<html lang="de">' in german and "Zwischensumme" in german and "Rechnung" in german
     assert "Subtotal" in page and "Subtotal" not in german
+    total = core.invoice(lab.doctor, at_practice.invoice_id).invoice.total
+    assert ui.money(total, "de-DE") in german and ui.money(total, "en") in page  # 1.234,56 €
+    assert ui.money(Money("1890.5", "EUR"), "de") == "1.890,50\xa0€"
+    assert ui.money(Money("1890", "JPY"), "en") == "¥1,890"  # the currency's own digits
+    assert ui.money(Money("12.345", "BHD"), "unknown") == "BHD12.345"  # English when unknown
     stranger = lab.add(Role.DOCTOR, "doctor-stranger")
     with pytest.raises(NotFoundError):
         core.invoice_html(stranger, at_practice.invoice_id)

@@ -513,11 +513,13 @@ def to_html(
     describe: Callable[[Item], str] = str,
     texts: Mapping[str, str] = HTML_TEXTS,
     lang: str = "en",
+    show_money: Callable[[Money], str] | None = None,
 ) -> str:
     """The invoice as a self-contained HTML page a practice can print and file.
 
     ``issuer`` (the lab) and ``recipient`` (the practice and doctor) are shown as given;
-    ``describe`` names an item. Lines name case numbers, never patients. Every value
+    ``describe`` names an item; ``show_money`` writes an amount (``1.890,00 €``; the
+    default is ``1890.00 EUR``). Lines name case numbers, never patients. Every value
     is HTML-escaped.
     """
     t = {**HTML_TEXTS, **texts}
@@ -526,6 +528,8 @@ def to_html(
         return html.escape(str(value), quote=True)
 
     def money(value: Money) -> str:
+        if show_money is not None:
+            return e(show_money(value))
         return f"{e(value.amount)} {e(value.currency.code)}"
 
     title = f"{t[invoice.kind.value]} {invoice.number}"

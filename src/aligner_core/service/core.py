@@ -776,7 +776,8 @@ class Core:
 
         ``issuer`` and ``recipient`` are shown as given; left out, they are the network's
         name and the doctor's name with the practice invoiced (never the patient). The
-        page's words are in ``language`` (English without a catalog for it).
+        page's words are in ``language`` (English without a catalog for it), its amounts
+        as the language (and region: ``de-CH``) writes them.
         """
         entry = self.invoice(actor_id, invoice_id)
         if issuer is None or recipient is None:
@@ -786,7 +787,12 @@ class Core:
         lang = i18n.resolve(language)
         texts = {key: i18n.gettext(text, lang) for key, text in invoices.HTML_TEXTS.items()}
         return invoices.to_html(
-            entry.invoice, issuer=issuer, recipient=recipient, texts=texts, lang=lang
+            entry.invoice,
+            issuer=issuer,
+            recipient=recipient,
+            texts=texts,
+            lang=lang,
+            show_money=lambda amount: i18n.format_money(amount, language or lang),
         )
 
     def invoices_csv(
