@@ -304,10 +304,11 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         headers = {"Content-Disposition": f'attachment; filename="{opened.record.name}"'}
         return Streaming(iter(opened), media_type=opened.record.media_type, headers=headers)
 
-    # -- invoices: a doctor's own, an admin's network's; each printable, all as CSV -------------
+    # -- invoices and this year's figures: a doctor's own, an admin's network's; as CSV ------
     @app.get("/invoices")
     def invoices(request: Request, me: Me) -> HTMLResponse:
-        return render(request, "invoices.html", me, invoices=core.invoices(me.account_id))
+        kw = {"figures": core.practice_metrics(me.account_id)}
+        return render(request, "invoices.html", me, invoices=core.invoices(me.account_id), **kw)
 
     @app.get("/invoices.csv")
     def invoices_csv(me: Me) -> Response:

@@ -78,6 +78,9 @@ def test_invoices_are_listed_for_their_doctor_and_the_networks_admin(
     assert number in network and "IssueCreditNote" in network
     assert number not in call(portal, other, "/invoices")[2]
     assert "No invoices yet." in call(portal, other, "/invoices")[2]
+    figures = own.split('id="figures"', 1)[1].split("</section>", 1)[0]  # this year's figures
+    assert "Year to date" in figures and "€1,890.00" in figures  # revenue net of tax
+    assert "€0.00" in call(portal, other, "/invoices")[2].split('id="figures"', 1)[1]
     assert call(portal, lab.planner, "/invoices")[0] == 403
     assert 'href="/invoices"' not in call(portal, lab.planner, "/")[2]
 
