@@ -307,7 +307,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
     # -- invoices and this year's figures: a doctor's own, an admin's network's; as CSV ------
     @app.get("/invoices")
     def invoices(request: Request, me: Me) -> HTMLResponse:
-        kw = {"figures": core.practice_metrics(me.account_id)}
+        kw: dict[str, Any] = {"figures": core.practice_metrics(me.account_id)}
         return render(request, "invoices.html", me, invoices=core.invoices(me.account_id), **kw)
 
     @app.get("/invoices.csv")
