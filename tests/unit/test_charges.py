@@ -17,6 +17,7 @@ from aligner_core.bootstrap import Core
 from aligner_core.commands import SetPriceBook
 from aligner_core.domain.money import Currency
 from aligner_core.domain.orders import RefinementOrder
+from aligner_core.domain.payments import PaymentMethod
 from aligner_core.domain.records import FileKind
 from aligner_core.errors import ConcurrencyConflictError, ValidationError
 from aligner_core.testing.factories import Lab, arch_stl, set_up_lab
@@ -60,7 +61,8 @@ def test_only_follow_ups_beyond_the_package_are_invoiced(core_on_each_storage: C
     core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
 
     def submitted_refinement() -> None:
-        draft = core.order_follow_up(lab.doctor, case_id, RefinementOrder())
+        paid = PaymentMethod.on_account(lab.doctor)  # an order with a charge says how it is paid
+        draft = core.order_follow_up(lab.doctor, case_id, RefinementOrder(), payment=paid)
         for kind in (FileKind.UPPER_SCAN, FileKind.LOWER_SCAN):
             core.attach_file(lab.doctor, draft.case_id, kind, arch_stl(), "scan.stl")
         core.confirm(lab.doctor, draft.case_id, complete=True, privacy=True)
