@@ -36,6 +36,10 @@ from typing import Any, Final, TypeVar
 from aligner_core._labels import ENUM_PARAMS, LABELS, WORDS
 from aligner_core.codes import english, fill, template_of, word_fields
 from aligner_core.domain.money import Money
+from aligner_core.domain.orders import RetainerType
+from aligner_core.domain.packages import FollowUpKind
+from aligner_core.domain.prices import Item, ItemKind
+from aligner_core.domain.teeth import Arch
 from aligner_core.errors import (
     MAX_LISTED,
     AlignerError,
@@ -54,6 +58,7 @@ __all__ = [
     "LOCALE_DIR",
     "format_money",
     "gettext",
+    "item_label",
     "label",
     "languages",
     "message",
@@ -135,6 +140,29 @@ def format_money(value: Money, language: str | None = BASE_LANGUAGE) -> str:
     except (ValueError, TypeError, UnknownLocaleError):
         locale = Locale.parse(BASE_LANGUAGE)
     return format_currency(value.amount, value.currency.code, locale=locale)
+
+
+def item_label(
+    item: Item, language: str | None = BASE_LANGUAGE, names: Mapping[str, str] | None = None
+) -> str:
+    """A priced item as people read it (``Package: Comprehensive``, ``Replacement aligner:
+    Upper``, ``Add-on: TPS``) rather than as a book keys it (``package:comprehensive``);
+    ``names`` are the network's package and product names by code."""
+    known = names or {}
+    kinds: dict[ItemKind, type[Enum]] = {
+        ItemKind.REPLACEMENT_ALIGNER: Arch,
+        ItemKind.FOLLOW_UP: FollowUpKind,
+        ItemKind.RETAINER_SET: RetainerType,
+    }
+    enum = kinds.get(item.kind)
+    if enum is not None and item.code in {m.value for m in enum}:
+        what = label(enum(item.code), language)
+    elif item.code in known:
+        what = known[item.code]
+    else:  # an add-on's code: short ones are acronyms (tps), longer ones words (rush)
+        words = item.code.replace("_", " ").replace("-", " ")
+        what = words.upper() if len(words) <= 3 else words[:1].upper() + words[1:]
+    return f"{label(item.kind, language)}: {what}"
 
 
 def _english_label(member: Enum) -> str:

@@ -64,6 +64,7 @@ from aligner_core.domain.fields import spec_of
 from aligner_core.domain.lifecycle import FOLLOWS, impressions_by_post
 from aligner_core.domain.money import Money
 from aligner_core.domain.orders import ORDER_TYPES, OrderDetails
+from aligner_core.domain.prices import Item
 from aligner_core.domain.products import Catalogue
 from aligner_core.domain.queries import DASHBOARD_STATUSES, MAX_NAME, CaseFilter, SortKey
 from aligner_core.domain.records import FileKind
@@ -97,6 +98,7 @@ __all__ = [
     "form_data",
     "form_for",
     "form_values",
+    "item_label",
     "label",
     "local_path",
     "message",
@@ -217,6 +219,11 @@ def _t(text: str, texts: Texts | None) -> str:
 def _humanize(name: str) -> str:
     words = name.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def item_label(item: Item, language: str = "en", names: Mapping[str, str] | None = None) -> str:
+    """A quote's or invoice's item as people read it (``Add-on: TPS``): a template's filter."""
+    return i18n.item_label(item, language, names)
 
 
 def money(value: Money, language: str = "en") -> str:

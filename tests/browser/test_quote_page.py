@@ -40,7 +40,7 @@ def test_the_case_page_shows_the_quote_before_and_after_approval(portal: Any) ->
     core.submit(lab.doctor, case_id)
     number = core.upload_plan(lab.planner, case_id, plan_summary(12, 10)).number
     before = page(portal, lab.doctor, f"/cases/{number}")
-    assert 'id="quote"' in before and "package:lite" in before and "€990.00" in before
+    assert 'id="quote"' in before and "Package: Lite" in before and "€990.00" in before
     core.accept_plan(lab.doctor, case_id, 1, package="full")
     after = page(portal, lab.doctor, f"/cases/{number}")
-    assert "package:full" in after and "€1,890.00" in after
+    assert "Package: Full" in after and "€1,890.00" in after

@@ -19,7 +19,9 @@ from aligner_core.domain.accounts import Role
 from aligner_core.domain.cases import Case, CaseKind
 from aligner_core.domain.invoices import InvoiceKind, from_csv, from_json
 from aligner_core.domain.money import Money
+from aligner_core.domain.prices import Item
 from aligner_core.domain.records import ImpressionType
+from aligner_core.domain.teeth import Arch
 from aligner_core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from aligner_core.testing.factories import Lab, address, patient_details, set_up_lab
 
@@ -201,3 +203,14 @@ def test_the_printable_invoice_names_the_lab_the_doctor_and_the_practice(
     stranger = lab.add(Role.DOCTOR, "doctor-stranger")
     with pytest.raises(NotFoundError):
         core.invoice_html(stranger, at_practice.invoice_id)
+
+
+def test_items_read_as_people_read_them() -> None:
+    names = {"comprehensive": "Comprehensive 24"}
+    assert ui.item_label(Item.package("comprehensive"), "en", names) == "Package: Comprehensive 24"
+    assert ui.item_label(Item.package("lite")) == "Package: Lite"  # no name: the code, readable
+    assert ui.item_label(Item.add_on("tps")) == "Add-on: TPS"
+    assert ui.item_label(Item.add_on("rush")) == "Add-on: Rush"
+    assert ui.item_label(Item.replacement(Arch.UPPER), "de") == "Ersatz-Aligner: Oberkiefer"
+    assert ui.item_label(Item.follow_up("refinement")) == "Follow-up order: Refinement"
+    assert ui.item_label(Item.retainer_set("fixed_lingual")).startswith("Retainer set: ")

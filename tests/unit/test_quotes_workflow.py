@@ -339,6 +339,8 @@ def test_add_ons_are_quoted_with_the_plan_and_invoiced_at_approval(
         "add_on:rush",
     ]
     assert invoice.subtotal == eur("2135.00")
+    page = core.invoice_html(lab.doctor, core.invoices(lab.doctor)[-1].invoice_id, language="de")
+    assert "Paket: Comprehensive" in page and "Zusatzleistung: TPS" in page and "2.135,00" in page
 
 
 def test_an_add_on_the_book_does_not_price_is_refused(core_on_each_storage: Core) -> None:

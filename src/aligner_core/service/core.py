@@ -786,6 +786,7 @@ class Core:
             recipient = doctor if recipient is None else recipient
         lang = i18n.resolve(language)
         texts = {key: i18n.gettext(text, lang) for key, text in invoices.HTML_TEXTS.items()}
+        names = billing.item_names_of(self.deps, entry.network_id)
         return invoices.to_html(
             entry.invoice,
             issuer=issuer,
@@ -793,6 +794,7 @@ class Core:
             texts=texts,
             lang=lang,
             show_money=lambda amount: i18n.format_money(amount, language or lang),
+            describe=lambda item: i18n.item_label(item, lang, names),
         )
 
     def invoices_csv(

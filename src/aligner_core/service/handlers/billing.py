@@ -184,6 +184,14 @@ def parties_of(deps: Deps, entry: IssuedInvoice) -> tuple[str, str]:
     return network.name, f"{doctor.display_name}, {practice}"
 
 
+def item_names_of(deps: Deps, network_id: UUID) -> dict[str, str]:
+    """The network's package and product names by code (what an invoice line names)."""
+    with deps.storage.unit_of_work() as uow:
+        network = uow.accounts.get_network(network_id)
+    names = {p.code: p.name for p in network.products.products}
+    return {**names, **{p.id: p.name for p in network.packages}}
+
+
 def statement_of(
     deps: Deps, actor_id: UUID, doctor_id: UUID, start: date, end: date, currency: str = "EUR"
 ) -> Statement:
