@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 
-from aligner_core.domain.cases import CaseStatus
+from aligner_core.domain.cases import Case, CaseStatus
 from aligner_core.domain.queries import CaseFilter, NameMatch, Scope
-from aligner_core.errors import SchemaVersionError, StorageError
+from aligner_core.errors import SchemaVersionError, StorageError, ValidationError
 from aligner_core.storage.sqlite import APPLICATION_ID, DB_SCHEMA_VERSION, SqliteStorage
 from aligner_core.testing.contracts.storage import (
     account,
@@ -307,6 +307,39 @@ def test_bulk_import_matches_the_unit_of_work(tmp_path: Path) -> None:
         storage.import_cases(pop.cases[:2])
     assert isinstance(caught.value, (StorageError, ValueError))
     assert storage._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    storage.close()
+
+
+def test_bulk_import_gives_the_page_cache_back(tmp_path: Path) -> None:
+    """The import's large page cache is the connection's own size again, after success or not."""
+    from aligner_core.storage.sqlite import BULK_CACHE_KIB
+    from aligner_core.testing.contracts.storage import population
+
+    pop = population(12, seed=3)
+    storage = SqliteStorage(tmp_path / "cache.db")
+    conn = storage._conn()
+    conn.execute("PRAGMA cache_size = -4096")
+    with storage.unit_of_work() as uow:
+        for net in pop.networks:
+            uow.accounts.add_network(net)
+        uow.commit()
+    seen: list[int] = []
+
+    def watched() -> Iterator[Case]:
+        for c in pop.cases:
+            seen.append(conn.execute("PRAGMA cache_size").fetchone()[0])
+            yield c
+
+    assert storage.import_cases(watched(), batch=5) == 12
+    assert set(seen) == {-BULK_CACHE_KIB}
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -4096
+    with pytest.raises(ValidationError):
+        storage.import_cases(pop.cases[:2])  # duplicates: nothing imported
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -4096
+    with storage.unit_of_work() as uow:
+        assert uow.cases.list(Scope(everything=True), CaseFilter(limit=100)).total == sum(
+            1 for c in pop.cases if c.status.value != "deleted"
+        )
     storage.close()
 
 

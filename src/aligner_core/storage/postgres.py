@@ -418,6 +418,9 @@ class PostgresDialect:
             (highest_number, highest_number),
         )
 
+    def bulk_release(self, token: object) -> None:
+        """Nothing to undo: ``bulk_begin`` changes no setting."""
+
 
 class _PgCursor:
     """A psycopg cursor taking ``?`` placeholders."""

@@ -87,6 +87,10 @@ class Dialect(Protocol):
         """Finish a bulk import: rebuild what ``bulk_begin`` put aside, move the numbers on."""
         ...
 
+    def bulk_release(self, token: object) -> None:
+        """After a bulk import's transaction, committed or not: undo ``bulk_begin``'s settings."""
+        ...
+
     #: ``SELECT`` of the distinct sha256 of every file any case refers to.
     file_digests: str
     #: The select list of a case's moments, read from its row and document in the

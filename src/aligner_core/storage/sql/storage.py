@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from itertools import islice
+from itertools import islice, repeat
+from operator import attrgetter
 from typing import Any, Self
 from uuid import UUID
 
@@ -29,6 +30,8 @@ from aligner_core.storage.sql.memo import Memo
 from aligner_core.storage.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = ["SqlStorage"]
+
+_number = attrgetter("number")
 
 
 class SqlStorage:
@@ -95,22 +98,27 @@ class SqlStorage:
         counts: Counter[CountKey] = Counter()
         top, total = 0, 0
         session = self.dialect.session()
+        begun = False
         try:
             with session.transaction("importing cases") as cursor:
                 token = self.dialect.bulk_begin(cursor)
+                begun = True
                 source = iter(rows)
                 while chunk := list(islice(source, batch)):
-                    numbers = [row.number for row, _ in chunk]
-                    if not 0 <= min(numbers) <= max(numbers) <= MAX_NUMBER:
+                    # C-level passes over the chunk: the per-row Python work is most of the time
+                    case_rows, docs = zip(*chunk, strict=True)
+                    numbers = list(map(_number, case_rows))
+                    low, high = min(numbers), max(numbers)
+                    if not 0 <= low <= high <= MAX_NUMBER:
                         for number in numbers:
                             check_count(number, "$.number")
-                    values = [(*column_values(row), doc) for row, doc in chunk]
-                    for _, doc in chunk:
-                        if "\\u0000" in doc:
+                    if any(map(str.__contains__, docs, repeat("\\u0000"))):
+                        for doc in docs:
                             check_document(doc)
-                    members = [(row.number, m) for row, _ in chunk for m in row.collaborator_ids]
-                    counts.update(map(count_of, (row for row, _ in chunk)))
-                    top = max(top, *numbers)
+                    values = list(map(tuple.__add__, map(column_values, case_rows), zip(docs)))
+                    members = [(row.number, m) for row in case_rows for m in row.collaborator_ids]
+                    counts.update(map(count_of, case_rows))
+                    top = max(top, high)
                     self.dialect.bulk_insert(cursor, "cases", CASE_COLUMNS, values)
                     if members:
                         columns = ("number", "account_id")
@@ -120,5 +128,7 @@ class SqlStorage:
                 if counts:
                     cursor.executemany(COUNTS_UPSERT, [(*k, n) for k, n in counts.items()])
         finally:
+            if begun:
+                self.dialect.bulk_release(token)
             session.close()
         return total
