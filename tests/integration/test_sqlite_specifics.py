@@ -310,6 +310,35 @@ def test_bulk_import_matches_the_unit_of_work(tmp_path: Path) -> None:
     storage.close()
 
 
+def test_bulk_import_refuses_a_nul_and_keeps_a_backslash(tmp_path: Path) -> None:
+    """A NUL in any document is ``not_storable``, nothing imported; an escaped backslash is text."""
+    from aligner_core.storage.sql.columns import case_row
+    from aligner_core.testing.contracts.storage import population
+
+    pop = population(6, seed=8)
+    storage = SqliteStorage(tmp_path / "nul.db")
+    with storage.unit_of_work() as uow:
+        for net in pop.networks:
+            uow.accounts.add_network(net)
+        uow.commit()
+    dumps = storage.converter.document_dumps
+    rows = [(case_row(c), dumps(c)) for c in pop.cases]
+    last = rows[-1][1].replace('"first_name":"', '"first_name":"\\u0000', 1)
+    assert last != rows[-1][1]
+    with pytest.raises(ValidationError) as caught:
+        storage.import_rows([*rows[:-1], (rows[-1][0], last)], batch=2)
+    assert caught.value.codes == ["not_storable"]
+    with storage.unit_of_work() as uow:
+        assert uow.cases.list(Scope(everything=True), CaseFilter(limit=100)).total == 0
+    text = rows[-1][1].replace('"first_name":"', '"first_name":"\\\\u0000', 1)
+    assert storage.import_rows([*rows[:-1], (rows[-1][0], text)], batch=4) == 6
+    stored = storage._conn().execute(
+        "SELECT doc FROM cases WHERE case_id = ?", (rows[-1][0].case_id,)
+    )
+    assert stored.fetchone()[0] == text
+    storage.close()
+
+
 def test_bulk_import_gives_the_page_cache_back(tmp_path: Path) -> None:
     """The import's large page cache is the connection's own size again, after success or not."""
     from aligner_core.storage.sqlite import BULK_CACHE_KIB

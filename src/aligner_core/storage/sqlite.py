@@ -410,9 +410,6 @@ class SqliteDialect:
         and the index sorts stay in memory instead of spilling to the WAL and temp
         files); ``bulk_release`` puts the connection's own size back.
         """
-        conn = self.connection()
-        cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
-        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
         empty = bool(cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM cases)").fetchone()[0])
         if empty:
             for statement in (*_CASE_INDEXES, *_PATIENT_INDEX, *_ASSIGNMENT_INDEXES):
@@ -421,6 +418,9 @@ class SqliteDialect:
             if self.substring_index:
                 for name in ("cases_fts_insert", "cases_fts_delete", "cases_fts_update"):
                     cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn = self.connection()
+        cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
         return _BulkToken(empty=empty, connection=conn, cache_size=cache)
 
     def bulk_insert(
