@@ -105,8 +105,9 @@ class SqlStorage:
                 begun = True
                 source = iter(rows)
                 while chunk := list(islice(source, batch)):
-                    # C-level passes over the chunk: the per-row Python work is most of the time
-                    case_rows, docs = zip(*chunk, strict=True)
+                    # few passes, each in C where it can be: per-row Python work adds up
+                    case_rows = [row for row, _ in chunk]
+                    docs = [doc for _, doc in chunk]
                     numbers = list(map(_number, case_rows))
                     low, high = min(numbers), max(numbers)
                     if not 0 <= low <= high <= MAX_NUMBER:
@@ -116,7 +117,7 @@ class SqlStorage:
                     if any(map(str.__contains__, docs, repeat("\\"))):
                         for doc in docs:
                             check_document(doc)
-                    values = list(map(tuple.__add__, map(column_values, case_rows), zip(docs)))
+                    values = [(*column_values(row), doc) for row, doc in chunk]
                     members = [(row.number, m) for row in case_rows for m in row.collaborator_ids]
                     counts.update(map(count_of, case_rows))
                     top = max(top, high)
