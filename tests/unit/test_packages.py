@@ -173,16 +173,34 @@ class EntitlementsMachine(RuleBasedStateMachine):
         self.held = Entitlements(LITE, APPROVED)
         self.now = APPROVED
         self.free = dict.fromkeys(FollowUpKind, 0)
+        self.drafts: dict[int, tuple[FollowUpKind, bool]] = {}  # number: kind, included
+        self.numbers = 100
 
     @rule(kind=st.sampled_from(list(FollowUpKind)), days=st.integers(0, 200))
     def order_follow_up(self, kind: FollowUpKind, days: int) -> None:
         self.now += timedelta(days=days)
         before = self.held.remaining(kind, self.now)
-        charge = price_follow_up(self.held, kind, self.now, BOOK)
+        self.numbers += 1  # case numbers are never reused
+        number = self.numbers
+        charge = price_follow_up(self.held, kind, self.now, BOOK, case_number=number)
         assert charge.included == (before > 0)
         assert charge.amount.is_zero == charge.included
         self.held = charge.entitlements
         self.free[kind] += charge.included
+        self.drafts[number] = (kind, charge.included)
+
+    @precondition(lambda self: bool(self.drafts))
+    @rule(data=st.data())
+    def delete_draft(self, data: st.DataObject) -> None:
+        """A deleted draft gives back what it spent, and only that; twice is a no-op."""
+        number = data.draw(st.sampled_from(sorted(self.drafts)))
+        kind, included = self.drafts.pop(number)
+        before = self.held.remaining(kind, self.now)
+        self.held = self.held.given_back(number)
+        self.free[kind] -= included
+        assert self.held.given_back(number) == self.held
+        if included and self.now < (self.held.window_ends(kind) or self.now):
+            assert self.held.remaining(kind, self.now) == before + 1
 
     @precondition(lambda self: self.held.package is LITE)
     @rule()
