@@ -551,6 +551,8 @@ def test_a_new_patients_retainer_is_charged_per_set_and_invoiced_at_submit(
     core.submit(lab.doctor, case.case_id)
     issued = core.invoices(lab.admin)
     assert len(issued) == before + 1 and issued[-1].invoice.subtotal == eur("455.00")
+    page = core.invoice_html(lab.doctor, issued[-1].invoice_id, language="de")
+    assert "Über das Kundenkonto" in page and "on_account" not in page  # the label, translated
 
 
 def test_a_direct_manufacturing_case_is_charged_its_product_price(

@@ -471,6 +471,9 @@ HTML_TEXTS: Final[Mapping[str, str]] = {
     "tax": N_("Tax"),
     "total": N_("Total"),
     "payment": N_("Payment"),
+    "payment.on_account": N_("On account"),
+    "payment.invoice": N_("Invoice"),
+    "payment.card_on_file": N_("Card on file"),
 }
 
 _PAGE: Final = string.Template("""<!DOCTYPE html>
@@ -541,7 +544,8 @@ def to_html(
     if invoice.refers_to is not None:
         facts.append((t["refers_to"], str(invoice.refers_to)))
     if invoice.payment is not None:
-        facts.append((t["payment"], invoice.payment.value))
+        paid = invoice.payment.value
+        facts.append((t["payment"], t.get(f"payment.{paid}", paid)))
     head = "".join(
         f"<th{cls}>{e(t[k])}</th>"
         for k, cls in (
