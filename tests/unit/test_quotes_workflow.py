@@ -573,3 +573,27 @@ def test_a_direct_manufacturing_case_is_charged_its_product_price(
     assert case.charge is not None and case.charge.total == eur("700.00")
     reasons = core.blockers(lab.doctor, case.case_id, Action.SUBMIT).state
     assert "payment_needed" in [r.code for r in reasons]
+
+
+def test_a_follow_up_retainer_beyond_the_package_is_priced_per_set(
+    core_on_each_storage: Core,
+) -> None:
+    core = core_on_each_storage
+    lab = priced_lab(core)
+    parent = shipped_case(core, lab)  # lite includes no retainer
+    order = RetainerOrder(RetainerType.REMOVABLE, sets=2, model_step=10)
+    flat = core.order_follow_up(lab.doctor, parent, order)  # no per-set price: the flat one
+    assert flat.charge is not None
+    assert [(str(x.item), x.quantity) for x in flat.charge.lines] == [("follow_up:retainer", 1)]
+    entries = (*prices(), PriceEntry(Item.retainer_set("removable"), eur("120.00")))
+    core.execute(
+        lab.admin,
+        SetPriceBook(
+            network_id=lab.network.network_id, currency=Currency.of("EUR"), entries=entries
+        ),
+    )
+    per_set = core.order_follow_up(lab.doctor, parent, order)
+    assert per_set.charge is not None and per_set.charge.total == eur("240.00")
+    three = RetainerOrder(RetainerType.REMOVABLE, sets=3, model_step=10)
+    more = core.update_draft(lab.doctor, per_set.case_id, order=three)
+    assert more.charge is not None and more.charge.total == eur("360.00")

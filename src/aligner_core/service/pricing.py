@@ -20,7 +20,7 @@ from aligner_core.domain.cases import Case, CaseKind
 from aligner_core.domain.orders import ReplacementOrder, RetainerOrder
 from aligner_core.domain.packages import Entitlements, FollowUpKind, price_follow_up
 from aligner_core.domain.plans import PlanSummary
-from aligner_core.domain.prices import Item, ItemKind
+from aligner_core.domain.prices import Item, ItemKind, PriceBook
 from aligner_core.domain.quotes import Quote, QuoteLine, quote_replacement
 from aligner_core.errors import ValidationError
 from aligner_core.service import pipeline
@@ -114,12 +114,23 @@ def follow_up_charge(
     return _with_add_ons(network, quote, draft.add_ons, practice_id), entitled
 
 
+def _retainer_sets(book: PriceBook, order: object, practice_id: UUID | None) -> QuoteLine | None:
+    """A retainer order paid for at the book's per-set amount, where the book has one."""
+    if not isinstance(order, RetainerOrder):
+        return None
+    price = book.lookup(Item.retainer_set(order.type.value), practice_id)
+    return None if price is None else QuoteLine(price.item, order.sets, price.amount)
+
+
 def _base_charge(
     network: Network, parent: Case, draft: Case, at: datetime
 ) -> tuple[Quote | None, Entitlements | None]:
+    """The order's own lines: replacement steps; a follow-up included in the package (free)
+    or at the book's amount (a retainer's sets at the per-set amount where it has one)."""
     book = network.price_book
     assert book is not None
     practice_id = _practice_id(parent)
+    sets = _retainer_sets(book, draft.order, practice_id)
     try:
         if isinstance(draft.order, ReplacementOrder):
             return _replacement(network, parent, draft.order), parent.entitlements
@@ -128,14 +139,18 @@ def _base_charge(
             return None, parent.entitlements
         if parent.entitlements is None:  # no package approved: the book's amount
             price = book.price(Item.follow_up(follow_up.value), practice_id)
-            line = QuoteLine(price.item, 1, price.amount)
+            line = sets or QuoteLine(price.item, 1, price.amount)
             return Quote(book.currency, book.version, (line,)), None
         charge = price_follow_up(
             parent.entitlements, follow_up, at, book, practice_id, case_number=draft.number
         )
-    except ValidationError:
-        return None, parent.entitlements  # what the book does not price is not charged here
+    except ValidationError:  # what the book does not price is not charged here
+        if sets is None:
+            return None, parent.entitlements
+        return Quote(book.currency, book.version, (sets,)), parent.entitlements
     line = QuoteLine(charge.item, 1, charge.amount)
+    if sets is not None and not charge.included:
+        line = sets
     return Quote(book.currency, charge.book_version, (line,)), charge.entitlements
 
 
@@ -174,6 +189,9 @@ def recharged(network: Network, parent: Case, draft: Case) -> Quote | None:
             base = None
     elif base is not None:
         kept = [line for line in base.lines if line.item.kind is not ItemKind.ADD_ON]
+        sets = _retainer_sets(network.price_book, draft.order, practice_id)
+        if sets is not None and [line.item.kind for line in kept] == [ItemKind.RETAINER_SET]:
+            kept = [sets]  # the number of sets may have changed: priced again
         base = attrs.evolve(base, lines=kept) if kept else None
     return _with_add_ons(network, base, draft.add_ons, practice_id)
 
