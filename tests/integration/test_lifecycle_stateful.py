@@ -203,7 +203,9 @@ class CaseWorkflow(RuleBasedStateMachine):
     def new_treatment(self, net: int, second: bool, ready: bool) -> Any:
         lab = self.labs[net]
         doctor = self.doctor2[lab.network.network_id] if second else lab.doctor
-        if ready:
+        with self.core.storage.unit_of_work() as uow:
+            active = uow.accounts.get(doctor).is_active  # manage_account may have blocked them
+        if ready and active:
             return lab.ready_case(doctor)
         case = self.run("create_case", doctor, None, CaseKind.TREATMENT, patient_details("Ad-hoc"))
         return case.case_id if case else multiple()
