@@ -319,13 +319,11 @@ def _delete(step: Step[DeleteDraft]) -> Change:
     if case.parent_id is not None:
         parent = step.uow.cases.get(case.parent_id)
         entitled = parent.entitlements
-        if entitled is not None and entitled.given_back(case.number) != entitled:
+        back = None if entitled is None else entitled.given_back(case.number)
+        if back is not None and back != entitled:
             step.uow.cases.update(
                 attrs.evolve(
-                    parent,
-                    entitlements=entitled.given_back(case.number),
-                    updated_at=step.now,
-                    version=parent.version + 1,
+                    parent, entitlements=back, updated_at=step.now, version=parent.version + 1
                 )
             )
     name = f"Deleted draft {case.number}"

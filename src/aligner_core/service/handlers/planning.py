@@ -20,7 +20,7 @@ from aligner_core.commands import (
 from aligner_core.domain.accounts import Network, Role
 from aligner_core.domain.cases import Case, ShareLink
 from aligner_core.domain.events import EventType
-from aligner_core.domain.packages import Entitlements, fitting, price_upgrade
+from aligner_core.domain.packages import Entitlements, fitting, packages_by_id, price_upgrade
 from aligner_core.domain.plans import PlanVersion
 from aligner_core.domain.prices import Item
 from aligner_core.domain.quotes import Quote, QuoteLine, quote_plan
@@ -114,7 +114,7 @@ def _accept_plan(step: Step[AcceptPlan]) -> Change:
     case = step.case
     if quote is not None:
         network = step.uow.accounts.get_network(case.network_id)
-        package = {p.id: p for p in network.packages}.get(quote.package_id or "")
+        package = packages_by_id(network.packages).get(quote.package_id or "")
         if package is None:  # the admin withdrew the package since the plan was quoted
             raise ValidationError.of("unknown_package", "$.package", package=quote.package_id)
         case = attrs.evolve(
@@ -137,7 +137,7 @@ def _upgrade_package(step: Step[UpgradePackage]) -> Change:
     book = network.price_book
     if book is None:
         raise ValidationError.of("price_book_none", "$.package")
-    target = {p.id: p for p in network.packages}.get(wanted)
+    target = packages_by_id(network.packages).get(wanted)
     if target is None:
         raise ValidationError.of("unknown_package", "$.package", package=wanted)
     upgrade = price_upgrade(entitled.package, target, book, _practice_id(case))
