@@ -597,3 +597,12 @@ def test_a_follow_up_retainer_beyond_the_package_is_priced_per_set(
     three = RetainerOrder(RetainerType.REMOVABLE, sets=3, model_step=10)
     more = core.update_draft(lab.doctor, per_set.case_id, order=three)
     assert more.charge is not None and more.charge.total == eur("360.00")
+
+
+def test_no_upgrade_button_where_no_package_was_approved(core_on_each_storage: Core) -> None:
+    core = core_on_each_storage
+    lab = set_up_lab(core)  # no prices, no packages
+    parent = shipped_case(core, lab)
+    options = core.available_actions(lab.doctor, parent, include_blocked=True)
+    case = core.get_case(lab.doctor, parent).case
+    assert "UpgradePackage" not in [b.command for b in ui.buttons(options, case=case)]

@@ -140,14 +140,13 @@ def _choices(
 ) -> dict[str, tuple[tuple[str, str], ...]]:
     """The packages to pick from: those the latest plan fits when approving, those covering
     more than the approved one when upgrading (a network without packages offers none)."""
-    if network is None or not network.packages:
-        return {}
+    packages = () if network is None else network.packages
     plan, entitled = case.latest_plan, case.entitlements
-    if action is Action.ACCEPT_PLAN and plan is not None:
-        return {"package": tuple((p.id, p.name) for p in fitting(network.packages, plan.summary))}
-    if action is Action.UPGRADE_PACKAGE and entitled is not None:
-        larger = [p for p in network.packages if p.covers_more_than(entitled.package)]
+    if action is Action.UPGRADE_PACKAGE:  # nothing to pick (no package yet): no button
+        larger = [p for p in packages if entitled and p.covers_more_than(entitled.package)]
         return {"package": tuple((p.id, p.name) for p in larger)}
+    if action is Action.ACCEPT_PLAN and plan is not None and packages:
+        return {"package": tuple((p.id, p.name) for p in fitting(packages, plan.summary))}
     return {}
 
 
