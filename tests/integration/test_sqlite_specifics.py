@@ -47,6 +47,38 @@ def test_opening_creates_the_schema_once_and_keeps_no_secret(db: Path) -> None:
         )
 
 
+def _layout(path: Path) -> tuple[object, ...]:
+    """Everything the schema is: its entries, the rows the migrations wrote, the pragmas."""
+    with sqlite3.connect(path) as conn:
+        found = (
+            sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"), key=str),
+            conn.execute("SELECT * FROM counters").fetchall(),
+            conn.execute("SELECT * FROM meta").fetchall(),
+            *(conn.execute(f"PRAGMA {name}").fetchone()[0] for name in (
+                "user_version", "application_id", "page_size", "journal_mode")),
+        )  # fmt: skip
+    conn.close()
+    return found
+
+
+def test_a_new_database_has_the_layout_the_migrations_end_with(tmp_path: Path) -> None:
+    import aligner_core.storage.sqlite as module
+
+    SqliteStorage(tmp_path / "new.db").close()
+    stepwise = tmp_path / "stepwise.db"
+    conn = sqlite3.connect(stepwise, isolation_level=None)
+    conn.execute(f"PRAGMA page_size = {module.PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    module._run_migrations(conn, 0)
+    conn.execute(f"PRAGMA user_version = {DB_SCHEMA_VERSION}")
+    conn.close()
+    new = _layout(tmp_path / "new.db")
+    assert new == _layout(stepwise)
+    names = {entry[1] for entry in new[0]}  # type: ignore[attr-defined]
+    assert {"cases", "cases_fts", "cases_fts_data", "cases_network_updated"} <= names
+    assert new[1] == [("case_number", 100)]
+
+
 def test_wal_page_size_and_synchronous(db: Path) -> None:
     storage = SqliteStorage(db, synchronous="FULL", busy_timeout=1.5)
     conn = storage._conn()

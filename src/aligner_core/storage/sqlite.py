@@ -9,6 +9,7 @@ reasons are in ``docs/storage.md``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -205,6 +206,61 @@ def _trigram_query(key: str) -> str:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
+def _create_fts(conn: sqlite3.Connection) -> None:
+    """The trigram index for substring search, where this SQLite has FTS5 with trigrams."""
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cases_fts'").fetchone()
+    if not exists:
+        try:
+            conn.execute(_FTS_TABLE)
+        except sqlite3.OperationalError:
+            return
+    for trigger in _FTS_TRIGGERS:
+        conn.execute(trigger)
+
+
+def _run_migrations(conn: sqlite3.Connection, current: int) -> None:
+    """Bring a database from version ``current`` to ``DB_SCHEMA_VERSION``, step by step."""
+    for version in range(current + 1, DB_SCHEMA_VERSION + 1):
+        for statement in _MIGRATIONS[version - 1]:
+            conn.execute(statement)
+        if version == 1:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        _create_fts(conn)  # its triggers go with a rebuilt cases table
+
+
+@functools.cache
+def _fresh_schema() -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The statements that create what the migrations end with, read off an in-memory run.
+
+    A new database runs these instead of every migration (whose ``ALTER TABLE``
+    steps each parse the whole schema again): the tables, indexes and triggers
+    in the order they were made, then the rows the migrations wrote. The shadow
+    tables of a virtual table come with it, so they are left out.
+    """
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        _run_migrations(conn, 0)
+        entries = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+        ).fetchall()
+        virtual = [name for _, name, sql in entries if sql.startswith("CREATE VIRTUAL TABLE")]
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        tables: list[str] = []
+        for kind, name, sql in entries:
+            if kind == "table" and any(name.startswith(f"{v}_") for v in virtual):
+                continue
+            statements.append((sql, ()))
+            if kind == "table" and name not in virtual:
+                tables.append(name)
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                marks = ", ".join("?" * len(row))
+                statements.append((f'INSERT INTO "{table}" VALUES ({marks})', tuple(row)))
+        return tuple(statements)
+    finally:
+        conn.close()
+
+
 def _is_locked(error: sqlite3.Error) -> bool:
     text = str(error).lower()
     return "locked" in text or "busy" in text
@@ -328,12 +384,12 @@ class SqliteDialect:
                 conn.execute("BEGIN IMMEDIATE")
                 current = conn.execute("PRAGMA user_version").fetchone()[0]  # another may have won
                 self._check_version(conn, current)
-                for version in range(current + 1, DB_SCHEMA_VERSION + 1):
-                    for statement in _MIGRATIONS[version - 1]:
-                        conn.execute(statement)
-                    if version == 1:
-                        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                    self._create_fts(conn)  # its triggers go with a rebuilt cases table
+                if current == 0:  # a new database: the schema the migrations end with, at once
+                    for statement, values in _fresh_schema():
+                        conn.execute(statement, values)
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                else:
+                    _run_migrations(conn, current)
                 conn.execute(f"PRAGMA user_version = {DB_SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -360,18 +416,6 @@ class SqliteDialect:
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
-
-    @staticmethod
-    def _create_fts(conn: sqlite3.Connection) -> None:
-        """The trigram index for substring search, where this SQLite has FTS5 with trigrams."""
-        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cases_fts'").fetchone()
-        if not exists:
-            try:
-                conn.execute(_FTS_TABLE)
-            except sqlite3.OperationalError:
-                return
-        for trigger in _FTS_TRIGGERS:
-            conn.execute(trigger)
 
     def _inspect(self, conn: sqlite3.Connection) -> bool:
         with self.errors("reading the metadata"):
