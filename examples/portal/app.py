@@ -33,6 +33,7 @@ HERE = Path(__file__).parent
 NOTATION = "palmer"  # teeth as UR7 .. LL7, like the Aligner Portal
 CATALOGS = {p.stem: json.loads(p.read_text("utf-8")) for p in (HERE / "locale").glob("*.json")}
 NEW_KINDS = [(k, "") for k in ("clear_aligners", "direct_manufacturing", "retainer")]
+ACCOUNT_FORMS = (commands.AddPractice, commands.SavePaymentMethod)  # below the profile's
 
 
 class LoginNeeded(Exception):
@@ -60,8 +61,7 @@ async def posted(request: Request) -> dict[str, Any]:
     return ui.form_data((await request.form()).multi_items())
 
 
-def redirect(to: str) -> RedirectResponse:
-    return RedirectResponse(to, status_code=303)
+redirect = partial(RedirectResponse, status_code=303)
 
 
 def create_app(url: str = "memory://", **options: Any) -> FastAPI:
@@ -192,8 +192,9 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
         kw = {"skip": {"account_id"}, "initial": {"changes": shown}, "values": fields}
         page = form(request, me, commands.UpdateProfile, error=error, **kw)
         status = error.http_status if error else 200
-        practice = form(request, me, commands.AddPractice, skip={"account_id"})
-        return render(request, "profile.html", me, status, account=shown, form=page, add=practice)
+        payers = {"payment.owner_id": ui.payer_choices(shown)}
+        add = [form(request, me, c, skip={"account_id"}, choices=payers) for c in ACCOUNT_FORMS]
+        return render(request, "profile.html", me, status, account=shown, form=page, add=add)
 
     @app.post("/accounts/{account_id}/do/{name}")
     @app.post("/invoices/{invoice_id}/do/{name}")
@@ -293,9 +294,7 @@ def create_app(url: str = "memory://", **options: Any) -> FastAPI:
             result = core.execute(me.account_id, command)
         except AlignerError as e:
             return case_page(request, me, number, e.http_status, failed=(name, fields, e))
-        if name == "DeleteDraft":
-            return redirect("/")
-        return redirect(f"/cases/{result.number}?done={cls.__name__}")
+        return redirect("/" if name == "DeleteDraft" else f"/cases/{result.number}?done={name}")
 
     @app.get("/cases/{number}/files/{file_id}")
     def download(me: Me, number: int, file_id: UUID) -> Response:

@@ -40,6 +40,7 @@ from aligner_core.commands import (
     Register,
     RejectPlan,
     Release,
+    RemovePaymentMethod,
     RemovePractice,
     Reopen,
     RequestModification,
@@ -48,6 +49,7 @@ from aligner_core.commands import (
     RespondToInvitation,
     RevokeCollaborator,
     RevokeShare,
+    SavePaymentMethod,
     SetPackages,
     SetPriceBook,
     SetTeeth,
@@ -87,6 +89,7 @@ from aligner_core.domain.orders import (
     RevisionOrder,
 )
 from aligner_core.domain.patients import Gender, PatientDetails
+from aligner_core.domain.payments import PaymentKind, PaymentMethod, SavedPaymentMethod
 from aligner_core.domain.plans import IprContact, PlanStep, PlanSummary, PlanVersion
 from aligner_core.domain.prescriptions import (
     Adjustment,
@@ -182,6 +185,8 @@ __all__ = [
     "OrderFollowUp",
     "Page",
     "PatientDetails",
+    "PaymentKind",
+    "PaymentMethod",
     "PermissionDeniedError",
     "PlanStep",
     "PlanSummary",
@@ -199,6 +204,7 @@ __all__ = [
     "RejectPlan",
     "RejectedFileError",
     "Release",
+    "RemovePaymentMethod",
     "RemovePractice",
     "Reopen",
     "ReplacementOrder",
@@ -213,6 +219,8 @@ __all__ = [
     "RevokeCollaborator",
     "RevokeShare",
     "Role",
+    "SavePaymentMethod",
+    "SavedPaymentMethod",
     "SetPackages",
     "SetPriceBook",
     "SetTeeth",

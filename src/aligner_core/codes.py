@@ -435,6 +435,10 @@ CODES: Final[Mapping[str, str]] = {
     "add_on_unpriced": N_("the price book has no price for add-on {add_on}"),
     "no_package_approved": N_("no package was approved for this case"),
     "payment_not_owned": N_("the way to pay is not yours or one of your practices'"),
+    # ways to pay kept on the account
+    "payment_twice": N_("pick a kept way to pay or give one, not both"),
+    "payment_method_unknown": N_("not one of the ways to pay kept on the account"),
+    "payment_methods_for_doctors": N_("only doctors keep ways to pay"),
 }
 
 
@@ -468,6 +472,8 @@ PARAM_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "network": N_("practice network"),
         "network with reference code": N_("practice network with reference code"),
         "collaborator": N_("collaborator"),
+        "practice": N_("practice"),
+        "payment method": N_("way to pay"),
         "file": N_("file"),
         "blob": N_("file content"),
         "share link": N_("share link"),
@@ -482,6 +488,8 @@ PARAM_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "list accounts": N_("list accounts"),
         "view account": N_("view an account"),
         "update profile": N_("update the profile"),
+        "manage practices": N_("manage the practices"),
+        "manage payment methods": N_("manage the ways to pay"),
         "block": N_("block an account"),
         "activate": N_("activate an account"),
     },

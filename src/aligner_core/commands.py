@@ -94,6 +94,7 @@ __all__ = [
     "Register",
     "RejectPlan",
     "Release",
+    "RemovePaymentMethod",
     "RemovePractice",
     "Reopen",
     "RequestModification",
@@ -102,6 +103,7 @@ __all__ = [
     "RespondToInvitation",
     "RevokeCollaborator",
     "RevokeShare",
+    "SavePaymentMethod",
     "SetCatalogue",
     "SetPackages",
     "SetPriceBook",
@@ -249,6 +251,25 @@ class RemovePractice(Command):
     practice_id: UUID = field()
 
 
+# -- ways to pay kept on the account -----------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class SavePaymentMethod(Command):
+    """A doctor keeps a way to pay, theirs or one of their practices' (or their admin does)."""
+
+    account_id: UUID = field(doc="The doctor.")
+    label: str = text(80, doc='What the doctor picks it by ("Visa ending 4242").')
+    payment: PaymentMethod = field()
+
+
+@attrs.frozen(kw_only=True)
+class RemovePaymentMethod(Command):
+    """Forget a kept way to pay (orders that used it keep their copy)."""
+
+    destructive = True
+    account_id: UUID = field(doc="The doctor.")
+    method_id: UUID = field()
+
+
 # -- drafts -----------------------------------------------------------------------------------
 _ORDER_KIND: dict[type, CaseKind] = {
     RefinementOrder: CaseKind.REFINEMENT,
@@ -267,6 +288,11 @@ def _order_fits_kind(cmd: CreateCase | UpdateDraft) -> Iterable[FieldError]:
     kind = getattr(cmd, "kind", None)
     if cmd.order is not None and kind is not None and _ORDER_KIND.get(type(cmd.order)) is not kind:
         yield FieldError.of("order_kind_mismatch", "$.order", kind=kind.value)
+
+
+def _one_way_to_pay(cmd: CreateCase | OrderFollowUp | UpdateDraft) -> Iterable[FieldError]:
+    if cmd.payment is not None and cmd.payment_method_id is not None:
+        yield FieldError.of("payment_twice", "$.payment_method_id")
 
 
 def _add_on_codes(value: Any) -> Iterable[FieldError]:
@@ -320,9 +346,12 @@ class CreateCase(Command):
         doc="A product code of the network's catalogue (default: its first product of the kind).",
     )
     payment: PaymentMethod | None = field(default=None, doc="How a retainer order is paid.")
+    payment_method_id: UUID | None = field(
+        default=None, doc="A way to pay kept on the account (instead of ``payment``)."
+    )
     add_ons: tuple[str, ...] = add_ons_field(())
 
-    __rules__ = (_new_patient_kind, _order_fits_kind)
+    __rules__ = (_new_patient_kind, _order_fits_kind, _one_way_to_pay)
 
 
 @attrs.frozen(kw_only=True)
@@ -337,7 +366,12 @@ class OrderFollowUp(Command):
         default=None, doc="The practice the aligners ship to (the parent's if unsaid)."
     )
     payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
+    payment_method_id: UUID | None = field(
+        default=None, doc="A way to pay kept on the account (instead of ``payment``)."
+    )
     add_ons: tuple[str, ...] = add_ons_field(())
+
+    __rules__ = (_one_way_to_pay,)
 
     @property
     def kind(self) -> CaseKind:
@@ -358,7 +392,12 @@ class UpdateDraft(CaseCommand):
     )
     practice_id: UUID | None = field(default=None, doc="The practice the aligners ship to.")
     payment: PaymentMethod | None = field(default=None, doc="How the order is paid.")
+    payment_method_id: UUID | None = field(
+        default=None, doc="A way to pay kept on the account (instead of ``payment``)."
+    )
     add_ons: tuple[str, ...] | None = add_ons_field(None)
+
+    __rules__ = (_one_way_to_pay,)
 
 
 @attrs.frozen(kw_only=True)
@@ -784,6 +823,8 @@ COMMANDS: dict[str, type[Command]] = {
         AddPractice,
         UpdatePractice,
         RemovePractice,
+        SavePaymentMethod,
+        RemovePaymentMethod,
         CreateCase,
         OrderFollowUp,
         UpdateDraft,

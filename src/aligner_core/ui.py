@@ -104,6 +104,8 @@ __all__ = [
     "message",
     "money",
     "order_choices",
+    "payer_choices",
+    "payment_choices",
     "progress",
     "read_command",
     "review",
@@ -181,6 +183,14 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "collaborator_id": "Collaborator",
     "assignee_id": "Assign to",
     "practice_id": "Ships to (practice)",
+    "payment": "Payment method",
+    "payment_method_id": "Saved payment method",
+    "PaymentMethod.kind": "How to pay",
+    "PaymentMethod.owner_id": "Paid by",
+    "card": "Card on file",
+    "CardToken.value": "Card token (from the payment provider)",
+    "SavePaymentMethod.label": "Name (e.g. Visa ending 4242)",
+    "method_id": "Payment method",
     "not_quality_complaint": "I acknowledge that a replacement is not a quality complaint.",
     "keep_attachments": "Keep all existing attachments",
     "best_fitting_aligner": "Best fitting aligner",
@@ -865,8 +875,10 @@ def _people(
 ) -> dict[str, Sequence[tuple[str, str]]]:
     """Options of the identifier fields of ``command`` on ``case``."""
     names = {p.account_id: p.display_name for p in people}
-    if command in (UpdateDraft, OrderFollowUp) and practices:  # where the aligners ship to
-        return {"practice_id": _practices(practices)}
+    if command in (UpdateDraft, OrderFollowUp):  # where the aligners ship to, who pays
+        owner = (str(case.owner_id), names.get(case.owner_id, str(case.owner_id)))
+        payers = [owner, *_practices(practices)]
+        return {"payment.owner_id": payers, "practice_id": _practices(practices)}
     if command is Reassign:
         doctors = [p for p in people if p.role is Role.DOCTOR and p.active]
         others = [p for p in doctors if p.account_id != case.owner_id]
@@ -1171,12 +1183,26 @@ def _practices(practices: Iterable[Practice]) -> list[tuple[str, str]]:
 
 def order_choices(account: Account, catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:
     """The options of a new order's ``practice_id`` (the doctor's practices, where the
-    aligners ship to) and ``product`` (``core.catalogue(...)``), as :func:`form_for`'s
-    ``choices``."""
+    aligners ship to), ``product`` (``core.catalogue(...)``) and way to pay (the kept
+    ones, or who pays), as :func:`form_for`'s ``choices``."""
     return {
         "practice_id": _practices(account.practices),
         "product": [(p.code, p.name) for p in catalogue.products],
+        "payment_method_id": payment_choices(account),
+        "payment.owner_id": payer_choices(account),
     }
+
+
+def payment_choices(account: Account) -> list[tuple[str, str]]:
+    """The ways to pay kept on ``account``, as the options of ``payment_method_id`` (an
+    order) or ``method_id`` (``RemovePaymentMethod``)."""
+    return [(str(m.method_id), m.label) for m in account.payment_methods]
+
+
+def payer_choices(account: Account) -> list[tuple[str, str]]:
+    """Who a way to pay belongs to (``payment.owner_id``): the doctor or one of their
+    practices."""
+    return [(str(account.account_id), account.display_name), *_practices(account.practices)]
 
 
 def commands_on(field: str, commands: Mapping[str, type] = COMMANDS) -> dict[str, type]:

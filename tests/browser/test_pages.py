@@ -284,3 +284,35 @@ def test_the_new_case_wizard_offers_the_networks_products(
     mismatch = {**fields, "kind": "clear_aligners"}
     code, _, body = post(portal, people["dr-one"], "/cases/new", mismatch)
     assert code == 422 and "metal_retainer" in body
+
+
+def test_payment_methods_are_kept_on_the_profile_and_offered_on_orders(
+    portal: Any, people: dict[str, UUID]
+) -> None:
+    core, doctor = portal.core, people["dr-two"]
+    to, back = f"/accounts/{doctor}/do/", "?back=/profile%3Fsaved%3D1"
+    visa = {"label": "Visa ending 4242", "payment.kind": "card_on_file",
+            "payment.owner_id": str(doctor), "payment.card.value": "pm_portal_4242"}  # fmt: skip
+    code, location, _ = post(portal, doctor, f"{to}SavePaymentMethod{back}", visa)
+    assert (code, location) == (303, "/profile?saved=1")
+    monthly = {
+        "label": "Monthly invoice",
+        "payment.kind": "invoice",
+        "payment.owner_id": str(doctor),
+    }
+    assert post(portal, doctor, f"{to}SavePaymentMethod", monthly)[0] == 303
+    profile = page(portal, doctor, "/profile")
+    assert "Visa ending 4242" in profile and "Monthly invoice" in profile
+    assert "pm_portal_4242" not in profile  # the token is never shown
+    kept = core.get_account(doctor, doctor).payment_methods
+    assert [m.payment.kind.value for m in kept] == ["card_on_file", "invoice"]
+    wizard = page(portal, doctor, "/cases/new")
+    assert f'value="{kept[0].method_id}"' in wizard and "Saved payment method" in wizard
+    refused = {**monthly, "payment.owner_id": str(people["dr-one"])}  # another doctor's
+    code, _, body = post(portal, doctor, f"{to}SavePaymentMethod", refused)
+    assert code == 422 and "not yours" in body
+    gone = {"method_id": str(kept[0].method_id)}
+    assert post(portal, doctor, f"{to}RemovePaymentMethod", gone)[0] == 303
+    assert [m.label for m in core.get_account(doctor, doctor).payment_methods] == [
+        "Monthly invoice"
+    ]

@@ -240,6 +240,11 @@ def commands(cls: type[Command]) -> st.SearchStrategy[Command]:
         else _field_values(hints[a.name], spec_of(a))
         for a in attrs.fields(cls)
     }
+    if {"payment", "payment_method_id"} <= fields.keys():  # one way to pay, not both (a rule)
+        given, kept = fields.pop("payment"), fields.pop("payment_method_id")
+        return st.builds(cls, payment=given, **fields) | st.builds(
+            cls, payment_method_id=kept, **fields
+        )
     return st.builds(cls, **fields)
 
 
@@ -383,6 +388,7 @@ BEYOND_SCHEMA = {
     # across fields
     "invitee_one_of": "InviteCollaborator: an account id or an e-mail address",
     "order_kind_mismatch": "CreateCase: order fits kind",
+    "payment_twice": "orders: a way to pay given or a kept one picked, not both",
     "steps_numbering": "UploadPlan: steps numbered 1..N",
     "steps_count": "UploadPlan: steps agree with the summary",
     "steps_ipr_total": "UploadPlan: IPR agrees with the summary",

@@ -422,6 +422,11 @@ def test_a_new_orders_choices_are_the_doctors_practices_and_the_networks_product
     assert chosen == {
         "practice_id": [(str(doctor.practices[0].practice_id), "Praxis Süd")],
         "product": [(DEFAULT_PRODUCTS[0].code, DEFAULT_PRODUCTS[0].name)],
+        "payment_method_id": [],  # none kept yet
+        "payment.owner_id": [
+            (str(lab.doctor), doctor.display_name),
+            (str(doctor.practices[0].practice_id), "Praxis Süd"),
+        ],
     }
     form = ui.form_for(CreateCase, choices=chosen)
     assert [c.label for c in form["practice_id"].choices] == ["Praxis Süd"]

@@ -19,6 +19,11 @@ import attrs
 
 from aligner_core.domain.fields import Checked, field, integer, items, text
 from aligner_core.domain.packages import Package
+from aligner_core.domain.payments import (
+    MAX_SAVED_PAYMENT_METHODS,
+    PaymentMethod,
+    SavedPaymentMethod,
+)
 from aligner_core.domain.prescriptions import Shade
 from aligner_core.domain.prices import PriceBook
 from aligner_core.domain.products import Catalogue
@@ -261,9 +266,18 @@ class Account(Checked):
     version: int = integer(1, default=1)
     #: the treating practices of a doctor (orders name the one they ship to)
     practices: tuple[Practice, ...] = items(MAX_PRACTICES, default=())
+    #: the ways a doctor pays, picked by id on each order
+    payment_methods: tuple[SavedPaymentMethod, ...] = items(MAX_SAVED_PAYMENT_METHODS, default=())
 
     def practice(self, practice_id: UUID) -> Practice | None:
         return next((p for p in self.practices if p.practice_id == practice_id), None)
+
+    def payment_method(self, method_id: UUID) -> SavedPaymentMethod | None:
+        return next((m for m in self.payment_methods if m.method_id == method_id), None)
+
+    def may_pay_with(self, payment: PaymentMethod) -> bool:
+        """Whether the way to pay is this doctor's own or one of their practices'."""
+        return payment.owner_id == self.account_id or self.practice(payment.owner_id) is not None
 
     @property
     def is_active(self) -> bool:

@@ -1,5 +1,9 @@
 """How a doctor or a practice pays: on account, by invoice, or with a card on file.
 
+A doctor keeps the ways they pay on their account (``SavedPaymentMethod``, at most
+``MAX_SAVED_PAYMENT_METHODS``) and picks one by its id on each order, or gives one
+with the order.
+
 The card itself never reaches the library: the portal's payment provider keeps
 it and hands over an opaque token, which is checked for length and characters
 and never shown (not in ``repr``, ``str``, logs or errors).
@@ -14,9 +18,19 @@ from uuid import UUID
 
 import attrs
 
+from aligner_core.domain.fields import Checked, field, text
 from aligner_core.errors import ValidationError
 
-__all__ = ["CardToken", "PaymentKind", "PaymentMethod"]
+__all__ = [
+    "MAX_SAVED_PAYMENT_METHODS",
+    "CardToken",
+    "PaymentKind",
+    "PaymentMethod",
+    "SavedPaymentMethod",
+]
+
+#: The most ways to pay one account keeps.
+MAX_SAVED_PAYMENT_METHODS = 20
 
 #: What providers' tokens look like (Stripe ``pm_...``, Adyen, Braintree): 8 to 255 of these.
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_\-.:]{8,255}")
@@ -78,3 +92,13 @@ class PaymentMethod:
     @classmethod
     def card_on_file(cls, owner_id: UUID, token: str) -> PaymentMethod:
         return cls(PaymentKind.CARD_ON_FILE, owner_id, CardToken(token))
+
+
+@attrs.frozen
+class SavedPaymentMethod(Checked):
+    """A way to pay kept on a doctor's account, picked by ``method_id`` on an order
+    (the order keeps a copy: removing it later changes no order)."""
+
+    method_id: UUID = field()
+    label: str = text(80, doc='What the doctor picks it by ("Visa ending 4242").')
+    payment: PaymentMethod = field()

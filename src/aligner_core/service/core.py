@@ -47,6 +47,7 @@ from aligner_core.commands import (
     Register,
     RejectPlan,
     Release,
+    RemovePaymentMethod,
     RemovePractice,
     Reopen,
     RequestModification,
@@ -55,6 +56,7 @@ from aligner_core.commands import (
     RespondToInvitation,
     RevokeCollaborator,
     RevokeShare,
+    SavePaymentMethod,
     SetCatalogue,
     SetPackages,
     SetPriceBook,
@@ -189,7 +191,13 @@ class Core:
 
     @overload
     def execute(
-        self, actor_id: UUID | None, command: AddPractice | UpdatePractice | RemovePractice
+        self,
+        actor_id: UUID | None,
+        command: AddPractice
+        | UpdatePractice
+        | RemovePractice
+        | SavePaymentMethod
+        | RemovePaymentMethod,
     ) -> Account: ...
 
     @overload
@@ -288,11 +296,13 @@ class Core:
         practice_id: UUID | None = None,
         product: str | None = None,
         payment: PaymentMethod | None = None,
+        payment_method_id: UUID | None = None,
         add_ons: Sequence[str] = (),
     ) -> Case:
         """A new draft for a new patient (treatment, direct manufacturing or retainer);
         ``product`` names one of the network's catalogue (default: its first of the kind);
-        ``payment`` says how a retainer is paid; ``add_ons`` (``tps``, ``rush``) are quoted
+        ``payment`` (or ``payment_method_id``, one kept on the account) says how a retainer
+        is paid; ``add_ons`` (``tps``, ``rush``) are quoted
         with the plan."""
         command = CreateCase(
             kind=kind,
@@ -305,6 +315,7 @@ class Core:
             practice_id=practice_id,
             product=product,
             payment=payment,
+            payment_method_id=payment_method_id,
             add_ons=tuple(add_ons),
         )
         return self.execute(doctor_id, command)
@@ -318,6 +329,7 @@ class Core:
         request: TreatmentRequest | None = None,
         practice_id: UUID | None = None,
         payment: PaymentMethod | None = None,
+        payment_method_id: UUID | None = None,
         add_ons: Sequence[str] = (),
     ) -> Case:
         """A refinement, retainer, remake/replacement or revision draft on an existing case.
@@ -330,6 +342,7 @@ class Core:
             request=request,
             practice_id=practice_id,
             payment=payment,
+            payment_method_id=payment_method_id,
             add_ons=tuple(add_ons),
         )
         return self.execute(doctor_id, command)
@@ -346,6 +359,7 @@ class Core:
         name: str | None = None,
         practice_id: UUID | None = None,
         payment: PaymentMethod | None = None,
+        payment_method_id: UUID | None = None,
         add_ons: Sequence[str] | None = None,
     ) -> Case:
         """Change a draft; None leaves a field as it is (a follow-up's charge follows)."""
@@ -358,6 +372,7 @@ class Core:
             name=name,
             practice_id=practice_id,
             payment=payment,
+            payment_method_id=payment_method_id,
             add_ons=None if add_ons is None else tuple(add_ons),
         )
         return self.execute(doctor_id, command)
@@ -599,6 +614,18 @@ class Core:
 
     def remove_practice(self, actor_id: UUID, account_id: UUID, practice_id: UUID) -> Account:
         command = RemovePractice(account_id=account_id, practice_id=practice_id)
+        return self.execute(actor_id, command)
+
+    def save_payment_method(
+        self, actor_id: UUID, account_id: UUID, label: str, payment: PaymentMethod
+    ) -> Account:
+        """Keep a way to pay on a doctor's account (the last of ``Account.payment_methods``);
+        orders pick it with ``payment_method_id``."""
+        command = SavePaymentMethod(account_id=account_id, label=label, payment=payment)
+        return self.execute(actor_id, command)
+
+    def remove_payment_method(self, actor_id: UUID, account_id: UUID, method_id: UUID) -> Account:
+        command = RemovePaymentMethod(account_id=account_id, method_id=method_id)
         return self.execute(actor_id, command)
 
     # production

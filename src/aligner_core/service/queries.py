@@ -136,10 +136,14 @@ def _defaults(action: Action, case: Case) -> dict[str, Any]:
 
 
 def _choices(
-    action: Action, case: Case, network: Network | None
+    action: Action, case: Case, network: Network | None, actor: Account
 ) -> dict[str, tuple[tuple[str, str], ...]]:
     """The packages to pick from: those the latest plan fits when approving, those covering
-    more than the approved one when upgrading (a network without packages offers none)."""
+    more than the approved one when upgrading (a network without packages offers none);
+    the ways to pay kept on the owner's account when ordering or editing a draft."""
+    if action in (Action.ORDER_FOLLOW_UP, Action.EDIT) and actor.account_id == case.owner_id:
+        kept = tuple((str(m.method_id), m.label) for m in actor.payment_methods)
+        return {"payment_method_id": kept}
     packages = () if network is None else network.packages
     plan, entitled = case.latest_plan, case.entitlements
     if action is Action.UPGRADE_PACKAGE:  # nothing to pick (no package yet): no button
@@ -177,7 +181,7 @@ def _options(
                 _defaults(action, case),
                 reasons,
                 _warnings(action, case),
-                _choices(action, case, network),
+                _choices(action, case, network, actor),
             )
         )
     return tuple(found)

@@ -17,8 +17,10 @@ from aligner_core.commands import (
     MuteNotifications,
     OfferShades,
     Register,
+    RemovePaymentMethod,
     RemovePractice,
     RequireConfirmations,
+    SavePaymentMethod,
     SetCatalogue,
     SetPackages,
     SetPriceBook,
@@ -38,6 +40,7 @@ from aligner_core.domain.accounts import (
 from aligner_core.domain.events import DomainEvent, EventType
 from aligner_core.domain.invoices import TaxRate
 from aligner_core.domain.packages import packages_by_id
+from aligner_core.domain.payments import MAX_SAVED_PAYMENT_METHODS, SavedPaymentMethod
 from aligner_core.domain.prices import PriceBook
 from aligner_core.errors import NotFoundError, PermissionDeniedError, Reason, ValidationError
 from aligner_core.ports import UnitOfWork
@@ -53,7 +56,9 @@ __all__ = [
     "mute_notifications",
     "new_account",
     "register",
+    "remove_payment_method",
     "remove_practice",
+    "save_payment_method",
     "set_packages",
     "set_price_book",
     "update_practice",
@@ -61,7 +66,7 @@ __all__ = [
 ]
 
 #: What users may do to their own account (the rest is their network admin's).
-_SELF_SERVICE = frozenset({"update profile", "manage practices"})
+_SELF_SERVICE = frozenset({"update profile", "manage practices", "manage payment methods"})
 
 
 def new_account(  # an account as registered, in a network, with a status
@@ -320,7 +325,10 @@ def _practices(
     def changed(account: Account) -> Account:
         if account.role is not Role.DOCTOR:
             raise ValidationError.of("practices_for_doctors", "$.account_id")
-        return attrs.evolve(account, practices=change(account.practices))
+        kept = attrs.evolve(account, practices=change(account.practices))
+        # a removed practice's ways to pay go with it
+        payable = tuple(m for m in kept.payment_methods if kept.may_pay_with(m.payment))
+        return attrs.evolve(kept, payment_methods=payable)
 
     return _manage(deps, actor_id, account_id, "manage practices", changed, None)
 
@@ -355,3 +363,43 @@ def remove_practice(deps: Deps, actor_id: UUID, command: RemovePractice) -> Acco
         return tuple(p for p in ps if p.practice_id != command.practice_id)
 
     return _practices(deps, actor_id, command.account_id, change)
+
+
+# -- ways to pay kept on the account -----------------------------------------------------------
+def _wallet(
+    deps: Deps, actor_id: UUID, account_id: UUID, change: Callable[[Account], Account]
+) -> Account:
+    """A doctor's kept ways to pay changed by the doctor or their network's admin."""
+
+    def changed(account: Account) -> Account:
+        if account.role is not Role.DOCTOR:
+            raise ValidationError.of("payment_methods_for_doctors", "$.account_id")
+        return change(account)
+
+    return _manage(deps, actor_id, account_id, "manage payment methods", changed, None)
+
+
+def save_payment_method(deps: Deps, actor_id: UUID, command: SavePaymentMethod) -> Account:
+    """A way to pay kept last in the account's list (the doctor's own or a practice's)."""
+    saved = SavedPaymentMethod(deps.ids.new_id(), command.label, command.payment)
+
+    def change(account: Account) -> Account:
+        if not account.may_pay_with(command.payment):
+            raise ValidationError.of("payment_not_owned", "$.payment.owner_id")
+        if len(account.payment_methods) >= MAX_SAVED_PAYMENT_METHODS:
+            raise ValidationError.of("too_many", "$", max=MAX_SAVED_PAYMENT_METHODS)
+        return attrs.evolve(account, payment_methods=(*account.payment_methods, saved))
+
+    return _wallet(deps, actor_id, command.account_id, change)
+
+
+def remove_payment_method(deps: Deps, actor_id: UUID, command: RemovePaymentMethod) -> Account:
+    """A kept way to pay forgotten; orders that used it keep their copy."""
+
+    def change(account: Account) -> Account:
+        if account.payment_method(command.method_id) is None:
+            raise NotFoundError("payment method", command.method_id)
+        kept = tuple(m for m in account.payment_methods if m.method_id != command.method_id)
+        return attrs.evolve(account, payment_methods=kept)
+
+    return _wallet(deps, actor_id, command.account_id, change)

@@ -57,14 +57,19 @@ def _practice_for(
     return found
 
 
-def _payment_of(owner: Account, payment: PaymentMethod | None) -> PaymentMethod | None:
-    """A way to pay held by the ordering doctor or one of their practices: never another
-    doctor's card or account."""
-    if payment is None or payment.owner_id == owner.account_id:
+def _payment_of(
+    owner: Account, payment: PaymentMethod | None, method_id: UUID | None
+) -> PaymentMethod | None:
+    """The way to pay given, or a copy of the one kept on the account as ``method_id``:
+    held by the ordering doctor or one of their practices, never another doctor's."""
+    if method_id is not None:
+        saved = owner.payment_method(method_id)
+        if saved is None:
+            raise ValidationError.of("payment_method_unknown", "$.payment_method_id")
+        return saved.payment
+    if payment is None or owner.may_pay_with(payment):
         return payment
-    if owner.practice(payment.owner_id) is None:
-        raise ValidationError.of("payment_not_owned", "$.payment.owner_id")
-    return payment
+    raise ValidationError.of("payment_not_owned", "$.payment.owner_id")
 
 
 def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
@@ -102,7 +107,7 @@ def create_case(deps: Deps, actor_id: UUID, command: CreateCase) -> Case:
             name=command.name,
             practice=practice,
             product=product,
-            payment=_payment_of(actor, command.payment),
+            payment=_payment_of(actor, command.payment, command.payment_method_id),
             add_ons=add_ons,
         )
         draft = attrs.evolve(draft, charge=pricing.new_order_charge(network, draft))
@@ -176,7 +181,7 @@ def order_follow_up(deps: Deps, actor_id: UUID, command: OrderFollowUp) -> Case:
             # ships where the parent shipped unless the order names another practice
             practice=practice,
             product=_follow_up_product(network, kind),
-            payment=_payment_of(actor, command.payment),
+            payment=_payment_of(actor, command.payment, command.payment_method_id),
             add_ons=add_ons,
         )
         number = uow.cases.next_number()
@@ -223,8 +228,8 @@ def _update_draft(step: Step[UpdateDraft]) -> Change:
         changes["name"] = command.name
     if command.practice_id is not None:
         changes["practice"] = _practice_for(step.actor, command.practice_id)
-    if command.payment is not None:
-        changes["payment"] = _payment_of(step.actor, command.payment)
+    if command.payment is not None or command.payment_method_id is not None:
+        changes["payment"] = _payment_of(step.actor, command.payment, command.payment_method_id)
     network = step.uow.accounts.get_network(case.network_id)
     if command.add_ons is not None:
         practice = changes.get("practice", case.practice)
