@@ -1,6 +1,7 @@
 """Packages and quotes (#16): a lab's price book and packages, a plan's quote, approval in
 a package the doctor picks, follow-ups within the package (free) and beyond it (priced),
-a replacement quoted before it is sent, add-ons (TPS, rush) quoted with a plan, an
+a replacement quoted before it is sent, a card kept on the doctor's account and picked
+on each order, add-ons (TPS, rush) quoted with a plan, an
 upgrade to a larger package invoiced as the difference, a price change that leaves the
 approved quote as it was, and the doctor's practice metrics: cases started, approved
 and shipped and the net revenue of the year to date. (Invoices are built from these
@@ -97,9 +98,13 @@ def main() -> int:
     billed()
     core.ship(lab.production, case_id, carrier="DHL", tracking_number="1")
 
+    # the doctor keeps their card on the account; each order picks it by id
     card = PaymentMethod.card_on_file(lab.doctor, "pm_demo_card_0001")
+    wallet = core.save_payment_method(lab.doctor, lab.doctor, "Visa ending 0001", card)
+    visa = wallet.payment_methods[-1].method_id
+    print(f"kept on the account: {', '.join(m.label for m in wallet.payment_methods)}")
     for n in range(1, 5):
-        draft = core.order_follow_up(lab.doctor, case_id, RefinementOrder(), payment=card)
+        draft = core.order_follow_up(lab.doctor, case_id, RefinementOrder(), payment_method_id=visa)
         entitled = core.entitlements(lab.doctor, case_id)
         assert entitled is not None and draft.charge is not None
         left = entitled.remaining(FollowUpKind.REFINEMENT, core.clock.now())
@@ -112,7 +117,7 @@ def main() -> int:
             billed()
 
     order = ReplacementOrder(6, ReplacementReason.LOST, upper="5-6", lower="6")
-    replacement = core.order_follow_up(lab.doctor, case_id, order, payment=card)
+    replacement = core.order_follow_up(lab.doctor, case_id, order, payment_method_id=visa)
     show(
         "a replacement, quoted before it is sent",
         core.quote_replacement(lab.doctor, replacement.case_id),
