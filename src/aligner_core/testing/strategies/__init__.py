@@ -35,6 +35,7 @@ from aligner_core.testing.strategies.money import (
     packages,
     payment_methods,
     price_books,
+    saved_payment_methods,
     tax_rates,
 )
 from aligner_core.testing.strategies.orders import (
@@ -116,6 +117,7 @@ __all__ = [
     "replacement_orders",
     "retainer_orders",
     "revision_orders",
+    "saved_payment_methods",
     "share_links",
     "shipments",
     "step_sets",

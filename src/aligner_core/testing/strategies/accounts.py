@@ -31,6 +31,7 @@ from aligner_core.testing.strategies._common import (
     small_tuples,
     text,
 )
+from aligner_core.testing.strategies.money import saved_payment_methods
 from aligner_core.testing.strategies.products import catalogues
 
 T = TypeVar("T")
@@ -82,6 +83,9 @@ def accounts() -> st.SearchStrategy[Account]:
         muted_notifications=small_tuples(st.sampled_from([e.value for e in EventType]), 3),
         version=POSITIVE,
         practices=st.lists(practices(), max_size=2, unique_by=lambda p: p.practice_id).map(tuple),
+        payment_methods=st.lists(
+            saved_payment_methods(), max_size=2, unique_by=lambda m: m.method_id
+        ).map(tuple),
     )
 
 

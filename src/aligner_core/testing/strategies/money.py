@@ -15,11 +15,11 @@ from aligner_core.domain.invoices import (
 )
 from aligner_core.domain.money import CURRENCIES, Currency, Money
 from aligner_core.domain.packages import Allowance, FollowUpKind, Package
-from aligner_core.domain.payments import PaymentKind, PaymentMethod
+from aligner_core.domain.payments import PaymentKind, PaymentMethod, SavedPaymentMethod
 from aligner_core.domain.plans import MAX_PLAN_STEPS
 from aligner_core.domain.prices import Item, ItemKind, PracticePrices, PriceBook, PriceEntry
 from aligner_core.domain.teeth import Arch
-from aligner_core.testing.strategies._common import aware_datetimes
+from aligner_core.testing.strategies._common import aware_datetimes, text
 
 __all__ = [
     "amounts",
@@ -164,3 +164,11 @@ def payment_methods() -> st.SearchStrategy[PaymentMethod]:
         st.builds(PaymentMethod.invoice, st.uuids()),
         st.builds(PaymentMethod.card_on_file, st.uuids(), card_tokens()),
     )
+
+
+def saved_payment_methods() -> st.SearchStrategy[SavedPaymentMethod]:
+    """Ways to pay kept on an account, with the labels doctors give them."""
+    return st.builds(
+        SavedPaymentMethod, method_id=st.uuids(), label=text(80, blank=False),
+        payment=payment_methods(),
+    )  # fmt: skip
