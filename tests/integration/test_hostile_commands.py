@@ -162,6 +162,8 @@ def _base(cls: type[Command], ids: dict[str, Any]) -> dict[str, Any]:
         values["order"] = None if "kind" in values else RevisionOrder("more torque")
     if cls is InviteCollaborator:  # by account id (the e-mail address is the other way)
         values["email"] = None
+    if "payment_method_id" in values:  # a way to pay given (a kept one is the other way)
+        values["payment_method_id"] = None
     if cls is IssueInvoice:
         line = BillLine(item="product:aligners", quantity=1, unit="1.00")
         values.update(lines=(line,), currency="EUR", tax_percent="19", due_on=None)
