@@ -187,7 +187,6 @@ FIELD_LABELS: Final[Mapping[str, str]] = {
     "payment_method_id": "Saved payment method",
     "PaymentMethod.kind": "How to pay",
     "PaymentMethod.owner_id": "Paid by",
-    "card": "Card on file",
     "CardToken.value": "Card token (from the payment provider)",
     "SavePaymentMethod.label": "Name (e.g. Visa ending 4242)",
     "method_id": "Payment method",
