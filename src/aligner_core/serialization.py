@@ -31,7 +31,7 @@ import cattrs
 from cattrs.cols import is_sequence
 from cattrs.gen import make_dict_structure_fn
 
-from aligner_core.domain.cases import Case
+from aligner_core.domain.cases import Case, Comment, HistoryEntry, Shipment
 from aligner_core.domain.fields import is_checked, problems, spec_of
 from aligner_core.domain.money import Currency, exact_decimal
 from aligner_core.domain.orders import (
@@ -40,6 +40,9 @@ from aligner_core.domain.orders import (
     ReplacementOrder,
     from_legacy_replacement,
 )
+from aligner_core.domain.plans import PlanVersion
+from aligner_core.domain.quotes import Quote
+from aligner_core.domain.records import FileRef
 from aligner_core.domain.teeth import Tooth
 from aligner_core.errors import AlignerError, FieldError, ValidationError
 from aligner_core.forms import form_to_data
@@ -554,6 +557,8 @@ class Converter(cattrs.Converter):
     """The library's converter; build it with :func:`make_converter`."""
 
     limits: Limits
+    #: the converter ``document_dumps`` writes with (records remembered), made on first use
+    _writer: Converter | None = None
 
     def structure_checked(self, data: Any, cl: type[T]) -> T:
         """Structure untrusted data; every failure is one ``ValidationError`` naming all."""
@@ -622,7 +627,15 @@ class Converter(cattrs.Converter):
         return self.structure_checked(data, cl)
 
     def document_dumps(self, obj: Any) -> str:
-        return json.dumps(self.to_document(obj), separators=(",", ":"), ensure_ascii=False)
+        """A stored document as JSON text. A case is written again after every command
+        with most of its history, comments, plans and files unchanged: their
+        unstructured form is remembered by identity (they are immutable), in a
+        converter of its own, so what ``unstructure`` hands out is never shared."""
+        if self._writer is None:
+            self._writer = make_converter(self.limits, remember=_IMMUTABLE_RECORDS)
+        data = dict(self._writer.unstructure(obj))
+        data[_SCHEMA_KEY] = DOCUMENT_VERSION
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     def document_loads(self, text: str | bytes, cl: type[T]) -> T:
         """A stored document (trusted size: written by this library)."""
@@ -681,8 +694,46 @@ def _is_enum(cl: Any) -> bool:
     return isinstance(cl, type) and issubclass(cl, Enum)
 
 
-def make_converter(limits: Limits | None = None) -> Converter:
-    """A new converter with the library's hooks; cheap enough to build per storage."""
+#: Deeply immutable records a case keeps many of (``document_dumps`` remembers their form).
+_IMMUTABLE_RECORDS: tuple[type, ...] = (
+    HistoryEntry,
+    Comment,
+    Shipment,
+    PlanVersion,
+    Quote,
+    FileRef,
+)
+#: How many unstructured records such a converter remembers (then it starts afresh).
+_REMEMBERED = 16_384
+
+
+def _remembered(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``hook`` answering again for the same object from a bounded table keyed by identity.
+
+    The object is kept with its answer, so its id cannot be reused while it is
+    remembered. Plain dict operations: safe to share between threads.
+    """
+    table: dict[int, tuple[Any, Any]] = {}
+
+    def unstructure(obj: Any) -> Any:
+        found = table.get(id(obj))
+        if found is not None and found[0] is obj:
+            return found[1]
+        data = hook(obj)
+        if len(table) >= _REMEMBERED:
+            table.clear()
+        table[id(obj)] = (obj, data)
+        return data
+
+    return unstructure
+
+
+def make_converter(limits: Limits | None = None, *, remember: tuple[type, ...] = ()) -> Converter:
+    """A new converter with the library's hooks; cheap enough to build per storage.
+
+    ``remember``: immutable record classes whose unstructured form is remembered by
+    identity (only for a converter whose output is consumed at once, never handed out).
+    """
     converter = Converter(forbid_extra_keys=True, detailed_validation=True)
     converter.limits = limits or Limits()
     uuid_text, datetime_text = _memoized_text()
@@ -725,4 +776,8 @@ def make_converter(limits: Limits | None = None) -> Converter:
     converter.register_unstructure_hook(
         optional_order, lambda v: None if v is None else unstructure_order(v)
     )
+    for record in remember:
+        converter.register_unstructure_hook(
+            record, _remembered(converter.get_unstructure_hook(record))
+        )
     return converter

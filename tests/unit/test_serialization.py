@@ -169,8 +169,26 @@ def test_round_trip_through_documents(strategy: st.SearchStrategy[Any], cls: typ
         assert document["_schema"] == SCHEMA_VERSION
         assert CONVERTER.from_document(document, cls) == value
         assert CONVERTER.document_loads(CONVERTER.document_dumps(value), cls) == value
+        # the writer's remembered records give the very text of a plain unstructure
+        plain = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        assert CONVERTER.document_dumps(value) == plain
 
     check()
+
+
+def test_documents_remember_records_without_sharing_what_unstructure_hands_out() -> None:
+    """A case written again reuses its unchanged records' form; a caller's change to an
+    unstructured record never reaches a later document."""
+    converter = make_converter()
+    comment = Comment(ID, ID, NOW, "first")
+    case = _case(comments=(comment,))
+    before = converter.document_dumps(case)
+    handed_out = converter.unstructure(case)
+    handed_out["comments"][0]["text"] = "changed by a caller"
+    assert converter.document_dumps(case) == before
+    later = attrs.evolve(case, comments=(comment, Comment(UUID(int=7), ID, NOW, "second")))
+    assert json.loads(converter.document_dumps(later))["comments"][0]["text"] == "first"
+    assert json.loads(converter.document_dumps(later))["comments"][1]["text"] == "second"
 
 
 @ROUND_TRIP
