@@ -24,7 +24,7 @@ from aligner_core.domain.orders import RetainerOrder, RetainerType
 from aligner_core.domain.payments import MAX_SAVED_PAYMENT_METHODS, PaymentKind, PaymentMethod
 from aligner_core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from aligner_core.serialization import make_converter
-from aligner_core.testing.factories import Lab, patient_details, plan_summary, set_up_lab
+from aligner_core.testing.factories import Lab, patient_details, plan_summary
 
 ADDRESS = Address(country="DE", city="Berlin", postal_code="10115", street="Hauptstr. 1")
 RETAINER = RetainerOrder(RetainerType.REMOVABLE, sets=1)
@@ -47,11 +47,7 @@ def codes(info: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str, str]]:
     return [(e.code, e.path) for e in info.value.errors]
 
 
-def test_a_kept_way_to_pay_is_picked_by_id_and_copied_onto_the_order(
-    core_on_each_storage: Core,
-) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_a_kept_way_to_pay_is_picked_by_id_and_copied_onto_the_order(core: Core, lab: Lab) -> None:
     parent = shipped(core, lab)
     account = core.save_payment_method(lab.doctor, lab.doctor, "Visa ending 4242", card(lab))
     kept = account.payment_methods[-1]
@@ -70,9 +66,7 @@ def test_a_kept_way_to_pay_is_picked_by_id_and_copied_onto_the_order(
         core.remove_payment_method(lab.doctor, lab.doctor, kept.method_id)
 
 
-def test_a_new_patient_order_and_a_draft_edit_pick_kept_methods(core_on_each_storage: Core) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_a_new_patient_order_and_a_draft_edit_pick_kept_methods(core: Core, lab: Lab) -> None:
     by_invoice = PaymentMethod.invoice(lab.doctor)
     first = core.save_payment_method(lab.doctor, lab.doctor, "Monthly invoice", by_invoice)
     second = core.save_payment_method(lab.doctor, lab.doctor, "Visa", card(lab))
@@ -88,11 +82,7 @@ def test_a_new_patient_order_and_a_draft_edit_pick_kept_methods(core_on_each_sto
     assert core.update_draft(lab.doctor, case.case_id, name="Retainer").payment == card(lab)
 
 
-def test_only_the_doctors_own_or_their_practices_methods_are_kept(
-    core_on_each_storage: Core,
-) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_only_the_doctors_own_or_their_practices_methods_are_kept(core: Core, lab: Lab) -> None:
     other = lab.add(Role.DOCTOR, "other-doctor")
     with pytest.raises(ValidationError) as info:
         core.save_payment_method(lab.doctor, lab.doctor, "Theirs", PaymentMethod.invoice(other))
@@ -116,11 +106,7 @@ def test_only_the_doctors_own_or_their_practices_methods_are_kept(
     assert [m.label for m in by_admin.payment_methods] == ["Set up by the lab"]
 
 
-def test_an_order_names_one_way_to_pay_and_the_wallet_is_bounded(
-    core_on_each_storage: Core,
-) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_an_order_names_one_way_to_pay_and_the_wallet_is_bounded(core: Core, lab: Lab) -> None:
     parent = shipped(core, lab)
     with pytest.raises(ValidationError) as info:
         OrderFollowUp(
@@ -140,9 +126,7 @@ def test_an_order_names_one_way_to_pay_and_the_wallet_is_bounded(
     assert info.value.errors[0].path == "$.label"
 
 
-def test_commands_as_data_and_the_token_never_shown(core_on_each_storage: Core) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_commands_as_data_and_the_token_never_shown(core: Core, lab: Lab) -> None:
     convert = make_converter()
     data: dict[str, object] = {
         "account_id": str(lab.doctor),
@@ -163,9 +147,7 @@ def test_commands_as_data_and_the_token_never_shown(core_on_each_storage: Core) 
     assert kept.payment.kind is PaymentKind.CARD_ON_FILE
 
 
-def test_order_forms_offer_the_kept_methods_and_who_pays(core_on_each_storage: Core) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_order_forms_offer_the_kept_methods_and_who_pays(core: Core, lab: Lab) -> None:
     parent = shipped(core, lab)
     practice = core.add_practice(lab.doctor, lab.doctor, "Mitte", ADDRESS).practices[-1]
     account = core.save_payment_method(lab.doctor, lab.doctor, "Visa", card(lab))
@@ -202,9 +184,7 @@ def test_order_forms_offer_the_kept_methods_and_who_pays(core_on_each_storage: C
     )
 
 
-def test_a_draft_edit_with_a_kept_method_checks_the_owner(core_on_each_storage: Core) -> None:
-    core = core_on_each_storage
-    lab = set_up_lab(core)
+def test_a_draft_edit_with_a_kept_method_checks_the_owner(core: Core, lab: Lab) -> None:
     other = lab.add(Role.DOCTOR, "other-doctor")
     theirs = core.save_payment_method(other, other, "Theirs", PaymentMethod.invoice(other))
     draft = lab.ready_case()
