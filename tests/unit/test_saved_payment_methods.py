@@ -192,3 +192,10 @@ def test_a_draft_edit_with_a_kept_method_checks_the_owner(core: Core, lab: Lab) 
         core.execute(lab.doctor, UpdateDraft(
             case_id=draft, payment_method_id=theirs.payment_methods[0].method_id))  # fmt: skip
     assert codes(info) == [("payment_method_unknown", "$.payment_method_id")]
+    # the draft's edit button offers the owner's own kept methods, nobody else's
+    mine = core.save_payment_method(lab.doctor, lab.doctor, "Mine", card(lab)).payment_methods[0]
+    options = {o.action: o for o in core.available_actions(lab.doctor, draft)}
+    assert options[Action.EDIT].choices == {"payment_method_id": ((str(mine.method_id), "Mine"),)}
+    assert core.update_draft(lab.doctor, draft, payment_method_id=mine.method_id).payment == card(
+        lab
+    )
