@@ -302,8 +302,7 @@ class Core:
         """A new draft for a new patient (treatment, direct manufacturing or retainer);
         ``product`` names one of the network's catalogue (default: its first of the kind);
         ``payment`` (or ``payment_method_id``, one kept on the account) says how a retainer
-        is paid; ``add_ons`` (``tps``, ``rush``) are quoted
-        with the plan."""
+        is paid; ``add_ons`` (``tps``, ``rush``) are quoted with the plan."""
         command = CreateCase(
             kind=kind,
             patient=patient,
