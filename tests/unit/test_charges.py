@@ -102,7 +102,7 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     import psycopg
 
     schema = f"charges_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_").lower()
-    yield DSN, {"schema": schema}
+    yield DSN, {"schema": schema, "blob_root": str(tmp_path / "blobs")}  # never ./aligner-blobs
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
