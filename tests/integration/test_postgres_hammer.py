@@ -60,7 +60,9 @@ HAMMER_SECONDS = 8.0
 
 
 def _core(dsn: str, schema: str, **options: Any) -> Core:
-    return connect(dsn, schema=schema, blobs=MemoryBlobStore(), max_size=2, **options)
+    """A worker's core; the link key is given, so no key file lands in the working directory."""
+    memory = {"blobs": MemoryBlobStore(), "link_secret": b"hammer-link-key!" * 2}
+    return connect(dsn, schema=schema, max_size=2, **memory, **options)
 
 
 def _hammer(
