@@ -607,10 +607,9 @@ class Converter(cattrs.Converter):
         return self.structure_checked(data, cl)
 
     def to_document(self, obj: Any) -> dict[str, Any]:
-        """A stored document: the unstructured object plus the document version."""
-        data = self.unstructure(obj)
-        data[_SCHEMA_KEY] = DOCUMENT_VERSION
-        return data  # type: ignore[no-any-return]
+        """A stored document: the unstructured object plus the document version (a new
+        dict: the unstructured one may be remembered, see ``document_dumps``)."""
+        return {**self.unstructure(obj), _SCHEMA_KEY: DOCUMENT_VERSION}
 
     def from_document(self, data: Any, cl: type[T]) -> T:
         """Structure a stored document, refusing one from a newer version."""
@@ -633,9 +632,8 @@ class Converter(cattrs.Converter):
         converter of its own, so what ``unstructure`` hands out is never shared."""
         if self._writer is None:
             self._writer = make_converter(self.limits, remember=_IMMUTABLE_RECORDS)
-        data = dict(self._writer.unstructure(obj))
-        data[_SCHEMA_KEY] = DOCUMENT_VERSION
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        document = self._writer.to_document(obj)
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
     def document_loads(self, text: str | bytes, cl: type[T]) -> T:
         """A stored document (trusted size: written by this library)."""
